@@ -1,0 +1,3 @@
+from edscan.cli import main
+
+main()

@@ -1,0 +1,187 @@
+"""The capture file format (``*.edscan.jsonl``): write, read, validate.
+
+A header line, then one JSON object per flow, one line each. Writers flush after every flow so
+a recording cut by ``kill -9`` loses at most the flow being written; readers report and skip a
+torn line. Files are created readable by the owner only: they hold children's data.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from edscan import __version__
+from edscan.errors import CaptureError
+from edscan.models import Body, Flow, WebSocketMessage
+
+FORMAT_NAME = "edscan-capture"
+FORMAT_VERSION = "1.0"
+SUFFIX = ".edscan.jsonl"
+
+
+def open_private(path: str | os.PathLike[str], *, binary: bool = False) -> IO[Any]:
+    """Create (or truncate) ``path`` for writing with mode 0600, whatever the umask."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
+    if binary:
+        return os.fdopen(fd, "wb")
+    return os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+
+
+def make_header(settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    from mitmproxy.version import VERSION as mitmproxy_version
+
+    return {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "edscan": __version__,
+        "mitmproxy": mitmproxy_version,
+        "settings": settings or {},
+    }
+
+
+class CaptureWriter:
+    """Appends flows to a capture file, one flushed line each."""
+
+    def __init__(self, path: str | os.PathLike[str], settings: dict[str, Any] | None = None):
+        self.path = Path(path)
+        self._file = open_private(self.path)
+        self.flows = 0
+        self._write_line(make_header(settings))
+
+    def _write_line(self, obj: dict[str, Any]) -> None:
+        self._file.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._file.flush()
+
+    def write(self, flow: Flow) -> None:
+        self._write_line(flow.to_dict())
+        self.flows += 1
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> CaptureWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _body(d: dict[str, Any] | None) -> Body | None:
+    if d is None:
+        return None
+    data = d["data"]
+    content = base64.b64decode(data) if d["encoding"] == "base64" else data.encode("utf-8")
+    return Body(
+        content=content, size=d.get("size", len(content)), truncated=d.get("truncated", False)
+    )
+
+
+def _address(v: list[Any] | None) -> tuple[str, int] | None:
+    return (str(v[0]), int(v[1])) if v else None
+
+
+def flow_from_dict(d: dict[str, Any]) -> Flow:
+    """A Flow from one capture line (the inverse of ``Flow.to_dict``)."""
+    tls = d.get("tls") or {}
+    ws = tuple(
+        WebSocketMessage(
+            from_client=m["from_client"],
+            timestamp=m.get("time"),
+            is_text=m.get("type") == "text",
+            content=base64.b64decode(m["data"])
+            if m.get("encoding") == "base64"
+            else m["data"].encode("utf-8"),
+        )
+        for m in d.get("websocket") or ()
+    )
+    return Flow(
+        index=d["index"],
+        id=d["id"],
+        request_start=d.get("request_start"),
+        response_end=d.get("response_end"),
+        client_address=_address(d.get("client_address")),
+        server_address=_address(d.get("server_address")),
+        sni=d.get("sni"),
+        tls_version=tls.get("version"),
+        tls_intercepted=tls.get("intercepted"),
+        scheme=d.get("scheme", ""),
+        method=d["method"],
+        url=d["url"],
+        http_version=d.get("http_version", ""),
+        request_headers=tuple((k, v) for k, v in d.get("request_headers") or ()),
+        request_body=_body(d.get("request_body")),
+        status=d.get("status"),
+        reason=d.get("reason"),
+        response_headers=tuple((k, v) for k, v in d.get("response_headers") or ()),
+        response_body=_body(d.get("response_body")),
+        error=d.get("error"),
+        websocket=ws,
+        phase=d.get("phase"),
+    )
+
+
+@dataclass
+class CaptureReader:
+    """Reads a capture lazily. Iterate for flows; ``warnings`` fills as lines are skipped."""
+
+    path: Path
+    header: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Flow]:
+        with self.path.open("rb") as f:
+            f.readline()  # the header, already validated
+            lineno = 1
+            for raw in f:
+                lineno += 1
+                if not raw.strip():
+                    continue
+                try:
+                    yield flow_from_dict(json.loads(raw))
+                except (ValueError, KeyError, TypeError, IndexError) as e:
+                    torn = not raw.endswith(b"\n")
+                    what = "torn last line (the recording was cut off)" if torn else "bad line"
+                    self.warnings.append(f"{self.path.name}:{lineno}: skipped a {what}: {e}")
+
+
+def parse_header(line: bytes, path: Path) -> dict[str, Any]:
+    try:
+        header = json.loads(line)
+    except ValueError as e:
+        raise CaptureError(f"{path}: not an edscan capture (bad header line: {e})") from e
+    if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+        raise CaptureError(f"{path}: not an edscan capture (no '{FORMAT_NAME}' header)")
+    version = str(header.get("version", ""))
+    major = version.split(".", 1)[0]
+    if major != FORMAT_VERSION.split(".", 1)[0]:
+        raise CaptureError(
+            f"{path}: capture format version {version or '?'} is not supported by this edscan "
+            f"(reads {FORMAT_VERSION.split('.', 1)[0]}.x); upgrade edscan to read it"
+        )
+    return header
+
+
+def read_capture(path: str | os.PathLike[str]) -> CaptureReader:
+    """Open a capture for reading; raises CaptureError for anything that is not one."""
+    p = Path(path)
+    try:
+        with p.open("rb") as f:
+            first = f.readline()
+    except IsADirectoryError as e:
+        raise CaptureError(f"{p}: is a directory, not a capture file") from e
+    except OSError as e:
+        raise CaptureError(f"{p}: cannot read ({e.strerror})") from e
+    if not first.strip():
+        raise CaptureError(f"{p}: the file is empty")
+    return CaptureReader(path=p, header=parse_header(first, p))

@@ -1,0 +1,394 @@
+"""The records every stage passes on: flows, fields, observations, recipients, findings.
+
+All are frozen, slotted, keyword-only dataclasses; ``to_dict()`` is the one serialisation path.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+Headers = tuple[tuple[str, str], ...]
+Address = tuple[str, int]
+
+
+class _Ordered(enum.Enum):
+    """An enum whose members compare by their declared rank (``_rank``)."""
+
+    @property
+    def rank(self) -> int:
+        return list(type(self)).index(self)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, type(self)):
+            return NotImplemented
+        return self.rank < other.rank
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, type(self)):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, type(self)):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, type(self)):
+            return NotImplemented
+        return self.rank >= other.rank
+
+
+class Severity(_Ordered):
+    """Finding severity, lowest first."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class Confidence(_Ordered):
+    """How sure a detection or finding is, lowest first."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class Detector(enum.Enum):
+    PERSONA = "persona"  # a seeded test-student value
+    PATTERN = "pattern"  # a value shape with an agreeing key
+    KEYNAME = "keyname"  # a key name alone
+
+
+class Party(enum.Enum):
+    FIRST = "first"
+    THIRD = "third"
+
+
+# --------------------------------------------------------------------------- flows
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Body:
+    """A message body exactly as sent (still compressed if it was), possibly cut at a cap."""
+
+    content: bytes
+    size: int  # the original size in bytes, before any cap
+    truncated: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        try:
+            data = self.content.decode("utf-8")
+            encoding = "utf-8"
+        except UnicodeDecodeError:
+            import base64
+
+            data = base64.b64encode(self.content).decode("ascii")
+            encoding = "base64"
+        return {"encoding": encoding, "data": data, "size": self.size, "truncated": self.truncated}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebSocketMessage:
+    from_client: bool
+    timestamp: float | None
+    is_text: bool
+    content: bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        body = Body(content=self.content, size=len(self.content)).to_dict()
+        return {
+            "from_client": self.from_client,
+            "time": self.timestamp,
+            "type": "text" if self.is_text else "binary",
+            "encoding": body["encoding"],
+            "data": body["data"],
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Flow:
+    """One HTTP exchange (or WebSocket connection), from any source, in one shape."""
+
+    index: int
+    id: str
+    method: str
+    url: str
+    scheme: str = ""
+    http_version: str = ""
+    request_start: float | None = None
+    response_end: float | None = None
+    client_address: Address | None = None
+    server_address: Address | None = None
+    sni: str | None = None
+    tls_version: str | None = None
+    tls_intercepted: bool | None = None  # None where the source cannot say (HAR)
+    request_headers: Headers = ()
+    request_body: Body | None = None
+    status: int | None = None
+    reason: str | None = None
+    response_headers: Headers = ()
+    response_body: Body | None = None
+    error: str | None = None
+    websocket: tuple[WebSocketMessage, ...] = ()
+    phase: str | None = None
+
+    @property
+    def host(self) -> str:
+        """The host the request was addressed to, lower-cased, without port or brackets."""
+        return (urlsplit(self.url).hostname or "").lower()
+
+    def request_header(self, name: str) -> str | None:
+        """The first request header called ``name`` (case-insensitive)."""
+        lname = name.lower()
+        for key, value in self.request_headers:
+            if key.lower() == lname:
+                return value
+        return None
+
+    def response_header(self, name: str) -> str | None:
+        lname = name.lower()
+        for key, value in self.response_headers:
+            if key.lower() == lname:
+                return value
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "id": self.id,
+            "request_start": self.request_start,
+            "response_end": self.response_end,
+            "client_address": list(self.client_address) if self.client_address else None,
+            "server_address": list(self.server_address) if self.server_address else None,
+            "sni": self.sni,
+            "tls": {"version": self.tls_version, "intercepted": self.tls_intercepted},
+            "scheme": self.scheme,
+            "method": self.method,
+            "url": self.url,
+            "http_version": self.http_version,
+            "request_headers": [list(h) for h in self.request_headers],
+            "request_body": self.request_body.to_dict() if self.request_body else None,
+            "status": self.status,
+            "reason": self.reason,
+            "response_headers": [list(h) for h in self.response_headers],
+            "response_body": self.response_body.to_dict() if self.response_body else None,
+            "error": self.error,
+            "websocket": [m.to_dict() for m in self.websocket],
+            "phase": self.phase,
+        }
+
+
+# --------------------------------------------------------------------------- detection
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Field:
+    """One value found in a flow's outbound data.
+
+    ``location`` says where (``query:uid``, ``header:x-user``, ``cookie:_ga``,
+    ``body:$.events[0].user.email``, ``path:/students/{}``); ``key`` is the innermost key name
+    (``email``) or "" when there is none; ``encodings`` is the decoding chain that exposed it
+    (``["gzip", "json", "base64", "json"]``).
+    """
+
+    location: str
+    key: str
+    value: str
+    encodings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Observation:
+    """Flow ``flow`` sent data element ``element`` to ``host``."""
+
+    flow: int
+    host: str
+    element: str  # a taxonomy element id
+    detector: Detector
+    confidence: Confidence
+    location: str
+    encodings: tuple[str, ...] = ()
+    persona_field: str | None = None  # "student.email", "custom.essay", ...
+    party: Party = Party.THIRD
+    value: str = ""  # the matched value as sent; redacted by renderers unless asked to reveal
+    detail: str = ""  # e.g. "sha256 of normalised value", "lat/lon at 4 decimals"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "flow": self.flow,
+            "host": self.host,
+            "element": self.element,
+            "detector": self.detector.value,
+            "confidence": self.confidence.value,
+            "location": self.location,
+            "encodings": list(self.encodings),
+            "persona_field": self.persona_field,
+            "party": self.party.value,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlowSummary:
+    """What later stages keep of a flow once its bodies are gone (memory stays flat)."""
+
+    index: int
+    host: str
+    method: str
+    url: str
+    scheme: str
+    status: int | None
+    phase: str | None
+    time: float | None
+    request_bytes: int
+    response_bytes: int
+    tls_intercepted: bool | None
+    error: str | None
+    # fields the rules read beyond student data: child-directed and consent flags,
+    # Set-Cookie lifetimes, Referer; chosen by edscan.signals
+    signals: tuple[Field, ...] = ()
+
+
+# --------------------------------------------------------------------------- recipients
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Attribution:
+    """Who a host belongs to, and which list said so."""
+
+    domain: str  # the registrable domain
+    organization: str | None = None
+    parent: str | None = None
+    categories: tuple[str, ...] = ()
+    sdk: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()  # e.g. "bundled:edscan-trackers@2026.11", "user-overrides"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "domain": self.domain,
+            "organization": self.organization,
+            "parent": self.parent,
+            "categories": list(self.categories),
+            "sdk": list(self.sdk),
+            "sources": list(self.sources),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recipient:
+    """A registrable domain that received traffic in the capture."""
+
+    domain: str
+    hosts: tuple[str, ...]
+    organization: str | None
+    parent: str | None
+    categories: tuple[str, ...]
+    party: Party
+    sdk: tuple[str, ...]
+    sources: tuple[str, ...]
+    flows: int
+    first_seen: float | None = None
+    last_seen: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "domain": self.domain,
+            "hosts": list(self.hosts),
+            "organization": self.organization,
+            "parent": self.parent,
+            "categories": list(self.categories),
+            "party": self.party.value,
+            "sdk": list(self.sdk),
+            "sources": list(self.sources),
+            "flows": self.flows,
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+        }
+
+
+# --------------------------------------------------------------------------- findings
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Evidence:
+    flow: int
+    method: str
+    url: str  # redacted by renderers unless asked to reveal
+    location: str = ""
+    encodings: tuple[str, ...] = ()
+    phase: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "flow": self.flow,
+            "method": self.method,
+            "url": self.url,
+            "location": self.location,
+            "encodings": list(self.encodings),
+            "phase": self.phase,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    rule: str  # EDSnnn
+    title: str
+    severity: Severity
+    confidence: Confidence
+    summary: str  # "observed X; this may be inconsistent with Y"
+    elements: tuple[str, ...] = ()
+    recipients: tuple[str, ...] = ()  # registrable domains
+    evidence: tuple[Evidence, ...] = ()
+    concerns: tuple[str, ...] = ()
+    provisions: tuple[str, ...] = ()
+    questions: tuple[str, ...] = ()
+    fingerprint: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "title": self.title,
+            "severity": self.severity.value,
+            "confidence": self.confidence.value,
+            "summary": self.summary,
+            "elements": list(self.elements),
+            "recipients": list(self.recipients),
+            "evidence": [e.to_dict() for e in self.evidence],
+            "concerns": list(self.concerns),
+            "provisions": list(self.provisions),
+            "questions": list(self.questions),
+            "fingerprint": self.fingerprint,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaptureInfo:
+    """What a renderer needs to say about the capture itself."""
+
+    path: str
+    sha256: str
+    format: str
+    flows: int
+    start: float | None = None
+    end: float | None = None
+    phases: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "format": self.format,
+            "flows": self.flows,
+            "start": self.start,
+            "end": self.end,
+            "phases": list(self.phases),
+            "warnings": list(self.warnings),
+        }

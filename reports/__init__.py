@@ -1,0 +1,1 @@
+"""Report templates and styles (data only; loaded through edscan.resources)."""

@@ -1,0 +1,59 @@
+"""Shared fixtures: no network, the ../shared corpus when present, temporary captures."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _is_loopback(address: object) -> bool:
+    if isinstance(address, str | bytes):
+        return True  # AF_UNIX paths
+    if not (isinstance(address, tuple) and address):
+        return False
+    host = address[0]
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any connection from the test process to a non-loopback address fails the test."""
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def guarded(kind: str, real):  # type: ignore[no-untyped-def]
+        def connect(self: socket.socket, address: object):  # type: ignore[no-untyped-def]
+            if not _is_loopback(address):
+                raise RuntimeError(f"test tried to reach the network: {address!r} ({kind})")
+            return real(self, address)
+
+        return connect
+
+    monkeypatch.setattr(socket.socket, "connect", guarded("connect", real_connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded("connect_ex", real_connect_ex))
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared, or skip the test where it is absent (a user's fresh clone)."""
+    p = SHARED.joinpath(*parts)
+    if not p.exists():
+        pytest.skip(f"{p} is absent (../shared is only present in the development workspace)")
+    return p
+
+
+@pytest.fixture
+def tmp_capture(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path / "t.edscan.jsonl"

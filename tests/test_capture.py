@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from edscan.capture import CaptureWriter, read_capture
+from edscan.errors import CaptureError
+from edscan.models import Body, Flow, WebSocketMessage
+
+
+def _flow(i: int, **kw: object) -> Flow:
+    base: dict[str, object] = {
+        "index": i,
+        "id": f"id-{i}",
+        "method": "POST",
+        "url": f"https://api.example.test/v1/events?i={i}",
+        "scheme": "https",
+        "http_version": "HTTP/1.1",
+        "request_headers": (("Content-Type", "application/json"), ("X-Dup", "a"), ("X-Dup", "b")),
+        "request_body": Body(content=b'{"a":1}', size=7),
+        "status": 200,
+        "reason": "OK",
+        "response_body": Body(content=b"\x1f\x8b\x00\xff", size=4),
+        "phase": "login",
+    }
+    base.update(kw)
+    return Flow(**base)  # type: ignore[arg-type]
+
+
+def test_roundtrip_keeps_everything(tmp_capture: Path) -> None:
+    flows = [
+        _flow(0),
+        _flow(
+            1,
+            websocket=(
+                WebSocketMessage(from_client=True, timestamp=1.5, is_text=True, content=b"hi"),
+                WebSocketMessage(from_client=False, timestamp=2.0, is_text=False, content=b"\x00"),
+            ),
+            request_body=Body(content=b"x" * 10, size=100, truncated=True),
+            error="connection refused",
+            client_address=("127.0.0.1", 5555),
+        ),
+    ]
+    with CaptureWriter(tmp_capture, {"max_body": 10}) as w:
+        for f in flows:
+            w.write(f)
+    reader = read_capture(tmp_capture)
+    assert reader.header["format"] == "edscan-capture"
+    assert reader.header["settings"] == {"max_body": 10}
+    assert list(reader) == flows
+    assert reader.warnings == []
+
+
+def test_capture_is_private(tmp_capture: Path) -> None:
+    tmp_capture.write_text("old")
+    tmp_capture.chmod(0o644)
+    CaptureWriter(tmp_capture).close()
+    assert stat.S_IMODE(tmp_capture.stat().st_mode) == 0o600
+
+
+def test_torn_last_line_is_reported_and_skipped(tmp_capture: Path) -> None:
+    with CaptureWriter(tmp_capture) as w:
+        w.write(_flow(0))
+        w.write(_flow(1))
+    data = tmp_capture.read_bytes()
+    tmp_capture.write_bytes(data[: len(data) - 20])
+    reader = read_capture(tmp_capture)
+    assert [f.index for f in reader] == [0]
+    assert len(reader.warnings) == 1 and "torn last line" in reader.warnings[0]
+
+
+def test_unknown_major_version_is_refused(tmp_capture: Path) -> None:
+    tmp_capture.write_text(json.dumps({"format": "edscan-capture", "version": "2.0"}) + "\n")
+    with pytest.raises(CaptureError, match=r"version 2\.0 is not supported"):
+        read_capture(tmp_capture)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "empty"), (b"{not json\n", "not an edscan capture"), (b'{"a":1}\n', "no 'edscan")],
+)
+def test_bad_files(tmp_capture: Path, content: bytes, message: str) -> None:
+    tmp_capture.write_bytes(content)
+    with pytest.raises(CaptureError, match=message):
+        read_capture(tmp_capture)
+
+
+def test_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(CaptureError, match="directory"):
+        read_capture(tmp_path)

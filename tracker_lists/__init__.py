@@ -1,0 +1,1 @@
+"""Bundled tracker lists written by this project (data only; loaded through edscan.resources)."""
