@@ -392,3 +392,67 @@ class CaptureInfo:
             "phases": list(self.phases),
             "warnings": list(self.warnings),
         }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Score:
+    """The risk score (0 = nothing risky seen, 100 = worst) and what it came from."""
+
+    value: int
+    grade: str  # A..F
+    verdict: str  # "approve" | "approve with conditions" | "do not approve until fixed"
+    formula: str  # printed in the report
+    contributions: tuple[tuple[str, float], ...] = ()  # (finding fingerprint, points)
+    not_verifiable: tuple[str, ...] = ()  # obligations traffic cannot show; never scored
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "grade": self.grade,
+            "verdict": self.verdict,
+            "formula": self.formula,
+            "contributions": [{"finding": k, "points": v} for k, v in self.contributions],
+            "not_verifiable": list(self.not_verifiable),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListInfo:
+    """One tracker list that took part in attribution, with its provenance."""
+
+    name: str
+    version: str  # a date or release
+    sha256: str
+    licence: str
+    source: str  # URL or "bundled"
+    records: int = 0
+    noncommercial: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "sha256": self.sha256,
+            "licence": self.licence,
+            "source": self.source,
+            "records": self.records,
+            "noncommercial": self.noncommercial,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScanResult:
+    """Everything a renderer needs; renderers compute nothing of their own."""
+
+    tool_version: str
+    capture: CaptureInfo
+    first_party: tuple[str, ...]
+    first_party_inferred: bool
+    flows: tuple[FlowSummary, ...]
+    observations: tuple[Observation, ...]
+    recipients: tuple[Recipient, ...]
+    findings: tuple[Finding, ...] = ()
+    score: Score | None = None
+    lists: tuple[ListInfo, ...] = ()
+    persona_fields: tuple[str, ...] = ()  # keys only ("student.email"); never the values
+    settings: dict[str, Any] = field(default_factory=dict)
