@@ -350,6 +350,8 @@ class Finding:
     provisions: tuple[str, ...] = ()
     questions: tuple[str, ...] = ()
     fingerprint: str = ""
+    # how many flows support the finding; ``evidence`` is capped, this count is not
+    occurrences: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -365,6 +367,7 @@ class Finding:
             "provisions": list(self.provisions),
             "questions": list(self.questions),
             "fingerprint": self.fingerprint,
+            "occurrences": self.occurrences,
         }
 
 
