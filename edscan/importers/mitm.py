@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+from edscan.errors import CaptureError
 from edscan.models import Body, Flow, Headers, WebSocketMessage
 
 
@@ -45,6 +50,16 @@ def _websocket(f: Any) -> tuple[WebSocketMessage, ...]:
     )
 
 
+def _url(req: Any) -> str:
+    # A CONNECT request names only "host:port" (authority form); give it a real URL so that
+    # Flow.host works for it like for any other flow.
+    if req.method == "CONNECT" and req.first_line_format == "authority":
+        from mitmproxy.net.http.url import unparse
+
+        return str(unparse("http" if req.port == 80 else "https", req.host, req.port, "/"))
+    return str(req.url)
+
+
 def flow_from_mitmproxy(
     f: Any, *, index: int, max_body: int | None = None, phase: str | None = None
 ) -> Flow:
@@ -65,7 +80,7 @@ def flow_from_mitmproxy(
         tls_intercepted=bool(client.tls_established) if https else False,
         scheme=req.scheme,
         method=req.method,
-        url=req.url,
+        url=_url(req),
         http_version=req.http_version,
         request_headers=_headers(req.headers),
         request_body=_body(req.raw_content, max_body),
@@ -77,3 +92,108 @@ def flow_from_mitmproxy(
         websocket=_websocket(f),
         phase=phase,
     )
+
+
+# --------------------------------------------------------------------------- .mitm dumps
+
+_FORMAT_VERSION = re.compile(r"flow format version (\(\d+, ?\d+\)|\d+)")
+
+
+def _unreadable(path: Path, e: Exception) -> CaptureError:
+    """The one message for a dump whose flow format this mitmproxy cannot read."""
+    from mitmproxy.version import VERSION
+
+    text = str(e)
+    m = _FORMAT_VERSION.search(text)
+    version = m.group(1) if m else "?"
+    if "please update" in text:
+        return CaptureError(
+            f"{path}: this .mitm dump was written by a newer mitmproxy (flow format {version}) "
+            f"than the mitmproxy {VERSION} edscan uses; upgrade mitmproxy in edscan's environment"
+        )
+    return CaptureError(
+        f"{path}: this .mitm dump was written by an old mitmproxy (flow format {version}) that "
+        f"mitmproxy {VERSION} can no longer read; open it in an older mitmproxy and save it "
+        "again (or export it as HAR), then import that"
+    )
+
+
+class MitmSource:
+    """A mitmproxy flow dump (``mitmdump -w``) as a stream of Flows.
+
+    HTTP flows (HTTP/1, 2 and 3, WebSocket included) become Flows; TCP, UDP and DNS flows are
+    counted in ``skipped``. A dump cut off mid-flow keeps every flow before the cut and warns.
+    """
+
+    format = "mitm"
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.warnings: list[str] = []
+        self.skipped: dict[str, int] = {}
+        self._check_first()
+
+    def _check_first(self) -> None:
+        # Read one flow now, so a dump that cannot be read at all fails before any work starts.
+        from mitmproxy.exceptions import FlowReadException
+        from mitmproxy.io import FlowReader
+
+        try:
+            fo = self.path.open("rb")
+        except OSError as e:
+            raise CaptureError(f"{self.path}: cannot read ({e.strerror})") from e
+        with fo:
+            size = os.fstat(fo.fileno()).st_size
+            try:
+                next(iter(FlowReader(fo).stream()), None)
+            except FlowReadException as e:
+                if _FORMAT_VERSION.search(str(e)):
+                    raise _unreadable(self.path, e) from None
+                if fo.tell() >= size:
+                    raise CaptureError(
+                        f"{self.path}: the .mitm dump is cut off before its first complete "
+                        "flow (the file is truncated)"
+                    ) from None
+                raise CaptureError(
+                    f"{self.path}: not a mitmproxy dump edscan can read (invalid data at the "
+                    "start of the file)"
+                ) from None
+
+    def __iter__(self) -> Iterator[Flow]:
+        from mitmproxy import http
+        from mitmproxy.exceptions import FlowReadException
+        from mitmproxy.io import FlowReader
+
+        self.warnings.clear()
+        self.skipped.clear()
+        index = 0
+        read = 0
+        with self.path.open("rb") as fo:
+            size = os.fstat(fo.fileno()).st_size
+            stream = iter(FlowReader(fo).stream())
+            while True:
+                try:
+                    f = next(stream)
+                except StopIteration:
+                    break
+                except FlowReadException as e:
+                    self.warnings.append(self._stopped(e, read, fo.tell() >= size, fo.tell()))
+                    break
+                read += 1
+                if isinstance(f, http.HTTPFlow):
+                    yield flow_from_mitmproxy(f, index=index)
+                    index += 1
+                else:
+                    kind = str(getattr(f, "type", type(f).__name__.lower()))
+                    self.skipped[kind] = self.skipped.get(kind, 0) + 1
+
+    def _stopped(self, e: Exception, read: int, at_end: bool, offset: int) -> str:
+        kept = f"kept the {read} flows before it"
+        if _FORMAT_VERSION.search(str(e)):
+            return f"{self.path.name}: flow {read} has a flow format this mitmproxy cannot read; {kept}"
+        if at_end:
+            return (
+                f"{self.path.name}: the dump is cut off in the middle of flow {read} "
+                f"(the recording was interrupted); {kept}"
+            )
+        return f"{self.path.name}: invalid data near byte {offset}; stopped reading, {kept}"

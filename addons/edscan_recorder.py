@@ -1,0 +1,3 @@
+from edscan.recorder import Recorder
+
+addons = [Recorder()]
