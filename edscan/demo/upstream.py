@@ -136,6 +136,8 @@ class DemoUpstream:
             for key, value in request.headers.fields:
                 if key.decode("latin-1").lower() not in _HOP:
                     conn.putheader(key.decode("latin-1"), value.decode("latin-1"))
+            if "host" not in request.headers:  # HTTP/2 carries :authority instead
+                conn.putheader("Host", request.pretty_host)
             body = request.raw_content or b""
             if body and "content-length" not in request.headers:
                 conn.putheader("Content-Length", str(len(body)))

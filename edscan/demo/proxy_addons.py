@@ -1,0 +1,10 @@
+"""The mitmdump script ``edscan demo`` loads: the demo's local answering, then the recorder.
+
+The demo addon comes first so that by the time the recorder's hooks run, every request already
+has its local response; the recorder still sees (and records) each flow exactly as sent.
+"""
+
+from edscan.demo.upstream import DemoUpstream
+from edscan.recorder import Recorder
+
+addons = [DemoUpstream(), Recorder()]
