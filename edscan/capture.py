@@ -21,7 +21,7 @@ from edscan.errors import CaptureError
 from edscan.models import Body, Flow, WebSocketMessage
 
 FORMAT_NAME = "edscan-capture"
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"  # 1.1: optional "decoded" on bodies (HAR imports)
 SUFFIX = ".edscan.jsonl"
 
 
@@ -83,7 +83,10 @@ def _body(d: dict[str, Any] | None) -> Body | None:
     data = d["data"]
     content = base64.b64decode(data) if d["encoding"] == "base64" else data.encode("utf-8")
     return Body(
-        content=content, size=d.get("size", len(content)), truncated=d.get("truncated", False)
+        content=content,
+        size=d.get("size", len(content)),
+        truncated=d.get("truncated", False),
+        decoded=d.get("decoded", False),
     )
 
 

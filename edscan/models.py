@@ -81,6 +81,9 @@ class Body:
     content: bytes
     size: int  # the original size in bytes, before any cap
     truncated: bool = False
+    # True when the Content-Encoding (gzip, br, ...) was already removed, as HAR files store
+    # response bodies; the headers still say what was sent, so decoders must not decode again
+    decoded: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         try:
@@ -91,7 +94,15 @@ class Body:
 
             data = base64.b64encode(self.content).decode("ascii")
             encoding = "base64"
-        return {"encoding": encoding, "data": data, "size": self.size, "truncated": self.truncated}
+        d: dict[str, Any] = {
+            "encoding": encoding,
+            "data": data,
+            "size": self.size,
+            "truncated": self.truncated,
+        }
+        if self.decoded:  # written only when set: lines of format 1.0 stay as they were
+            d["decoded"] = True
+        return d
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -57,7 +57,10 @@ def _url(req: Any) -> str:
         from mitmproxy.net.http.url import unparse
 
         return str(unparse("http" if req.port == 80 else "https", req.host, req.port, "/"))
-    return str(req.url)
+    # pretty_url prefers the Host header / :authority: in transparent and WireGuard modes (and
+    # in some dumps) req.url names only the server's IP, which no tracker list can attribute.
+    # mitmproxy's own HAR export uses pretty_url too, so both import paths agree.
+    return str(req.pretty_url)
 
 
 def flow_from_mitmproxy(
@@ -97,6 +100,8 @@ def flow_from_mitmproxy(
 # --------------------------------------------------------------------------- .mitm dumps
 
 _FORMAT_VERSION = re.compile(r"flow format version (\(\d+, ?\d+\)|\d+)")
+# where the recorder keeps a flow's phase (edscan.recorder.PHASE_KEY); saved in .mitm dumps
+_PHASE_KEY = "edscan.phase"
 
 
 def _unreadable(path: Path, e: Exception) -> CaptureError:
@@ -181,7 +186,10 @@ class MitmSource:
                     break
                 read += 1
                 if isinstance(f, http.HTTPFlow):
-                    yield flow_from_mitmproxy(f, index=index)
+                    phase = f.metadata.get(_PHASE_KEY)
+                    yield flow_from_mitmproxy(
+                        f, index=index, phase=phase if isinstance(phase, str) else None
+                    )
                     index += 1
                 else:
                     kind = str(getattr(f, "type", type(f).__name__.lower()))
