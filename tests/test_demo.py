@@ -17,18 +17,18 @@ from mitmproxy.test import taddons, tflow
 from edscan.capture import read_capture
 from edscan.demo import manifest
 from edscan.demo.app import ClassroomServer, ClassroomState, route
-from edscan.demo.persona import _canary_student
 from edscan.demo.roster import DemoStudent
 from edscan.demo.runner import CAPTURE_NAME, PERSONA_NAME, record_session
 from edscan.demo.upstream import DemoUpstream
 from edscan.models import Flow
+from edscan.persona_new import new_persona_values
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def student() -> DemoStudent:
-    return _canary_student()
+    return DemoStudent.from_persona(new_persona_values())
 
 
 @pytest.fixture

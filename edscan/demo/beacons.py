@@ -57,7 +57,7 @@ def _web(extra: dict[str, str] | None = None, referer: str = ORIGIN + "/") -> di
 class Device:
     """The tablet's and the SDKs' identifiers, fixed for one session."""
 
-    aaid: str = field(default_factory=lambda: str(uuid.uuid4()))  # Android advertising ID
+    aaid: str  # the Android advertising ID
     app_instance_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     firebase_fid: str = "cK3x9bWd" + "Qm2pL7vR4tZ1aE"
     ga_cid: str = field(default_factory=lambda: f"{uuid.uuid4().int % 10**10}.{int(time.time())}")
@@ -211,7 +211,9 @@ def cookie_sync(*, partner_uid: str) -> Beacon:
     return Beacon(method="GET", url=f"https://idsync.rlcdn.com/712345.gif?{query}", headers=_web())
 
 
-def openrtb(device: Device, *, page: str, user_id: str, birth_year: int) -> Beacon:
+def openrtb(
+    device: Device, *, page: str, user_id: str, birth_year: int, lat: float, lon: float
+) -> Beacon:
     """A Prebid.js OpenRTB 2.5 video bid request to an SSP, COPPA flag off."""
     body = {
         "id": uuid.uuid4().hex,
@@ -240,7 +242,7 @@ def openrtb(device: Device, *, page: str, user_id: str, birth_year: int) -> Beac
             "osv": "13",
             "devicetype": 5,
             "language": "en",
-            "geo": {"lat": 41.7637, "lon": -72.6851, "type": 1, "country": "USA", "region": "CT"},
+            "geo": {"lat": lat, "lon": lon, "type": 1, "country": "USA", "region": "CT"},
             "ext": {"ifa_type": "aaid"},
         },
         "user": {"id": user_id, "yob": birth_year},
@@ -377,7 +379,7 @@ def braze(device: Device, *, user_id: str, attributes: dict[str, str]) -> Beacon
     )
 
 
-def sentry(*, page: str, user: dict[str, str], message: str) -> Beacon:
+def sentry(*, page: str, user: dict[str, str], extra: dict[str, Any], message: str) -> Beacon:
     """A Sentry browser-SDK error envelope: header, item header, event payload."""
     event_id = uuid.uuid4().hex
     now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
@@ -392,6 +394,7 @@ def sentry(*, page: str, user: dict[str, str], message: str) -> Beacon:
         "breadcrumbs": [
             {"category": "navigation", "data": {"from": "/assignments", "to": "/quiz"}}
         ],
+        "extra": extra,
         "environment": "production",
         "release": "brindlewick-web@4.12.0",
     }

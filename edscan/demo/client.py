@@ -36,7 +36,7 @@ class DemoClient:
             headers={"User-Agent": beacons.WEBVIEW_UA, "Accept-Language": "en-US,en;q=0.9"},
         )
         self.student = student
-        self.device = Device()
+        self.device = Device(aaid=student.advertising_id)
         self.token: str | None = None
         self.me: dict[str, Any] = {}
         self.callback_url = ""
@@ -160,6 +160,7 @@ class DemoClient:
             )
         )
         traits = {
+            "studentNumber": me["sis_id"],
             "email": me["email"],
             "firstName": first,
             "lastName": last,
@@ -240,6 +241,7 @@ class DemoClient:
             beacons.sentry(
                 page=page,
                 user=user,
+                extra={"student": {"sis_id": me["sis_id"], "state_id": me["state_id"]}},
                 message="Cannot read properties of undefined (reading 'choices')",
             )
         )
@@ -271,7 +273,15 @@ class DemoClient:
         page = f"https://{APP_HOST}/video/{roster.VIDEO_ID}"
         self.app("GET", page)
         self.send(
-            beacons.openrtb(self.device, page=page, user_id=me["id"], birth_year=int(me["dob"][:4]))
+            beacons.openrtb(
+                self.device,
+                page=page,
+                user_id=me["id"],
+                birth_year=int(me["dob"][:4]),
+                # the tablet's location, as the OS gives it to the ad SDK
+                lat=float(self.student.lat),
+                lon=float(self.student.lon),
+            )
         )
         self.send(beacons.cookie_sync(partner_uid=me["id"]))
         self.app("GET", f"https://{CDN_HOST}/video/{roster.VIDEO_ID}/master.m3u8")

@@ -7,6 +7,7 @@ so a scan has realistic first-party responses to learn from without producing fi
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,29 @@ class DemoStudent:
     grade: str  # "7"
     school: str
     essay: str  # a unique sentence the student writes into the essay
+    advertising_id: str  # the test tablet's advertising id (AAID)
+    lat: str  # where the tablet is, as the OS reports it
+    lon: str
+
+    @classmethod
+    def from_persona(cls, values: Mapping[str, str]) -> DemoStudent:
+        """The student a persona describes (keys as in ``edscan.persona``)."""
+        return cls(
+            first_name=values["student.first_name"],
+            last_name=values["student.last_name"],
+            email=values["student.email"],
+            username=values["student.username"],
+            password=values["student.password"],
+            birth_date=values["student.dob"],
+            student_id=values["student.student_id"],
+            state_id=values["student.state_id"],
+            grade=values["student.grade"],
+            school=values["student.school"],
+            essay=values["custom.essay"],
+            advertising_id=values["student.advertising_id"],
+            lat=values["student.lat"],
+            lon=values["student.lon"],
+        )
 
     @property
     def full_name(self) -> str:
