@@ -1,0 +1,284 @@
+"""What every rule shares: the rule record, the scan context, and how a finding is made.
+
+A rule is metadata (id, title, base severity, concerns, provisions, questions) plus a ``check``
+that reads a ``Context`` and yields findings. The context indexes the ScanResult once (flows by
+index, recipients by host, observations by recipient) so each rule is a few loops.
+
+Finding identity (``fingerprint``) is a hash of the rule id, the elements and the recipient
+domains: never flow indices or times, so the same finding keeps its id across captures of the
+same behaviour (semgrep's match-based id is the model).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from edscan.domains import registrable_domain
+from edscan.models import (
+    Confidence,
+    Evidence,
+    Field,
+    Finding,
+    FlowSummary,
+    Observation,
+    Party,
+    Recipient,
+    ScanResult,
+    Severity,
+)
+from edscan.rules import law, vocab
+from edscan.signals import is_set, kind_of
+
+MAX_EVIDENCE = 20  # evidence items kept per finding; ``occurrences`` keeps the full count
+
+# the phase names that open a gate: collection before them is "before login or consent"
+GATE_PHASE = re.compile(r"log[ _-]?in|sign[ _-]?in|signin|consent|age[ _-]?gate|sso|auth", re.I)
+
+_LOOPBACK = re.compile(r"^(localhost|.*\.localhost|127\.\d+\.\d+\.\d+|::1|\[::1\])$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    """One kind of finding: what it means, why it matters, and how to find it."""
+
+    id: str  # EDSnnn, never reused
+    title: str
+    severity: Severity  # the base severity; escalations raise or lower it per finding
+    family: str  # the module it lives in
+    catalogue: str  # the finding type in the domain reference (F01 …)
+    evidence_class: str  # E1 observed fact; E2 indicator of a server-side use
+    explanation: str  # plain language, for the report
+    escalations: tuple[str, ...] = ()
+    concerns: tuple[str, ...] = ()
+    provisions: tuple[str, ...] = ()  # keys of law.PROVISIONS
+    questions: tuple[str, ...] = ()
+    unless: str = ""  # what would make the behaviour acceptable
+    data_tier: int = 1  # scoring tier of a finding that names no element
+    runs_last: bool = False  # reads what the other rules reported (ctx.covered)
+    check: Callable[[Context, Rule], Iterable[Finding]] = field(repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "severity": self.severity.value,
+            "family": self.family,
+            "catalogue": self.catalogue,
+            "evidence_class": self.evidence_class,
+            "explanation": self.explanation,
+            "escalations": list(self.escalations),
+            "concerns": list(self.concerns),
+            "provisions": list(law.provision_texts(self.provisions)),
+            "questions": list(self.questions),
+            "unless": self.unless,
+        }
+
+
+class Context:
+    """The ScanResult, indexed once for the rules."""
+
+    def __init__(self, result: ScanResult) -> None:
+        self.result = result
+        self.flows: dict[int, FlowSummary] = {f.index: f for f in result.flows}
+        self.first_party = frozenset(result.first_party)
+        self.recipients: dict[str, Recipient] = {r.domain: r for r in result.recipients}
+        self._host_domain: dict[str, str] = {}
+        for r in result.recipients:
+            for h in r.hosts:
+                self._host_domain[h] = r.domain
+        self.observations_by_domain: dict[str, list[Observation]] = defaultdict(list)
+        self.observations_by_flow: dict[int, list[Observation]] = defaultdict(list)
+        for o in result.observations:
+            self.observations_by_domain[self.domain_of(o.host)].append(o)
+            self.observations_by_flow[o.flow].append(o)
+        self.flows_by_domain: dict[str, list[FlowSummary]] = defaultdict(list)
+        for f in result.flows:
+            self.flows_by_domain[self.domain_of(f.host)].append(f)
+        # (domain, element) pairs a specific rule has reported: the residual rule skips them
+        self.covered: set[tuple[str, str]] = set()
+        self.child_directed = self._child_directed()
+        self.gate = self._gate()
+
+    # ------------------------------------------------------------ hosts and parties
+
+    def domain_of(self, host: str) -> str:
+        hit = self._host_domain.get(host)
+        if hit is None:
+            hit = registrable_domain(host) if host else ""
+            self._host_domain[host] = hit
+        return hit
+
+    def recipient(self, domain: str) -> Recipient | None:
+        return self.recipients.get(domain)
+
+    def categories(self, domain: str) -> frozenset[str]:
+        r = self.recipients.get(domain)
+        return frozenset(r.categories) if r is not None else frozenset()
+
+    def is_first(self, domain: str) -> bool:
+        if domain in self.first_party:
+            return True
+        r = self.recipients.get(domain)
+        return r is not None and r.party is Party.FIRST
+
+    def is_third_observation(self, o: Observation) -> bool:
+        """Third party per the integrator's party, and per the recipient table."""
+        return o.party is Party.THIRD and not self.is_first(self.domain_of(o.host))
+
+    def attribution_confidence(self, domain: str) -> Confidence:
+        """How sure the recipient's categories are: from a named list, or not attributed."""
+        r = self.recipients.get(domain)
+        if r is not None and r.categories and r.sources:
+            return Confidence.HIGH
+        if r is not None and r.categories:
+            return Confidence.MEDIUM
+        return Confidence.LOW
+
+    def who(self, domain: str) -> str:
+        """ "Meta Platforms (facebook.com; advertising, social network)"."""
+        r = self.recipients.get(domain)
+        if r is None:
+            return domain
+        cats = f"; {', '.join(r.categories)}" if r.categories else ""
+        if r.organization:
+            return f"{r.organization} ({domain}{cats})"
+        return f"{domain}{' (' + ', '.join(r.categories) + ')' if r.categories else ''}"
+
+    def third_party_domains(self) -> list[str]:
+        return sorted(d for d in self.flows_by_domain if d and not self.is_first(d))
+
+    # ------------------------------------------------------------ signals
+
+    def signals(self, flow: int, kind: str) -> list[Field]:
+        f = self.flows.get(flow)
+        if f is None:
+            return []
+        return [s for s in f.signals if kind_of(s) == kind]
+
+    def _child_directed(self) -> bool:
+        """The app says it is child-directed: a setting, or a child flag set on any request."""
+        setting = self.result.settings.get("child_directed")
+        if isinstance(setting, bool):
+            return setting
+        for f in self.result.flows:
+            for s in f.signals:
+                if kind_of(s) == "child" and is_set(s.value):
+                    return True
+        return False
+
+    def _gate(self) -> tuple[int, str] | None:
+        """(index of the first flow of the login/consent phase, its name), when marked."""
+        for f in sorted(self.result.flows, key=lambda f: f.index):
+            if f.phase and GATE_PHASE.search(f.phase):
+                return (f.index, f.phase)
+        return None
+
+    # ------------------------------------------------------------ evidence
+
+    def evidence_of(self, observations: Iterable[Observation]) -> list[Evidence]:
+        out: dict[tuple[int, str], Evidence] = {}
+        for o in observations:
+            key = (o.flow, o.location)
+            if key in out:
+                continue
+            f = self.flows.get(o.flow)
+            out[key] = Evidence(
+                flow=o.flow,
+                method=f.method if f else "",
+                url=f.url if f else "",
+                location=o.location,
+                encodings=o.encodings,
+                phase=f.phase if f else None,
+            )
+        return list(out.values())
+
+    def evidence_of_flow(self, flow: FlowSummary, location: str = "") -> Evidence:
+        return Evidence(
+            flow=flow.index,
+            method=flow.method,
+            url=flow.url,
+            location=location,
+            phase=flow.phase,
+        )
+
+
+def is_loopback(host: str) -> bool:
+    return bool(_LOOPBACK.match(host))
+
+
+def best(confidences: Iterable[Confidence]) -> Confidence:
+    return max(confidences, default=Confidence.LOW)
+
+
+def weakest(*confidences: Confidence) -> Confidence:
+    return min(confidences)
+
+
+def fingerprint(
+    rule: str, elements: Iterable[str], recipients: Iterable[str], key: str = ""
+) -> str:
+    text = "|".join((rule, ",".join(sorted(set(elements))), ",".join(sorted(set(recipients))), key))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def element_list(elements: Iterable[str], limit: int = 6) -> str:
+    names = [vocab.label(e) for e in sorted(set(elements))]
+    more = len(names) - limit
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def flows_phrase(n: int) -> str:
+    return "1 flow" if n == 1 else f"{n} flows"
+
+
+def make(
+    ctx: Context,
+    rule: Rule,
+    *,
+    observed: str,
+    severity: Severity,
+    confidence: Confidence,
+    elements: Iterable[str] = (),
+    recipients: Iterable[str] = (),
+    evidence: Sequence[Evidence] = (),
+    why: str = "",
+    key: str = "",
+) -> Finding:
+    """A finding of ``rule``: "Observed …; this may be inconsistent with … unless …"."""
+    els = tuple(sorted(set(elements)))
+    recs = tuple(sorted(set(recipients)))
+    items = sorted(evidence, key=lambda e: (e.flow, e.location))
+    occurrences = len({e.flow for e in items})
+    summary = f"Observed {observed} in {flows_phrase(occurrences)}."
+    if why:
+        summary += f" {why}"
+    if rule.evidence_class.startswith("E2"):
+        summary += " Traffic shows the transmission, not how the recipient uses it."
+    if rule.provisions:
+        summary += f" This may be inconsistent with {law.short_cites(rule.provisions)}"
+        summary += f" unless {rule.unless}." if rule.unless else "."
+    return Finding(
+        rule=rule.id,
+        title=rule.title,
+        severity=severity,
+        confidence=confidence,
+        summary=summary,
+        elements=els,
+        recipients=recs,
+        evidence=tuple(items[:MAX_EVIDENCE]),
+        concerns=rule.concerns,
+        provisions=law.provision_texts(rule.provisions),
+        questions=rule.questions,
+        fingerprint=fingerprint(rule.id, els, recs, key),
+        occurrences=occurrences,
+    )
+
+
+def raise_to(severity: Severity, floor: Severity) -> Severity:
+    return max(severity, floor)

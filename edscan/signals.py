@@ -1,0 +1,370 @@
+"""The per-flow fields the rules read beyond student data.
+
+``signals(flow, decoded)`` keeps, from a flow's decoded outbound fields and its headers, the few
+things the rules need once the flow's bodies are gone: child-directed and consent flags, Set-Cookie
+lifetimes, Referer/Origin/Content-Type, page URLs, event names, form and keystroke capture markers,
+cross-site redirects (cookie-sync chains), an OpenRTB marker, and an outdated TLS version.
+
+It runs once per flow and its result is kept in memory for every flow, so it is one pass over the
+fields with a dictionary lookup per key, values are cut short, and only a bounded number of
+signals is kept per flow. Presence-only markers keep no value at all (they may carry hashed
+e-mails or typed text).
+
+Signal vocabulary (``kind_of(field)``):
+
+=============  ==================================================================================
+``child``      child-directed or age flag (``tfcd``, ``tag_for_child_directed_treatment``,
+               ``coppa``, OpenRTB ``regs.coppa``, ``tfua`` …)
+``consent``    consent or privacy string or flag (TCF ``gdpr_consent``, ``us_privacy``, ``gpp``,
+               Google ``gcs``/``gcd``, ``npa``, ``rdp``, limit-ad-tracking, ``Sec-GPC``, ``DNT``)
+``page``       page URL copied into a beacon (``dl``, ``url``, ``page``, ``$current_url`` …)
+``event``      event name (``ev``, ``event``, ``en`` …; replay envelope item types)
+``form``       form-field or keystroke capture marker (Meta ``udff[…]``, ``cd[formFeatures]``,
+               HubSpot ``formValues``, ``keystrokes`` …); value not kept
+``match``      advanced-matching key (``ud[em]``, ``u_hem``, ``em`` …); value not kept
+``openrtb``    the request is an OpenRTB bid request (it has ``imp[]``); value not kept
+``referer``    the Referer request header
+``origin``     the Origin request header
+``content-type``  the request Content-Type
+``cookie``     a Set-Cookie lifetime: ``location="set-cookie:NAME"``, key ``max-age`` (seconds, from
+               Max-Age or Expires against the response Date), ``session`` or ``expires`` (epoch
+               seconds, when no reference time was known)
+``redirect``   a 3xx Location to another host (cookie-sync and ID-sync chains)
+``tls``        an outdated TLS version (below 1.2)
+=============  ==================================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from email.utils import parsedate_to_datetime
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from edscan.models import Field, Flow
+
+MAX_SIGNALS = 48  # per flow: a bound on memory whatever the flow holds
+MAX_VALUE = 512  # characters kept of a signal value
+
+CHILD_KEYS = frozenset(
+    {
+        "tfcd",
+        "tag_for_child_directed_treatment",
+        "tagforchilddirectedtreatment",
+        "tfua",
+        "tag_for_under_age_of_consent",
+        "tagforunderageofconsent",
+        "coppa",
+        "is_coppa",
+        "coppa_compliant",
+        "child_directed",
+        "childdirected",
+        "is_child_directed",
+        "child_directed_treatment",
+        "is_designed_for_families",
+        "designed_for_families",
+        "max_ad_content_rating",
+        "age_restricted",
+        "age_restricted_user",
+        "is_age_restricted_user",
+        "agerestricteduser",
+        "under_age_of_consent",
+    }
+)
+
+CONSENT_KEYS = frozenset(
+    {
+        "gdpr",
+        "gdpr_consent",
+        "gdprconsent",
+        "consentstring",
+        "addtl_consent",
+        "us_privacy",
+        "usprivacy",
+        "uspconsent",
+        "gpp",
+        "gpp_sid",
+        "gppconsent",
+        "gcs",
+        "gcd",
+        "dma",
+        "dma_cps",
+        "npa",
+        "non_personalized_ads",
+        "rdp",
+        "restricted_data_processing",
+        "ltd",
+        "limit_ad_tracking",
+        "is_lat",
+        "lmt",
+        "att_status",
+        "atts",
+        "advertiser_tracking_enabled",
+        "application_tracking_enabled",
+        "ad_personalization",
+        "ad_user_data",
+        "limited_data_use",
+        "data_processing_options",
+        "dpo",
+        "sec-gpc",
+        "dnt",
+    }
+)
+
+# Google's "non-personalised ads" and kindred opt-outs: the rules treat them as a weaker form of
+# the child-directed flag (no interest-based ads for this request).
+NON_PERSONALISED_KEYS = frozenset(
+    {"npa", "non_personalized_ads", "rdp", "restricted_data_processing", "ltd"}
+)
+
+PAGE_KEYS = frozenset(
+    {
+        "dl",
+        "dr",
+        "url",
+        "page",
+        "page_url",
+        "pageurl",
+        "href",
+        "$current_url",
+        "current_url",
+        "referrer",
+        "tw_document_href",
+        "topurl",
+    }
+)
+
+EVENT_KEYS = frozenset(
+    {"ev", "event", "en", "event_name", "eventname", "event_type", "eventtype", "_en"}
+)
+
+# item types of replay payloads sent to monitoring or analytics vendors (Sentry envelopes,
+# PostHog snapshots): kept as events so the replay rule sees them
+REPLAY_TYPES = frozenset(
+    {"replay_event", "replay_recording", "$snapshot", "$snapshot_items", "rrweb", "session_replay"}
+)
+
+FORM_MARKERS = (
+    "udff",
+    "formfeatures",
+    "formvalues",
+    "contactfields",
+    "keystroke",
+    "keypress",
+    "keydown",
+    "keyup",
+    "inputvalue",
+    "input_value",
+    "clipboard",
+    "form_data",
+    "formdata",
+)
+
+MATCH_KEYS = frozenset(
+    {
+        "ud[em]",
+        "ud[ph]",
+        "ud[fn]",
+        "ud[ln]",
+        "ud[db]",
+        "ud[external_id]",
+        "em",
+        "ph",
+        "u_hem",
+        "u_hpn",
+        "pd[em]",
+        "hashed_email",
+        "sha256_email",
+        "email_address",
+        "hashed_maids",
+    }
+)
+
+OLD_TLS = frozenset({"sslv2", "sslv3", "tlsv1", "tlsv1.0", "tlsv1.1", "tls1.0", "tls1.1"})
+
+_KIND_BY_KEY: dict[str, str] = {
+    **dict.fromkeys(CHILD_KEYS, "child"),
+    **dict.fromkeys(CONSENT_KEYS, "consent"),
+    **dict.fromkeys(PAGE_KEYS, "page"),
+    **dict.fromkeys(EVENT_KEYS, "event"),
+    **dict.fromkeys(MATCH_KEYS, "match"),
+}
+_VALUELESS = frozenset({"form", "match", "openrtb"})
+
+
+class DecodedLike(Protocol):
+    """What ``signals`` reads of ``edscan.decode.Decoded``: its outbound fields."""
+
+    @property
+    def fields(self) -> Sequence[Field]: ...
+
+
+class _Keep(Protocol):
+    def __call__(self, location: str, key: str, value: str) -> None: ...
+
+
+def kind_of(signal: Field) -> str | None:
+    """The signal vocabulary entry a kept field belongs to (see the module docstring)."""
+    loc = signal.location
+    if loc.startswith("set-cookie:"):
+        return "cookie"
+    if loc == "tls":
+        return "tls"
+    if loc == "header:location":
+        return "redirect"
+    if loc in _HEADER_KINDS:
+        return _HEADER_KINDS[loc]
+    return _field_kind(signal.key.lower(), signal.value)
+
+
+def is_set(value: str) -> bool:
+    """Whether a flag value means "on" (``1``, ``true``, ``yes``, ``Y``)."""
+    return value.strip().lower() in ("1", "true", "yes", "y", "on")
+
+
+def is_unset(value: str) -> bool:
+    """Whether a flag value explicitly means "off" (``0``, ``false``, ``no``, ``N``)."""
+    return value.strip().lower() in ("0", "false", "no", "n", "off")
+
+
+_HEADER_KINDS = {
+    "header:referer": "referer",
+    "header:origin": "origin",
+    "header:content-type": "content-type",
+    "header:sec-gpc": "consent",
+    "header:dnt": "consent",
+}
+
+
+def _field_kind(lkey: str, value: str) -> str | None:
+    kind = _KIND_BY_KEY.get(lkey)
+    if kind is not None:
+        return kind
+    if lkey == "type" and value.lower() in REPLAY_TYPES:
+        return "event"
+    if lkey == "imp":
+        return "openrtb"
+    for marker in FORM_MARKERS:
+        if marker in lkey:
+            return "form"
+    return None
+
+
+def signals(flow: Flow, decoded: DecodedLike) -> tuple[Field, ...]:
+    """The rule-relevant fields of one flow (see the module docstring for the vocabulary)."""
+    out: list[Field] = []
+    seen: set[tuple[str, str, str]] = set()
+
+    def keep(location: str, key: str, value: str) -> None:
+        if len(out) >= MAX_SIGNALS:
+            return
+        ident = (location, key, value)
+        if ident in seen:
+            return
+        seen.add(ident)
+        out.append(Field(location=location, key=key, value=value[:MAX_VALUE]))
+
+    for name, header_loc in (
+        ("referer", "header:referer"),
+        ("origin", "header:origin"),
+        ("content-type", "header:content-type"),
+        ("sec-gpc", "header:sec-gpc"),
+        ("dnt", "header:dnt"),
+    ):
+        value = flow.request_header(name)
+        if value is not None:
+            keep(header_loc, name, value)
+
+    if flow.tls_version and flow.tls_version.replace(" ", "").lower() in OLD_TLS:
+        keep("tls", "version", flow.tls_version)
+
+    _redirect(flow, keep)
+    _cookies(flow, keep)
+
+    openrtb = False
+    for f in decoded.fields:
+        if len(out) >= MAX_SIGNALS:
+            break
+        lkey = f.key.lower()
+        if not openrtb and ".imp[" in f.location and f.location.startswith("body:"):
+            openrtb = True
+            keep("body:$.imp", "imp", "")
+            continue
+        kind = _field_kind(lkey, f.value)
+        if kind is None:
+            continue
+        if kind in _VALUELESS:
+            keep(f.location, f.key, "")
+        else:
+            keep(f.location, f.key, f.value)
+    return tuple(out)
+
+
+def _redirect(flow: Flow, keep: _Keep) -> None:
+    if flow.status is None or not 300 <= flow.status < 400:
+        return
+    location = flow.response_header("location")
+    if not location:
+        return
+    target = (urlsplit(location).hostname or "").lower()
+    if target and target != flow.host:
+        keep("header:location", "location", location)
+
+
+def _cookies(flow: Flow, keep: _Keep) -> None:
+    headers = [v for k, v in flow.response_headers if k.lower() == "set-cookie"]
+    if not headers:
+        return
+    reference = _reference_time(flow)
+    for header in headers:
+        parsed = cookie_lifetime(header, reference)
+        if parsed is None:
+            continue
+        name, key, value = parsed
+        keep(f"set-cookie:{name[:128]}", key, value)
+
+
+def _reference_time(flow: Flow) -> float | None:
+    date = flow.response_header("date")
+    if date:
+        try:
+            return parsedate_to_datetime(date).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            pass
+    return flow.response_end if flow.response_end is not None else flow.request_start
+
+
+def cookie_lifetime(header: str, reference: float | None) -> tuple[str, str, str] | None:
+    """``(name, key, value)`` for one Set-Cookie header, or None when it deletes or is unreadable.
+
+    Max-Age wins over Expires (RFC 6265 §5.3); Expires is measured against ``reference`` (the
+    response Date, else the flow's time). Without either it is a session cookie.
+    """
+    parts = header.split(";")
+    name, sep, _ = parts[0].partition("=")
+    name = name.strip()
+    if not sep or not name:
+        return None
+    max_age: int | None = None
+    expires: float | None = None
+    for attr in parts[1:]:
+        akey, _, avalue = attr.partition("=")
+        akey = akey.strip().lower()
+        if akey == "max-age":
+            try:
+                max_age = int(avalue.strip())
+            except ValueError:
+                continue
+        elif akey == "expires":
+            try:
+                expires = parsedate_to_datetime(avalue.strip()).timestamp()
+            except (TypeError, ValueError, IndexError, OverflowError):
+                continue
+    if max_age is not None:
+        return None if max_age <= 0 else (name, "max-age", str(max_age))
+    if expires is not None:
+        if reference is None:
+            return (name, "expires", str(int(expires)))
+        seconds = int(expires - reference)
+        return None if seconds <= 0 else (name, "max-age", str(seconds))
+    return (name, "session", "")
