@@ -28,6 +28,7 @@ import html
 import logging
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,8 @@ class Recorder:
         # WebSocket flows are written when they end; the ones still open are flushed in done()
         self._open_websockets: dict[str, http.HTTPFlow] = {}
         self._onboarding_host = "mitm.it"
+        # called with the new label whenever the phase changes (edscan capture's console)
+        self.on_phase: Callable[[str | None], None] | None = None
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -185,6 +188,11 @@ class Recorder:
             self.stats.phases.append(label)
         if label is not None:
             logger.info(f"edscan: phase is now {label!r}")
+        if self.on_phase is not None:
+            try:
+                self.on_phase(label)
+            except Exception:  # a display problem must not stop a phase mark
+                logger.exception("edscan: phase listener failed")
 
     def set_phase(self, label: str | None) -> None:
         """Set the current phase (through the option, so every view of it agrees)."""
