@@ -1,0 +1,276 @@
+"""Which student data a flow sends: observations from a seeded persona, value shapes and keys.
+
+``Detector(persona).observe(flow, decoded)`` looks only at ``decoded.fields`` (what left the
+device); ``decoded.inbound`` (what came back) is never a leak, it only teaches the detector
+*derived values*: when a response holds the persona's e-mail, username, name or student id
+in a JSON object next to an id (``id``, ``user_id``, ``student_id`` ...), that id belongs to
+the persona from then on (``derived.user_id``), so the same id sent later to a tracker is found.
+
+Confidence: **high** for persona values (seeded, so no doubt about whose data it is); **medium**
+for a value of the right shape under an agreeing key, or a shape that is unambiguous alone (an
+e-mail address); **low** for a key name alone. Where the persona explains a field, the weaker
+detections of the same element there are dropped; so are key-name detections where a pattern
+found the same element in the same field.
+
+Observations leave ``party`` at ``Party.THIRD``; the scan sets the real party once it knows
+the first party.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from edscan.detectors.patterns import ID_LIKE, Detection, PatternDetector, parent_location
+from edscan.detectors.persona import Hit, PersonaMatcher
+from edscan.detectors.variants import Variant, persona_variants, value_variants
+from edscan.models import Confidence, Field, Flow, Observation
+from edscan.models import Detector as DetectorKind
+from edscan.persona import DERIVED_PREFIX, Persona
+from edscan.taxonomy import elements_for_key, normalise_key
+
+# persona keys whose value, found whole in a response object, identifies the persona's record
+_ANCHORS = frozenset(
+    {
+        "student.email",
+        "student.username",
+        "student.student_id",
+        "student.state_id",
+        "student.full_name",
+        "parent.email",
+    }
+)
+# sibling keys that hold the id the app's server gave that record
+_ID_KEYS = frozenset(
+    normalise_key(k)
+    for k in (
+        "id",
+        "_id",
+        "uid",
+        "user_id",
+        "userId",
+        "student_id",
+        "studentId",
+        "account_id",
+        "learner_id",
+        "person_id",
+        "member_id",
+        "sourcedId",
+        "external_id",
+        "parent_id",
+        "guardian_id",
+        "uuid",
+        "guid",
+    )
+)
+_BOOLISH = frozenset({"true", "false", "null", "none", "0", "1", "yes", "no"})
+_DEVICE_ELEMENTS = frozenset({"dev.ad_id", "dev.install_id"})
+
+
+class Decoded(Protocol):
+    """What ``edscan.decode.decode_flow`` returns (only these two attributes are read here)."""
+
+    @property
+    def fields(self) -> Sequence[Field]: ...
+
+    @property
+    def inbound(self) -> Sequence[Field]: ...
+
+
+class Detector:
+    """Stateful per scan: derived values learned from earlier responses apply to later flows."""
+
+    def __init__(
+        self, persona: Persona | None = None, *, patterns: bool = True, max_derived: int = 64
+    ) -> None:
+        self.persona = persona
+        self._matcher = PersonaMatcher(persona_variants(persona)) if persona else None
+        self._patterns = PatternDetector() if patterns else None
+        self._derived: dict[str, str] = {}
+        self._derived_values: set[str] = set()
+        self._max_derived = max_derived
+        self._persona_values = {v.lower() for v in persona.values.values()} if persona else set()
+
+    @property
+    def derived(self) -> Mapping[str, str]:
+        """Values learned from responses: ``"derived.user_id" -> value``."""
+        return dict(self._derived)
+
+    def observe(self, flow: Flow, decoded: Decoded) -> list[Observation]:
+        fields = decoded.fields
+        observations: list[Observation] = []
+        explained: set[tuple[int, str]] = set()  # (field index, element) a persona hit covers
+        if self._matcher is not None and fields:
+            found: list[Observation] = []
+            for hit in self._matcher.search(fields):
+                for obs in self._persona_observations(flow, fields, hit):
+                    found.append(obs)
+                    explained.add((hit.field, obs.element))
+            observations.extend(_distinct(found))
+        if self._patterns is not None and fields:
+            observations.extend(
+                self._pattern_observations(
+                    flow, fields, self._patterns.detect(flow, fields), explained
+                )
+            )
+        if self._matcher is not None and decoded.inbound:
+            self._learn(decoded.inbound)
+        return observations
+
+    # ----------------------------------------------------------------------- persona
+
+    def _persona_observations(
+        self, flow: Flow, fields: Sequence[Field], hit: Hit
+    ) -> list[Observation]:
+        f = fields[hit.field]
+        sent = f.value[hit.start : hit.end]
+        out: list[Observation] = []
+        seen: set[str] = set()
+        for v in hit.variants:
+            if v.field in seen:
+                continue
+            seen.add(v.field)
+            element = v.element
+            if element in _DEVICE_ELEMENTS and f.key:
+                # the key says which kind of device id it is (idfa, gps_adid, android_id ...)
+                specific = [e for e in elements_for_key(f.key) if e.startswith("dev.")]
+                if specific:
+                    element = specific[0]
+            detail = v.detail
+            if not hit.exact_case:
+                detail += " (case-insensitive match)"
+            out.append(
+                Observation(
+                    flow=flow.index,
+                    host=flow.host,
+                    element=element,
+                    detector=DetectorKind.PERSONA,
+                    confidence=Confidence.HIGH,
+                    location=f.location,
+                    encodings=(*f.encodings, *v.encodings),
+                    persona_field=v.field,
+                    value=sent,
+                    detail=detail,
+                )
+            )
+        return out
+
+    # ----------------------------------------------------------------------- patterns
+
+    @staticmethod
+    def _pattern_observations(
+        flow: Flow,
+        fields: Sequence[Field],
+        detections: list[Detection],
+        explained: set[tuple[int, str]],
+    ) -> list[Observation]:
+        strong = {(d.field, d.element) for d in detections if d.confidence > Confidence.LOW}
+        out: list[Observation] = []
+        seen: set[tuple[str, str, str]] = set()
+        for d in detections:
+            k = (d.field, d.element)
+            if k in explained or (d.confidence == Confidence.LOW and k in strong):
+                continue
+            f = fields[d.field]
+            # the decoder emits a value as found and as decoded at the same location
+            if (f.location, d.element, d.value) in seen:
+                continue
+            seen.add((f.location, d.element, d.value))
+            out.append(
+                Observation(
+                    flow=flow.index,
+                    host=flow.host,
+                    element=d.element,
+                    detector=d.detector,
+                    confidence=d.confidence,
+                    location=f.location,
+                    encodings=f.encodings,
+                    value=d.value,
+                    detail=d.detail,
+                )
+            )
+        return out
+
+    # ----------------------------------------------------------------------- derived values
+
+    def _learn(self, inbound: Sequence[Field]) -> None:
+        """Ids next to the persona's identity in a response object join the persona."""
+        assert self._matcher is not None
+        if len(self._derived) >= self._max_derived:
+            return
+        anchors: list[tuple[str, str]] = []  # (parent location, persona field)
+        for hit in self._matcher.search(inbound):
+            f = inbound[hit.field]
+            if f.location.startswith(("response-header:", "set-cookie:", "header:", "cookie:")):
+                continue
+            if hit.start != 0 and f.value[: hit.start].strip():
+                continue  # the value must be the whole field, not a mention inside text
+            if f.value[hit.end :].strip():
+                continue
+            for v in hit.variants:
+                if v.field in _ANCHORS and not v.encodings:
+                    anchors.append((parent_location(f.location), v.field))
+                    break
+        if not anchors:
+            return
+        learned: list[Variant] = []
+        for parent, anchor in anchors:
+            for f in inbound:
+                if not f.key or normalise_key(f.key) not in _ID_KEYS:
+                    continue
+                if parent_location(f.location) != parent:
+                    continue
+                value = f.value.strip()
+                low = value.lower()
+                if (
+                    len(value) < 4
+                    or not ID_LIKE.match(value)
+                    or low in _BOOLISH
+                    or low in self._persona_values
+                    or low in self._derived_values
+                ):
+                    continue
+                key = self._derived_key(normalise_key(f.key))
+                self._derived[key] = value
+                self._derived_values.add(low)
+                element = "pg.id" if anchor.startswith("parent.") else "sid.provider"
+                learned.extend(
+                    dataclasses.replace(v, element=element) for v in value_variants(key, value)
+                )
+                if len(self._derived) >= self._max_derived:
+                    break
+        if learned:
+            self._matcher.add(learned)
+
+    def _derived_key(self, name: str) -> str:
+        key = f"{DERIVED_PREFIX}{name}"
+        n = 2
+        while key in self._derived:
+            key = f"{DERIVED_PREFIX}{name}_{n}"
+            n += 1
+        return key
+
+
+def _distinct(found: list[Observation]) -> list[Observation]:
+    """One observation per (location, persona field, encodings), innermost location only.
+
+    The decoder emits a value both as found and decoded (a base64 parameter and the JSON inside
+    it), so the same persona value can surface twice: at ``query:data`` as a base64 variant and
+    at ``query:data>$.email`` in clear. The inner location says more; the outer one goes.
+    """
+    if len(found) < 2:
+        return found
+    seen: set[tuple[str, str | None, tuple[str, ...]]] = set()
+    unique: list[Observation] = []
+    for o in found:
+        k = (o.location, o.persona_field, o.encodings)
+        if k not in seen:
+            seen.add(k)
+            unique.append(o)
+    inner = {(o.persona_field, o.location) for o in unique}
+    return [
+        o
+        for o in unique
+        if not any(pf == o.persona_field and loc.startswith(o.location + ">") for pf, loc in inner)
+    ]

@@ -1,0 +1,1 @@
+"""The detectors behind ``edscan.detect.Detector``: persona variants and matching, patterns."""

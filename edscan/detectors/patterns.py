@@ -1,0 +1,578 @@
+"""Student data found without a persona: value shapes, agreeing keys, and key names alone.
+
+Confidence says how much the evidence supports the element:
+
+- **medium**: a value of the right shape under an agreeing key (a UUID under ``idfa``, a
+  date under ``birthDate``, ``Y`` under ``iep_status``, a 64-hex digest under ``ud[em]``), or
+  a shape that means one thing wherever it is (an e-mail address, a formatted phone number,
+  a MAC address, a JSON Web Token, a lat/lon pair);
+- **low**: a key name alone (``first_name``, ``user_id``, ``disability`` with a free value),
+  or an IP address under a key that says nothing;
+- the seeded persona (``edscan.detectors.persona``) is the only source of **high**.
+
+Known traps stay quiet: ``lang``/``hl``/``locale`` are the UI locale, not language
+information; dates are only birth dates under birth keys (so version strings and build numbers
+that look like dates are not); bare 10- or 13-digit numbers are timestamps, not phones; hex
+digests are identifiers only under a key that says what was hashed; UUIDs are advertising ids
+only under an advertising-id key. Cookies are searched for e-mail addresses and value shapes
+under agreeing keys, not for key names alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from edscan.models import Confidence, Detector, Field, Flow
+from edscan.taxonomy import ELEMENTS, normalise_key
+
+MEDIUM, LOW = Confidence.MEDIUM, Confidence.LOW
+PATTERN, KEYNAME = Detector.PATTERN, Detector.KEYNAME
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One element found in field ``field`` (an index into the flow's outbound fields)."""
+
+    field: int
+    element: str
+    detector: Detector
+    confidence: Confidence
+    detail: str
+    value: str
+
+
+def parent_location(location: str) -> str:
+    """``body:$.user.email`` -> ``body:$.user``; ``query:lat`` -> ``query``."""
+    if location.endswith("]"):
+        i = location.rfind("[")
+        if i > 0:
+            return location[:i]
+    j = max(location.rfind("."), location.rfind(":"))
+    return location[:j] if j > 0 else ""
+
+
+# --------------------------------------------------------------------------- value shapes
+
+EMAIL = re.compile(
+    r"[A-Za-z0-9._%+\-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"[A-Za-z]{2,24}(?![A-Za-z0-9-])"
+)
+_FILE_TLDS = frozenset(
+    [
+        "png",
+        "jpg",
+        "jpeg",
+        "gif",
+        "svg",
+        "webp",
+        "ico",
+        "js",
+        "mjs",
+        "css",
+        "map",
+        "json",
+        "html",
+        "htm",
+        "woff",
+        "woff2",
+        "ttf",
+        "mp4",
+        "mp3",
+    ]
+)
+UUID = re.compile(r"^[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}$")
+_ZERO_UUID = "00000000-0000-0000-0000-000000000000"
+HEX16 = re.compile(r"^[0-9A-Fa-f]{16}$")
+MAC = re.compile(r"^[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}$")
+_PLACEHOLDER_MACS = frozenset({"00:00:00:00:00:00", "02:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"})
+DIGEST = re.compile(r"^(?:[0-9A-Fa-f]{32}|[0-9A-Fa-f]{40}|[0-9A-Fa-f]{64}|[0-9A-Fa-f]{128})$")
+B64_DIGEST = re.compile(r"^[A-Za-z0-9+/_-]{22,88}={0,2}$")
+# +CC then 8 to 14 more digits, optionally grouped; or a NANP number with punctuation
+PHONE_INTL = re.compile(r"^\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){2,5}$")
+PHONE_NANP = re.compile(r"^(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}$")
+JWT = re.compile(r"^(?:Bearer\s+)?(eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)$")
+COORD = re.compile(r"^-?\d{1,3}\.(\d{1,15})$")
+COORD_PAIR = re.compile(r"^\s*(-?\d{1,2}\.(\d+))\s*[,;\s]\s*(-?\d{1,3}\.(\d+))\s*$")
+ID_LIKE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{2,63}$")
+_DATE_FORMATS = (
+    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+(?:Z|[+-][\d:]+)?)?$"), "ymd"),
+    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$"), "mdy"),
+    (re.compile(r"^(\d{4})(\d{2})(\d{2})$"), "ymd"),
+    (re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$"), "dmy"),
+)
+_EMPTY = frozenset({"", "null", "none", "nil", "undefined", "n/a", "na", "-", "[]", "{}"})
+_BOOLISH = frozenset({"y", "n", "yes", "no", "true", "false", "0", "1", "t", "f"})
+_VOCAB: dict[str, frozenset[str]] = {
+    "si.low_income": frozenset(
+        {"free", "reduced", "paid", "full", "free/reduced", "eligible", "ineligible", "other"}
+    ),
+    "demo.race_ethnicity": frozenset(
+        {
+            "american indian or alaska native",
+            "asian",
+            "black or african american",
+            "native hawaiian or other pacific islander",
+            "white",
+            "two or more races",
+            "multiracial",
+            "hispanic",
+            "hispanic or latino",
+            "not hispanic or latino",
+        }
+    ),
+    "si.disability": frozenset(
+        {
+            "autism",
+            "deaf-blindness",
+            "deafness",
+            "developmental delay",
+            "emotional disturbance",
+            "hearing impairment",
+            "intellectual disability",
+            "multiple disabilities",
+            "orthopedic impairment",
+            "other health impairment",
+            "specific learning disability",
+            "speech or language impairment",
+            "traumatic brain injury",
+            "visual impairment",
+        }
+    ),
+    "demo.gender": frozenset(
+        {"m", "f", "x", "male", "female", "other", "unspecified", "nonbinary", "non-binary"}
+    ),
+}
+_INDICATORS = frozenset(
+    e.id
+    for e in ELEMENTS.values()
+    if (e.category in ("si", "cond") and e.id != "si.other")
+    or e.id in ("demo.race_ethnicity", "demo.gender", "si.other")
+)
+_VERSIONISH = re.compile(r"(^|_)(v|ver|version|build|sdk|av|sv|osv|vn|release|rev)(_|$)")
+_OAUTH_HINTS = ("oauth", "callback", "/auth", "sso", "login", "signin", "authorize")
+_IDPS = (
+    ("clever.com", "Clever"),
+    ("classlink", "ClassLink"),
+    ("accounts.google", "Google"),
+    ("googleapis.com", "Google"),
+    ("login.microsoftonline", "Microsoft"),
+    ("login.live.com", "Microsoft"),
+)
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def _is_empty(v: str) -> bool:
+    return v.strip().lower() in _EMPTY
+
+
+def _date(v: str) -> dt.date | None:
+    s = v.strip()
+    for rx, order in _DATE_FORMATS:
+        m = rx.match(s)
+        if not m:
+            continue
+        a, b, c = (int(x) for x in m.groups()[:3])
+        y, mo, d = (a, b, c) if order == "ymd" else (c, a, b) if order == "mdy" else (c, b, a)
+        try:
+            date = dt.date(y, mo, d)
+        except ValueError:
+            if order == "mdy":  # maybe DD/MM/YYYY
+                try:
+                    date = dt.date(y, d, mo)
+                except ValueError:
+                    return None
+            else:
+                return None
+        return date if 1900 <= date.year <= dt.date.today().year else None
+    return None
+
+
+def _ip(v: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    s = v.strip()
+    if not 3 <= len(s) <= 45 or not (s[0].isdigit() or s[0] in ":abcdefABCDEF"):
+        return None
+    if "." not in s and ":" not in s:
+        return None
+    try:
+        ip = ipaddress.ip_address(s)
+    except ValueError:
+        return None
+    if ip.is_loopback or ip.is_unspecified or ip.is_multicast or ip.is_link_local:
+        return None
+    if isinstance(ip, ipaddress.IPv4Address) and s.count(".") != 3:
+        return None
+    return ip
+
+
+# --------------------------------------------------------------------------- key handlers
+
+Handler = Callable[["_Ctx", int, Field, str], None]
+
+
+@dataclass(slots=True)
+class _Ctx:
+    flow: Flow
+    fields: Sequence[Field]
+    out: list[Detection]
+
+    def add(self, i: int, element: str, detector: Detector, conf: Confidence, detail: str) -> None:
+        self.out.append(Detection(i, element, detector, conf, detail, self.fields[i].value))
+
+
+def _parentish(f: Field) -> bool:
+    loc = f.location.lower()
+    return "parent" in loc or "guardian" in loc
+
+
+def _h_email(ctx: _Ctx, i: int, f: Field, element: str) -> None:
+    v = f.value.strip()
+    if DIGEST.match(v) or (B64_DIGEST.match(v) and "@" not in v and len(v) >= 22):
+        ctx.add(i, element, PATTERN, MEDIUM, "hashed e-mail under an e-mail key")
+    # clear-text addresses are found by the e-mail pattern over all fields
+
+
+def _h_phone(ctx: _Ctx, i: int, f: Field, element: str) -> None:
+    v = f.value.strip()
+    if DIGEST.match(v):
+        ctx.add(i, element, PATTERN, MEDIUM, "hashed phone number under a phone key")
+        return
+    if PHONE_INTL.match(v) or PHONE_NANP.match(v):
+        return  # reported by the shape check
+    digits = v.lstrip("+")
+    if digits.isdigit() and 7 <= len(digits) <= 15:
+        ctx.add(i, element, PATTERN, MEDIUM, "phone digits under a phone key")
+
+
+def _h_uuid(ctx: _Ctx, i: int, f: Field, element: str) -> None:
+    v = f.value.strip()
+    if UUID.match(v) and v != _ZERO_UUID:
+        ctx.add(i, element, PATTERN, MEDIUM, "UUID under an advertising/device id key")
+    elif DIGEST.match(v):
+        ctx.add(i, element, PATTERN, MEDIUM, "hashed id under an advertising/device id key")
+
+
+def _h_android_id(ctx: _Ctx, i: int, f: Field, element: str) -> None:
+    v = f.value.strip()
+    if HEX16.match(v) and v.strip("0"):
+        ctx.add(i, element, PATTERN, MEDIUM, "16 hex digits under an Android ID key")
+
+
+def _h_imei(ctx: _Ctx, i: int, f: Field, element: str) -> None:
+    v = f.value.strip()
+    if len(v) == 15 and v.isdigit() and _luhn(v):
+        ctx.add(i, element, PATTERN, MEDIUM, "15 digits with a valid Luhn check under an IMEI key")
+    elif DIGEST.match(v):
+        ctx.add(i, element, PATTERN, MEDIUM, "hashed IMEI")
+
+
+def _h_mac(ctx: _Ctx, i: int, f: Field, element: str) -> None:
+    v = f.value.strip()
+    if DIGEST.match(v):
+        ctx.add(i, element, PATTERN, MEDIUM, "hashed MAC address")
+    # clear MAC addresses are found by shape
+
+
+def _h_ip(ctx: _Ctx, i: int, f: Field, element: str) -> None:
+    first = f.value.split(",", 1)[0]
+    if _ip(first) is not None:
+        ctx.add(i, element, PATTERN, MEDIUM, "IP address under an IP key")
+
+
+def _h_dob(ctx: _Ctx, i: int, f: Field, element: str) -> None:
+    v = f.value.strip()
+    nk = normalise_key(f.key)
+    if nk in ("yob", "birth_year", "year_of_birth", "user_yob"):
+        if v.isdigit() and len(v) == 4 and 1900 <= int(v) <= dt.date.today().year:
+            ctx.add(i, element, PATTERN, MEDIUM, "year of birth")
+        return
+    if nk == "age":
+        if v.isdigit() and 3 <= int(v) <= 120:
+            ctx.add(i, element, PATTERN, MEDIUM, "age")
+        return
+    if DIGEST.match(v):
+        ctx.add(i, element, PATTERN, MEDIUM, "hashed date of birth under a birth key")
+        return
+    if _date(v) is not None:
+        ctx.add(i, element, PATTERN, MEDIUM, "date under a birth-date key")
+    elif v.isdigit() and 9 <= len(v) <= 13 and nk not in ("db", "bd"):
+        secs = int(v) / (1000 if len(v) == 13 else 1)
+        if -2208988800 <= secs <= dt.datetime.now(tz=dt.UTC).timestamp():
+            ctx.add(i, element, PATTERN, MEDIUM, "epoch time under a birth-date key")
+
+
+def _h_student_id(ctx: _Ctx, i: int, f: Field, element: str) -> None:
+    v = f.value.strip()
+    if element == "sid.state" and len(v) == 10 and v.isdigit():
+        ctx.add(i, element, PATTERN, MEDIUM, "10-digit state id (SASID-like)")
+    elif ID_LIKE.match(v) and v.lower() not in _BOOLISH:
+        ctx.add(i, element, PATTERN, MEDIUM, "id under a student-id key")
+
+
+def _h_indicator(ctx: _Ctx, i: int, f: Field, element: str) -> None:
+    v = f.value.strip().lower()
+    if v in _EMPTY:
+        return
+    if v in _BOOLISH or v in _VOCAB.get(element, ()):
+        ctx.add(i, element, PATTERN, MEDIUM, "indicator value under a sensitive key")
+    elif not f.location.startswith("cookie:"):
+        ctx.add(i, element, KEYNAME, LOW, "sensitive key name")
+
+
+def _h_token(ctx: _Ctx, i: int, f: Field, element: str) -> None:
+    v = f.value.strip()
+    if normalise_key(f.key) == "authorization":
+        scheme = v.split(None, 1)[0].lower() if v else ""
+        if scheme == "basic":
+            ctx.add(i, "sid.password", PATTERN, MEDIUM, "HTTP Basic credentials")
+        elif scheme == "bearer" and len(v) > 16:
+            ctx.add(i, element, PATTERN, MEDIUM, "bearer token")
+        elif v:
+            ctx.add(i, element, KEYNAME, LOW, "Authorization header")
+        return
+    if JWT.match(v):
+        return  # reported by the shape check
+    if len(v) >= 16 and " " not in v:
+        ctx.add(i, element, PATTERN, MEDIUM, "opaque token under a token key")
+
+
+def _h_oauth_code(ctx: _Ctx, i: int, f: Field, element: str) -> None:
+    v = f.value.strip()
+    if not (10 <= len(v) <= 2048) or " " in v:
+        return
+    where = (f.location + " " + ctx.flow.url).lower()
+    state = any(normalise_key(g.key) in ("state", "scope", "session_state") for g in ctx.fields)
+    if not (state or any(h in where for h in _OAUTH_HINTS)):
+        return
+    referer = ctx.flow.request_header("referer") or ""
+    haystack = (where + " " + referer).lower()
+    idp = next((name for hint, name in _IDPS if hint in haystack), "")
+    ctx.add(i, element, PATTERN, MEDIUM, f"OAuth authorization code{f' ({idp})' if idp else ''}")
+
+
+def _h_keyname(ctx: _Ctx, i: int, f: Field, element: str) -> None:
+    v = f.value.strip()
+    if v.lower() in _EMPTY or f.location.startswith("cookie:"):
+        return
+    e = ELEMENTS[element]
+    if e.category == "st_name" or element == "pg.name":
+        if not any(c.isalpha() for c in v) or v.lower() in _BOOLISH:
+            return
+    elif (e.category in ("work", "comm") and len(v) < 20) or (
+        element.startswith(("sid.", "dev."))
+        and (not ID_LIKE.match(v) or v.lower() in _BOOLISH or v == _ZERO_UUID)
+    ):
+        return
+    ctx.add(i, element, KEYNAME, LOW, "key name")
+
+
+_VALUE_ELEMENTS: dict[str, Handler] = {
+    "st_contact.email": _h_email,
+    "pg_contact.email": _h_email,
+    "st_contact.phone": _h_phone,
+    "pg_contact.phone": _h_phone,
+    "dev.idfa": _h_uuid,
+    "dev.gaid": _h_uuid,
+    "dev.ad_id": _h_uuid,
+    "dev.idfv": _h_uuid,
+    "dev.android_id": _h_android_id,
+    "dev.imei": _h_imei,
+    "dev.mac": _h_mac,
+    "net.ip": _h_ip,
+    "demo.dob": _h_dob,
+    "sid.local": _h_student_id,
+    "sid.state": _h_student_id,
+    "cred.access_token": _h_token,
+    "cred.oauth_code": _h_oauth_code,
+}
+# key names that agree with a value shape but would say nothing alone
+_GEO_LAT = frozenset({"lat", "latitude", "geo_lat"})
+_GEO_LON = frozenset({"lon", "lng", "long", "longitude", "geo_lon"})
+_GEO_PAIR = frozenset(
+    {"ll", "latlng", "lat_lng", "coords", "coordinates", "location", "geo", "gps"}
+)
+_SKIP_KEYNAME = frozenset({"geo.precise", "geo.coarse", "fp.signals", "atm.ip_cookies"})
+_FP_KEYS = frozenset(normalise_key(k) for k in ELEMENTS["fp.signals"].keys)
+_FP_MIN = 4  # distinct fingerprinting keys in one flow before it counts
+
+
+def _key_table() -> dict[str, tuple[str, Handler]]:
+    table: dict[str, tuple[str, Handler]] = {}
+    for e in ELEMENTS.values():
+        if e.id in _SKIP_KEYNAME:
+            continue
+        handler = _VALUE_ELEMENTS.get(e.id)
+        if handler is None:
+            handler = _h_indicator if e.id in _INDICATORS else _h_keyname
+        for k in e.keys:
+            table.setdefault(normalise_key(k), (e.id, handler))
+    # weak keys whose values have a telling shape
+    for k in ("age", "db", "bd"):
+        table.setdefault(k, ("demo.dob", _h_dob))
+    table["code"] = ("cred.oauth_code", _h_oauth_code)
+    table["token"] = ("cred.access_token", _h_token)
+    table["ph"] = ("st_contact.phone", _h_phone)
+    table["pn"] = ("st_contact.phone", _h_phone)
+    return table
+
+
+_KEYS = _key_table()
+_STUDENT_TO_PARENT = {
+    "st_contact.email": "pg_contact.email",
+    "st_contact.phone": "pg_contact.phone",
+    "st.name": "pg.name",
+}
+
+
+class PatternDetector:
+    """Stateless: ``detect(flow, fields)`` returns what the shapes and key names show."""
+
+    def detect(self, flow: Flow, fields: Sequence[Field]) -> list[Detection]:
+        out: list[Detection] = []
+        ctx = _Ctx(flow, fields, out)
+        keys = _KEYS
+        fp_seen: dict[str, int] = {}
+        lat: dict[str, tuple[int, int]] = {}  # parent location -> (field, decimals)
+        lon: dict[str, tuple[int, int]] = {}
+        for i, f in enumerate(fields):
+            key = f.key
+            nk = normalise_key(key) if key else ""
+            if nk:
+                entry = keys.get(nk)
+                if entry is not None:
+                    element, handler = entry
+                    if element in _STUDENT_TO_PARENT and _parentish(f):
+                        element = _STUDENT_TO_PARENT[element]
+                    handler(ctx, i, f, element)
+                if nk in _FP_KEYS:
+                    fp_seen.setdefault(nk, i)
+                elif nk in _GEO_LAT or nk in _GEO_LON:
+                    m = COORD.match(f.value.strip())
+                    if m:
+                        (lat if nk in _GEO_LAT else lon)[parent_location(f.location)] = (
+                            i,
+                            len(m.group(1)),
+                        )
+                elif nk in _GEO_PAIR:
+                    self._pair(ctx, i, f.value)
+                if _VERSIONISH.search(nk):
+                    continue  # version and build strings are never ids, IPs or phones
+            self._shapes(ctx, i, f)
+        for parent, (i, d1) in lat.items():
+            j = lon.get(parent)
+            if j is not None:
+                self._coordinates(ctx, i, fields[i].value, fields[j[0]].value, max(d1, j[1]))
+        if len(fp_seen) >= _FP_MIN:
+            first = min(fp_seen.values())
+            names = ", ".join(sorted(fp_seen)[:8])
+            ctx.add(
+                first, "fp.signals", KEYNAME, LOW, f"{len(fp_seen)} fingerprinting keys: {names}"
+            )
+        self._emails(ctx)
+        return out
+
+    @staticmethod
+    def _coordinates(ctx: _Ctx, i: int, la: str, lo: str, decimals: int) -> None:
+        try:
+            x, y = float(la), float(lo)
+        except ValueError:
+            return
+        if not (-90 <= x <= 90 and -180 <= y <= 180) or (x == 0 and y == 0):
+            return
+        element = "geo.precise" if decimals >= 3 else "geo.coarse"
+        ctx.add(i, element, PATTERN, MEDIUM, f"lat/lon at {decimals} decimals")
+
+    def _pair(self, ctx: _Ctx, i: int, value: str) -> None:
+        m = COORD_PAIR.match(value)
+        if m:
+            decimals = max(len(m.group(2)), len(m.group(4)))
+            self._coordinates(ctx, i, m.group(1), m.group(3), decimals)
+
+    @staticmethod
+    def _shapes(ctx: _Ctx, i: int, f: Field) -> None:
+        """Values whose shape alone says what they are (whole field values only)."""
+        v = f.value
+        n = len(v)
+        if n < 7 or n > 2048:
+            return
+        c = v[0]
+        if n == 17 and MAC.match(v):
+            if v.lower().replace("-", ":") not in _PLACEHOLDER_MACS:
+                ctx.add(i, "dev.mac", PATTERN, MEDIUM, "MAC address")
+            return
+        if c == "e" or c == "B":
+            if JWT.match(v):
+                ctx.add(i, "cred.access_token", PATTERN, MEDIUM, "JSON Web Token")
+            return
+        if n <= 45 and (c.isdigit() or c == ":" or c in "abcdefABCDEF"):
+            ip = _ip(v)
+            if ip is not None:
+                nk = normalise_key(f.key) if f.key else ""
+                if _KEYS.get(nk, ("",))[0] != "net.ip":
+                    private = ip.is_private and not _documentation(ip)
+                    if not private:
+                        ctx.add(i, "net.ip", PATTERN, LOW, "IP address (no agreeing key)")
+                return
+        if n <= 24 and (c == "+" or c == "(" or c.isdigit()):
+            s = v.strip()
+            if PHONE_INTL.match(s) or PHONE_NANP.match(s):
+                digits = sum(ch.isdigit() for ch in s)
+                if 10 <= digits <= 15:
+                    element = "pg_contact.phone" if _parentish(f) else "st_contact.phone"
+                    ctx.add(i, element, PATTERN, MEDIUM, "phone number")
+
+    @staticmethod
+    def _emails(ctx: _Ctx) -> None:
+        fields = ctx.fields
+        values = [f.value for f in fields]
+        joined = "\x00".join(values)
+        if "@" not in joined:
+            return
+        starts: list[int] = []
+        pos = 0
+        for v in values:
+            starts.append(pos)
+            pos += len(v) + 1
+        seen: set[tuple[int, str]] = set()
+        for m in EMAIL.finditer(joined):
+            s = m.start()
+            if joined[max(0, s - 2) : s] == "//":
+                continue  # URL user info (e.g. a Sentry DSN key), not an address
+            address = m.group()
+            if address.rsplit(".", 1)[1].lower() in _FILE_TLDS:
+                continue  # icon@2x.png
+            i = bisect_right(starts, s) - 1
+            f = fields[i]
+            element = "st_contact.email"
+            nk = normalise_key(f.key) if f.key else ""
+            if _parentish(f) or _KEYS.get(nk, ("",))[0] == "pg_contact.email":
+                element = "pg_contact.email"
+            if (i, address.lower()) in seen:
+                continue
+            seen.add((i, address.lower()))
+            ctx.out.append(Detection(i, element, PATTERN, MEDIUM, "e-mail address", address))
+
+
+def _documentation(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Documentation ranges (RFC 5737, 3849): test personas use them; treat as public."""
+    nets = (
+        ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+        if ip.version == 4
+        else ("2001:db8::/32",)
+    )
+    return any(ip in ipaddress.ip_network(n) for n in nets)
