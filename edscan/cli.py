@@ -189,6 +189,108 @@ def capture_command(
     click.echo(summary_text(summary), err=True)
 
 
+# --- import
+
+
+def _import_report(warnings: tuple[str, ...] | list[str]) -> None:
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)
+
+
+@cli.command("convert")
+@click.argument("source", metavar="CAPTURE", type=click.Path(dir_okay=True))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The file to write: *.har or *.edscan.jsonl (the name picks the format).",
+)
+def convert_command(source: str, output: str) -> None:
+    """Convert a capture, HAR or .mitm dump into a HAR or an edscan capture.
+
+    The input format is recognised from the content, the output format from the output's name.
+    The output is created readable by you only (it holds children's data), and only once the
+    whole input was read.
+
+    \b
+    Example:
+        edscan convert session.edscan.jsonl -o session.har
+        edscan convert devtools-export.har -o session.edscan.jsonl
+        edscan convert dump.mitm -o dump.har
+    """
+    from pathlib import Path
+
+    from edscan.importers import open_source
+    from edscan.importers.convert import convert, target_format
+
+    target_format(Path(output))  # a bad output name fails before any reading
+    result = convert(open_source(source), Path(output))
+    _import_report(result.warnings)
+    skipped = ", ".join(f"{n} {kind}" for kind, n in sorted(result.skipped.items()))
+    click.echo(
+        f"wrote {result.flows} flow{'' if result.flows == 1 else 's'} to {output} "
+        f"({result.target_format}, from "
+        f"{result.source_format})" + (f"; skipped {skipped}" if skipped else ""),
+        err=True,
+    )
+
+
+@cli.command("info")
+@click.argument("capture", type=click.Path(dir_okay=True))
+@output_options(("text", "json"), "text")
+def info_command(capture: str, fmt: str, output: str | None) -> None:
+    """Show what a capture, HAR or .mitm dump holds: flows, time span, hosts, phases.
+
+    Also lists the flows that were skipped (TCP, UDP, DNS, browser-cache hits) and anything
+    wrong with the file (a cut-off last flow, unreadable entries).
+
+    \b
+    Example:
+        edscan info session.edscan.jsonl
+        edscan info devtools-export.har -f json | jq .hosts
+    """
+    import json
+    from pathlib import Path
+
+    from edscan.importers import open_source
+    from edscan.importers.overview import overview, render_text
+
+    o = overview(open_source(capture))
+    text = render_text(o) if fmt == "text" else json.dumps(o.to_dict(), indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+
+
+# --- rules
+
+
+@cli.command("rules")
+@output_options(("text", "json"), "text")
+def rules_command(fmt: str, output: str | None) -> None:
+    """List every rule edscan applies: id, base severity and title.
+
+    With `-f json`, each rule also has its plain-language explanation, escalations, the
+    concerns it touches, the provisions it may implicate, and the questions to ask the vendor.
+
+    \b
+    Example:
+        edscan rules
+        edscan rules -f json | jq '.rules[] | select(.severity == "critical") | .id'
+    """
+    from pathlib import Path
+
+    from edscan.rules.listing import rules_json, rules_text
+
+    text = rules_json() if fmt == "json" else rules_text()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+
+
 def main() -> None:
     try:
         cli.main(prog_name="edscan", standalone_mode=True)

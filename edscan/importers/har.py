@@ -432,11 +432,10 @@ def flow_from_har(
     index: int,
     phase: str | None = None,
     position: int = -1,
-    text_default: str = "utf-8",
+    mitmproxy_style: bool = False,
 ) -> Flow:
     """Convert one HAR entry. ``position`` is its place in ``log.entries`` (names the flow);
-    ``text_default`` is the charset of text bodies whose type declares none (see
-    ``text_default_for``).
+    ``mitmproxy_style`` says the HAR was written by mitmproxy or edscan (see ``is_mitmproxy_style``).
 
     Raises HarEntryError for an entry without a request method and URL.
     """
@@ -462,6 +461,8 @@ def flow_from_har(
     if not isinstance(resp, dict):
         resp = {}
     status_raw = resp.get("status")
+    if isinstance(status_raw, str) and status_raw.strip().isdigit():
+        status_raw = int(status_raw)  # some exporters write "200"
     status = status_raw if isinstance(status_raw, int) and not isinstance(status_raw, bool) else 0
     has_response = status > 0  # status 0: no response (failed, blocked or cancelled)
     request_headers = _headers(req.get("headers"))
@@ -476,7 +477,13 @@ def flow_from_har(
         extra = {}
     tls_raw = extra.get("tls")
     tls: dict[str, Any] = tls_raw if isinstance(tls_raw, dict) else {}
+    # Browsers write text without a declared charset as UTF-8 (the text they decoded), and
+    # record request bodies as the page handed them over (possibly compressed by the page);
+    # mitmproxy and edscan write such text as latin-1 (any bytes survive) and decode bodies.
+    text_default = "latin-1" if mitmproxy_style else "utf-8"
     request_body = _request_body(req, request_headers, text_default)
+    if request_body is not None and mitmproxy_style:
+        request_body = Body(content=request_body.content, size=request_body.size, decoded=True)
     response_body = (
         _response_body(resp.get("content"), response_headers, text_default)
         if has_response
@@ -524,17 +531,11 @@ def flow_from_har(
     )
 
 
-def text_default_for(log: dict[str, Any]) -> str:
-    """The charset of text bodies without a declared one, by who wrote the HAR.
-
-    Browsers record the text they decoded (UTF-8, in practice); mitmproxy (and edscan, which
-    writes what mitmproxy's reader expects) use latin-1, which keeps arbitrary bytes intact.
-    """
+def is_mitmproxy_style(log: dict[str, Any]) -> bool:
+    """Whether mitmproxy (or edscan, which writes what mitmproxy's reader expects) wrote it."""
     creator = log.get("creator")
     name = creator.get("name") if isinstance(creator, dict) else None
-    if isinstance(name, str) and name.strip().lower() in ("mitmproxy", "edscan"):
-        return "latin-1"
-    return "utf-8"
+    return isinstance(name, str) and name.strip().lower() in ("mitmproxy", "edscan")
 
 
 # --------------------------------------------------------------------------- the source
@@ -560,7 +561,7 @@ class HarSource:
         self.warnings.clear()
         self.skipped.clear()
         pages = _page_titles(log.get("pages"))
-        text_default = text_default_for(log)
+        mitmproxy_style = is_mitmproxy_style(log)
         entries: list[Any] = log["entries"]
         naive = bad_time = 0
         index = 0
@@ -575,7 +576,11 @@ class HarSource:
             phase = pages.get(ref) if isinstance(ref, str) else None
             try:
                 flow = flow_from_har(
-                    entry, index=index, phase=phase, position=position, text_default=text_default
+                    entry,
+                    index=index,
+                    phase=phase,
+                    position=position,
+                    mitmproxy_style=mitmproxy_style,
                 )
             except HarEntryError as e:
                 self.warnings.append(f"{self.path.name}: entry {position} skipped: {e}")

@@ -110,7 +110,7 @@ def _unreadable(path: Path, e: Exception) -> CaptureError:
 
     text = str(e)
     m = _FORMAT_VERSION.search(text)
-    version = m.group(1) if m else "?"
+    version = m.group(1).strip("()").replace(", ", ".").replace(",", ".") if m else "?"
     if "please update" in text:
         return CaptureError(
             f"{path}: this .mitm dump was written by a newer mitmproxy (flow format {version}) "
@@ -198,10 +198,10 @@ class MitmSource:
     def _stopped(self, e: Exception, read: int, at_end: bool, offset: int) -> str:
         kept = f"kept the {read} flows before it"
         if _FORMAT_VERSION.search(str(e)):
-            return f"{self.path.name}: flow {read} has a flow format this mitmproxy cannot read; {kept}"
+            return f"{self.path.name}: a flow in a format this mitmproxy cannot read; {kept}"
         if at_end:
             return (
-                f"{self.path.name}: the dump is cut off in the middle of flow {read} "
+                f"{self.path.name}: the dump is cut off in the middle of a flow "
                 f"(the recording was interrupted); {kept}"
             )
         return f"{self.path.name}: invalid data near byte {offset}; stopped reading, {kept}"
