@@ -113,6 +113,7 @@ def _identity_sync(ctx: Context, rule: Rule) -> Iterable[Finding]:
             confidence=confidence,
             recipients={domain, *(t for _, t in chained)},
             evidence=evidence,
+            key=domain,  # a chain A→B and one B→A name the same domains
         )
 
 
@@ -168,7 +169,6 @@ RULES: tuple[Rule, ...] = (
         title="Retargeting or conversion pixel, or social SDK events, on student screens",
         severity=Severity.HIGH,
         family=FAMILY,
-        catalogue="F17",
         evidence_class="E1/E2",
         explanation=(
             "Advertising pixels (Meta, Google Ads, TikTok, Snap, Pinterest, LinkedIn, "
@@ -194,7 +194,6 @@ RULES: tuple[Rule, ...] = (
         title="Identity resolution, cookie sync or data-broker calls",
         severity=Severity.CRITICAL,
         family=FAMILY,
-        catalogue="F18",
         evidence_class="E2",
         explanation=(
             "Identity-resolution companies and data brokers link a browser or device to "
@@ -216,7 +215,6 @@ RULES: tuple[Rule, ...] = (
         title="Ads requested in a student context",
         severity=Severity.MEDIUM,
         family=FAMILY,
-        catalogue="F19",
         evidence_class="E1/E2",
         explanation=(
             "The app asked ad servers or exchanges for ads while a student used it. Contextual "

@@ -50,7 +50,6 @@ class Rule:
     title: str
     severity: Severity  # the base severity; escalations raise or lower it per finding
     family: str  # the module it lives in
-    catalogue: str  # the finding type in the domain reference (F01 …)
     evidence_class: str  # E1 observed fact; E2 indicator of a server-side use
     explanation: str  # plain language, for the report
     escalations: tuple[str, ...] = ()
@@ -68,7 +67,6 @@ class Rule:
             "title": self.title,
             "severity": self.severity.value,
             "family": self.family,
-            "catalogue": self.catalogue,
             "evidence_class": self.evidence_class,
             "explanation": self.explanation,
             "escalations": list(self.escalations),
@@ -101,7 +99,7 @@ class Context:
             self.flows_by_domain[self.domain_of(f.host)].append(f)
         # (domain, element) pairs a specific rule has reported: the residual rule skips them
         self.covered: set[tuple[str, str]] = set()
-        self.child_directed = self._child_directed()
+        self.child_directed = child_directed(result)
         self.gate = self._gate()
 
     # ------------------------------------------------------------ hosts and parties
@@ -160,17 +158,6 @@ class Context:
             return []
         return [s for s in f.signals if kind_of(s) == kind]
 
-    def _child_directed(self) -> bool:
-        """The app says it is child-directed: a setting, or a child flag set on any request."""
-        setting = self.result.settings.get("child_directed")
-        if isinstance(setting, bool):
-            return setting
-        for f in self.result.flows:
-            for s in f.signals:
-                if kind_of(s) == "child" and is_set(s.value):
-                    return True
-        return False
-
     def _gate(self) -> tuple[int, str] | None:
         """(index of the first flow of the login/consent phase, its name), when marked."""
         for f in sorted(self.result.flows, key=lambda f: f.index):
@@ -205,6 +192,15 @@ class Context:
             location=location,
             phase=flow.phase,
         )
+
+
+def child_directed(result: ScanResult) -> bool:
+    """The app says it is child-directed: the ``child_directed`` setting when given, else a
+    child-directed flag set on any request of the capture."""
+    setting = result.settings.get("child_directed")
+    if isinstance(setting, bool):
+        return setting
+    return any(kind_of(s) == "child" and is_set(s.value) for f in result.flows for s in f.signals)
 
 
 def is_loopback(host: str) -> bool:

@@ -136,7 +136,6 @@ RULES: tuple[Rule, ...] = (
         title="Child-directed flag missing or contradictory in ad or analytics requests",
         severity=Severity.HIGH,
         family=FAMILY,
-        catalogue="F06",
         evidence_class="E1",
         explanation=(
             "Ad and analytics SDKs take a flag that tells them a user may be a child "
@@ -166,7 +165,6 @@ RULES: tuple[Rule, ...] = (
         title="Third-party collection before login or consent",
         severity=Severity.MEDIUM,
         family=FAMILY,
-        catalogue="F21",
         evidence_class="E1",
         explanation=(
             "Third-party trackers were contacted, or received data, before the phase the "

@@ -181,7 +181,6 @@ RULES: tuple[Rule, ...] = (
         title="Student identifiers or contact details sent to an advertising company",
         severity=Severity.CRITICAL,
         family=FAMILY,
-        catalogue="F01",
         evidence_class="E1/E2",
         explanation=(
             "The app sent a student's name, ID, username, e-mail, phone or address (hashed or "
@@ -221,7 +220,6 @@ RULES: tuple[Rule, ...] = (
         title="Sensitive student information sent to a third party",
         severity=Severity.CRITICAL,
         family=FAMILY,
-        catalogue="F02",
         evidence_class="E1",
         explanation=(
             "The app sent information in the most sensitive tier (special-education, "
@@ -254,7 +252,6 @@ RULES: tuple[Rule, ...] = (
         title="Precise location sent to a third party",
         severity=Severity.HIGH,
         family=FAMILY,
-        catalogue="F08",
         evidence_class="E1",
         explanation=(
             "The app sent coordinates precise enough to find a street (three or more "
@@ -280,7 +277,6 @@ RULES: tuple[Rule, ...] = (
         title="Student content or personal data sent to an AI model provider",
         severity=Severity.MEDIUM,
         family=FAMILY,
-        catalogue="F20",
         evidence_class="E1",
         explanation=(
             "Student work or personal data went to an AI model provider. Whether that is "
@@ -311,7 +307,6 @@ RULES: tuple[Rule, ...] = (
         title="State student ID sent to a third party",
         severity=Severity.CRITICAL,
         family=FAMILY,
-        catalogue="F25",
         evidence_class="E1",
         explanation=(
             "The state-assigned student identifier (in Connecticut the 10-digit SASID) links "
@@ -332,7 +327,6 @@ RULES: tuple[Rule, ...] = (
         title="Student data sent to a third party",
         severity=Severity.MEDIUM,
         family=FAMILY,
-        catalogue="F15/F26",
         evidence_class="E1",
         explanation=(
             "Student data went to a company other than the app vendor (and no more specific "

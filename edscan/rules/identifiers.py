@@ -162,7 +162,6 @@ RULES: tuple[Rule, ...] = (
         title="Persistent device or advertising ID sent to an advertising company",
         severity=Severity.HIGH,
         family=FAMILY,
-        catalogue="F04",
         evidence_class="E1/E2",
         explanation=(
             "A device or advertising identifier (IDFA, Android advertising ID, Android ID, "
@@ -190,7 +189,6 @@ RULES: tuple[Rule, ...] = (
         title="Resettable advertising ID sent together with a non-resettable device ID",
         severity=Severity.HIGH,
         family=FAMILY,
-        catalogue="F05",
         evidence_class="E1",
         explanation=(
             "The advertising ID can be reset by the user; an Android ID, IMEI, serial number "
@@ -211,7 +209,6 @@ RULES: tuple[Rule, ...] = (
         title="Long-lived third-party cookies",
         severity=Severity.LOW,
         family=FAMILY,
-        catalogue="§10-234bb(a)(7) context",
         evidence_class="E1",
         explanation=(
             "A third party set cookies lasting a year or more. They let it recognise the "
@@ -234,7 +231,6 @@ RULES: tuple[Rule, ...] = (
         title="Device fingerprinting by a third party",
         severity=Severity.MEDIUM,
         family=FAMILY,
-        catalogue="F24",
         evidence_class="E1",
         explanation=(
             "Fingerprinting combines many device attributes (canvas, fonts, audio, screen) "

@@ -2,9 +2,8 @@
 
 The tracker lists say who a host belongs to and what the company does; these patterns say what a
 particular request is (a conversion pixel on a domain that also serves ads, an ad request, a
-cookie sync). Sources: the vendors' documented endpoints as collected in the project's SDK
-endpoint research. Each pattern is (host suffix, path regex); a host matches its suffix exactly
-or as a subdomain.
+cookie sync), from the vendors' documented endpoints. Each pattern is (host suffix, path regex);
+a host matches its suffix exactly or as a subdomain.
 """
 
 from __future__ import annotations

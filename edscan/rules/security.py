@@ -197,7 +197,6 @@ RULES: tuple[Rule, ...] = (
         title="Student data or credentials sent without encryption",
         severity=Severity.HIGH,
         family=FAMILY,
-        catalogue="F09",
         evidence_class="E1",
         explanation=(
             "Requests went over plain HTTP or WS, which anyone on the network path can read "
@@ -221,7 +220,6 @@ RULES: tuple[Rule, ...] = (
         title="Credentials or session tokens in URLs or sent to third parties",
         severity=Severity.CRITICAL,
         family=FAMILY,
-        catalogue="F12",
         evidence_class="E1",
         explanation=(
             "A password, session token or sign-in code went to a company other than the app "
@@ -249,7 +247,6 @@ RULES: tuple[Rule, ...] = (
         title="Student data in URLs",
         severity=Severity.MEDIUM,
         family=FAMILY,
-        catalogue="F22",
         evidence_class="E1",
         explanation=(
             "Names, e-mail addresses, IDs or sensitive information were put in URLs (query "
@@ -274,7 +271,6 @@ RULES: tuple[Rule, ...] = (
         title="Outdated TLS version",
         severity=Severity.MEDIUM,
         family=FAMILY,
-        catalogue="F11",
         evidence_class="E1",
         explanation=(
             "Connections used TLS 1.0 or 1.1, which are deprecated and below current "

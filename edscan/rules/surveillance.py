@@ -136,7 +136,6 @@ RULES: tuple[Rule, ...] = (
         title="Session recordings sent to a session-replay service",
         severity=Severity.HIGH,
         family=FAMILY,
-        catalogue="F13",
         evidence_class="E1",
         explanation=(
             "Session replay records what the student sees and does (clicks, scrolling, typing, "
@@ -175,7 +174,6 @@ RULES: tuple[Rule, ...] = (
         title="Form fields or keystrokes captured before submit",
         severity=Severity.HIGH,
         family=FAMILY,
-        catalogue="F14",
         evidence_class="E1",
         explanation=(
             "What a student typed reached a third party before it reached the app (the "

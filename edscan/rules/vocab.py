@@ -60,7 +60,7 @@ USED_CATEGORIES: tuple[str, ...] = (
     VIDEO,
 )
 
-# advertising and ad-motivated tracking, the catalogue's "ad-tech", includes data brokers
+# "ad-tech": advertising, ad-motivated tracking, and identity resolution / data brokers
 AD_TECH = frozenset({ADVERTISING, AD_TRACKING, DATA_BROKER})
 # whose business is observing people in aggregate (no ad motive declared)
 MEASUREMENT = frozenset({ANALYTICS, AUDIENCE, TAG_MANAGER, AB_TESTING})
