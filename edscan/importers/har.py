@@ -252,8 +252,12 @@ def _encode_text(text: str, content_type: str, default: str = "utf-8") -> bytes:
             return text.encode(charset)
         except (LookupError, UnicodeError):
             pass
+    return _utf8(text)
+
+
+def _utf8(text: str) -> bytes:
     try:
-        # mitmproxy writes undecodable bytes as lone surrogates; this gives them back exactly
+        # undecodable bytes are written as lone surrogates (surrogateescape): give them back
         return text.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:
         return text.encode("utf-8", "surrogatepass")
@@ -363,7 +367,7 @@ def _websocket(raw: Any) -> tuple[WebSocketMessage, ...]:
             data = ""
         content: bytes | None = _b64(data) if opcode == 2 else None
         if content is None:
-            content = data.encode("utf-8", "surrogatepass")
+            content = _utf8(data)
         out.append(
             WebSocketMessage(
                 from_client=m.get("type") == "send",

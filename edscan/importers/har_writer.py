@@ -93,8 +93,8 @@ def decode_content(content: bytes, content_encoding: str, limit: int = MAX_DECOD
                 raise ValueError(f"unknown content-encoding {coding!r}")
         except _TooLarge:
             raise ValueError(f"larger than {limit} bytes once decompressed") from None
-        except ValueError:
-            raise
+        except ValueError as e:
+            raise ValueError(f"{coding}: {e}") from e
         except Exception as e:  # zlib.error, brotli.error, zstandard.ZstdError
             raise ValueError(f"{coding}: {e}") from e
     return out
