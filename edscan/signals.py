@@ -36,6 +36,7 @@ Signal vocabulary (``kind_of(field)``):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from email.utils import parsedate_to_datetime
 from typing import Protocol
@@ -43,7 +44,6 @@ from urllib.parse import urlsplit
 
 from edscan.models import Field, Flow
 
-MAX_SIGNALS = 48  # per flow: a bound on memory whatever the flow holds
 MAX_VALUE = 512  # characters kept of a signal value
 
 CHILD_KEYS = frozenset(
@@ -162,17 +162,10 @@ FORM_MARKERS = (
 
 MATCH_KEYS = frozenset(
     {
-        "ud[em]",
-        "ud[ph]",
-        "ud[fn]",
-        "ud[ln]",
-        "ud[db]",
-        "ud[external_id]",
         "em",
         "ph",
         "u_hem",
         "u_hpn",
-        "pd[em]",
         "hashed_email",
         "sha256_email",
         "email_address",
@@ -182,6 +175,25 @@ MATCH_KEYS = frozenset(
 
 OLD_TLS = frozenset({"sslv2", "sslv3", "tlsv1", "tlsv1.0", "tlsv1.1", "tls1.0", "tls1.1"})
 
+# How many signals of each kind one flow keeps: a replay batch with a thousand keystroke entries
+# must not crowd out its consent flags.
+KIND_CAPS: dict[str, int] = {
+    "child": 8,
+    "consent": 12,
+    "page": 4,
+    "event": 8,
+    "form": 4,
+    "match": 4,
+    "openrtb": 1,
+    "referer": 1,
+    "origin": 1,
+    "content-type": 1,
+    "cookie": 16,
+    "redirect": 1,
+    "tls": 1,
+}
+MAX_SIGNALS = sum(KIND_CAPS.values())
+
 _KIND_BY_KEY: dict[str, str] = {
     **dict.fromkeys(CHILD_KEYS, "child"),
     **dict.fromkeys(CONSENT_KEYS, "consent"),
@@ -190,6 +202,22 @@ _KIND_BY_KEY: dict[str, str] = {
     **dict.fromkeys(MATCH_KEYS, "match"),
 }
 _VALUELESS = frozenset({"form", "match", "openrtb"})
+_SPECIAL_LOCATIONS = {
+    "tls": "tls",
+    "header:location": "redirect",
+    "body:$.imp": "openrtb",
+    "header:referer": "referer",
+    "header:origin": "origin",
+    "header:content-type": "content-type",
+    "header:sec-gpc": "consent",
+    "header:dnt": "consent",
+}
+# a form or keystroke marker anywhere in the location (``query:udff[em]``,
+# ``body:$.formValues.email``): parents count, not only the innermost key
+_FORM_RX = re.compile("|".join(re.escape(m) for m in FORM_MARKERS), re.I)
+_OPENRTB_RX = re.compile(r"^body:\$(\[\d+\])?\.imp\[")
+_form_cache: dict[str, bool] = {}  # locations repeat across flows; the cache keeps it cheap
+_FORM_CACHE_MAX = 65536
 
 
 class DecodedLike(Protocol):
@@ -200,21 +228,18 @@ class DecodedLike(Protocol):
 
 
 class _Keep(Protocol):
-    def __call__(self, location: str, key: str, value: str) -> None: ...
+    def __call__(self, kind: str, location: str, key: str, value: str) -> None: ...
 
 
 def kind_of(signal: Field) -> str | None:
     """The signal vocabulary entry a kept field belongs to (see the module docstring)."""
     loc = signal.location
+    special = _SPECIAL_LOCATIONS.get(loc)
+    if special is not None:
+        return special
     if loc.startswith("set-cookie:"):
         return "cookie"
-    if loc == "tls":
-        return "tls"
-    if loc == "header:location":
-        return "redirect"
-    if loc in _HEADER_KINDS:
-        return _HEADER_KINDS[loc]
-    return _field_kind(signal.key.lower(), signal.value)
+    return _field_kind(signal.key.lower(), signal.value, loc)
 
 
 def is_set(value: str) -> bool:
@@ -227,26 +252,23 @@ def is_unset(value: str) -> bool:
     return value.strip().lower() in ("0", "false", "no", "n", "off")
 
 
-_HEADER_KINDS = {
-    "header:referer": "referer",
-    "header:origin": "origin",
-    "header:content-type": "content-type",
-    "header:sec-gpc": "consent",
-    "header:dnt": "consent",
-}
+def _is_form_location(location: str) -> bool:
+    hit = _form_cache.get(location)
+    if hit is None:
+        hit = _FORM_RX.search(location) is not None
+        if len(_form_cache) < _FORM_CACHE_MAX:
+            _form_cache[location] = hit
+    return hit
 
 
-def _field_kind(lkey: str, value: str) -> str | None:
+def _field_kind(lkey: str, value: str, location: str) -> str | None:
+    if _is_form_location(location):
+        return "form"
     kind = _KIND_BY_KEY.get(lkey)
     if kind is not None:
         return kind
     if lkey == "type" and value.lower() in REPLAY_TYPES:
         return "event"
-    if lkey == "imp":
-        return "openrtb"
-    for marker in FORM_MARKERS:
-        if marker in lkey:
-            return "form"
     return None
 
 
@@ -254,49 +276,42 @@ def signals(flow: Flow, decoded: DecodedLike) -> tuple[Field, ...]:
     """The rule-relevant fields of one flow (see the module docstring for the vocabulary)."""
     out: list[Field] = []
     seen: set[tuple[str, str, str]] = set()
+    counts: dict[str, int] = {}
 
-    def keep(location: str, key: str, value: str) -> None:
-        if len(out) >= MAX_SIGNALS:
+    def keep(kind: str, location: str, key: str, value: str) -> None:
+        n = counts.get(kind, 0)
+        if n >= KIND_CAPS[kind]:
             return
+        if kind in _VALUELESS:
+            value = ""
         ident = (location, key, value)
         if ident in seen:
             return
         seen.add(ident)
+        counts[kind] = n + 1
         out.append(Field(location=location, key=key, value=value[:MAX_VALUE]))
 
-    for name, header_loc in (
-        ("referer", "header:referer"),
-        ("origin", "header:origin"),
-        ("content-type", "header:content-type"),
-        ("sec-gpc", "header:sec-gpc"),
-        ("dnt", "header:dnt"),
-    ):
+    for name in ("referer", "origin", "content-type", "sec-gpc", "dnt"):
         value = flow.request_header(name)
         if value is not None:
-            keep(header_loc, name, value)
+            location = f"header:{name}"
+            keep(_SPECIAL_LOCATIONS[location], location, name, value)
 
     if flow.tls_version and flow.tls_version.replace(" ", "").lower() in OLD_TLS:
-        keep("tls", "version", flow.tls_version)
+        keep("tls", "tls", "version", flow.tls_version)
 
     _redirect(flow, keep)
     _cookies(flow, keep)
 
     openrtb = False
     for f in decoded.fields:
-        if len(out) >= MAX_SIGNALS:
-            break
-        lkey = f.key.lower()
-        if not openrtb and ".imp[" in f.location and f.location.startswith("body:"):
+        location = f.location
+        if not openrtb and _OPENRTB_RX.match(location):
             openrtb = True
-            keep("body:$.imp", "imp", "")
-            continue
-        kind = _field_kind(lkey, f.value)
-        if kind is None:
-            continue
-        if kind in _VALUELESS:
-            keep(f.location, f.key, "")
-        else:
-            keep(f.location, f.key, f.value)
+            keep("openrtb", "body:$.imp", "imp", "")
+        kind = _field_kind(f.key.lower(), f.value, location)
+        if kind is not None:
+            keep(kind, location, f.key, f.value)
     return tuple(out)
 
 
@@ -308,7 +323,7 @@ def _redirect(flow: Flow, keep: _Keep) -> None:
         return
     target = (urlsplit(location).hostname or "").lower()
     if target and target != flow.host:
-        keep("header:location", "location", location)
+        keep("redirect", "header:location", "location", location)
 
 
 def _cookies(flow: Flow, keep: _Keep) -> None:
@@ -321,7 +336,7 @@ def _cookies(flow: Flow, keep: _Keep) -> None:
         if parsed is None:
             continue
         name, key, value = parsed
-        keep(f"set-cookie:{name[:128]}", key, value)
+        keep("cookie", f"set-cookie:{name[:128]}", key, value)
 
 
 def _reference_time(flow: Flow) -> float | None:
