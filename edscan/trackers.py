@@ -185,6 +185,7 @@ class TrackerDB:
                 layer=la.name, label=la.label, info=la.info, used=True, entry=la.match(suffixes)
             )
             for la in self._layers
+            if la.entries or la.regex_entries  # the SDK table speaks through sdk_opinions()
         ]
         out += [
             Opinion(
