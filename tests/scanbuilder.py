@@ -1,0 +1,180 @@
+"""Build small ScanResults by hand for rule and score tests: flows, observations, recipients.
+
+    b = ScanBuilder()                                  # first party: school.example
+    b.recipient("facebook.com", "advertising", org="Meta Platforms")
+    i = b.flow("https://www.facebook.com/tr?ev=PageView", signals=[("query:ev", "ev", "PageView")])
+    b.obs(i, "st_contact.email", location="query:ud[em]", detail="sha256")
+    result = b.build()
+
+Recipients are created for every flow's domain that was not declared (no categories), with the
+party the first-party domains give. Observations get the party of their host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from edscan.domains import registrable_domain
+from edscan.models import (
+    CaptureInfo,
+    Confidence,
+    Detector,
+    Field,
+    FlowSummary,
+    Observation,
+    Party,
+    Recipient,
+    ScanResult,
+)
+from edscan.rules import run_rules
+
+FIRST = "school.example"
+T0 = 1767258000.0
+
+Signal = tuple[str, str, str]  # (location, key, value)
+
+
+class ScanBuilder:
+    def __init__(self, first_party: Sequence[str] = (FIRST,)) -> None:
+        self.first_party = tuple(first_party)
+        self.flows: list[FlowSummary] = []
+        self.observations: list[Observation] = []
+        self.declared: dict[str, Recipient] = {}
+
+    def recipient(
+        self,
+        domain: str,
+        *categories: str,
+        org: str | None = None,
+        sources: tuple[str, ...] = ("bundled:edscan-trackers@test",),
+        party: Party | None = None,
+    ) -> ScanBuilder:
+        self.declared[domain] = Recipient(
+            domain=domain,
+            hosts=(),
+            organization=org,
+            parent=None,
+            categories=tuple(categories),
+            party=party or self._party(domain),
+            sdk=(),
+            sources=sources if categories else (),
+            flows=0,
+        )
+        return self
+
+    def flow(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        phase: str | None = None,
+        signals: Iterable[Signal] = (),
+        status: int | None = 200,
+        request_bytes: int = 0,
+    ) -> int:
+        index = len(self.flows)
+        host = url.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0].split(":", 1)[0]
+        self.flows.append(
+            FlowSummary(
+                index=index,
+                host=host,
+                method=method,
+                url=url,
+                scheme=url.split("://", 1)[0],
+                status=status,
+                phase=phase,
+                time=T0 + index,
+                request_bytes=request_bytes,
+                response_bytes=0,
+                tls_intercepted=True,
+                error=None,
+                signals=tuple(Field(location=lo, key=k, value=v) for lo, k, v in signals),
+            )
+        )
+        return index
+
+    def obs(
+        self,
+        flow: int,
+        element: str,
+        *,
+        location: str = "body:$.x",
+        confidence: Confidence = Confidence.HIGH,
+        detector: Detector = Detector.PERSONA,
+        persona_field: str | None = None,
+        detail: str = "",
+        encodings: tuple[str, ...] = (),
+    ) -> ScanBuilder:
+        host = self.flows[flow].host
+        self.observations.append(
+            Observation(
+                flow=flow,
+                host=host,
+                element=element,
+                detector=detector,
+                confidence=confidence,
+                location=location,
+                encodings=encodings,
+                persona_field=persona_field,
+                party=self._party(registrable_domain(host)),
+                value="x",
+                detail=detail,
+            )
+        )
+        return self
+
+    def _party(self, domain: str) -> Party:
+        return Party.FIRST if domain in self.first_party else Party.THIRD
+
+    def build(self, settings: dict[str, Any] | None = None) -> ScanResult:
+        recipients: dict[str, Recipient] = {}
+        for f in self.flows:
+            d = registrable_domain(f.host)
+            base = recipients.get(d) or self.declared.get(d)
+            if base is None:
+                base = Recipient(
+                    domain=d,
+                    hosts=(),
+                    organization=None,
+                    parent=None,
+                    categories=(),
+                    party=self._party(d),
+                    sdk=(),
+                    sources=(),
+                    flows=0,
+                )
+            hosts = tuple(sorted({*base.hosts, f.host}))
+            recipients[d] = Recipient(
+                domain=d,
+                hosts=hosts,
+                organization=base.organization,
+                parent=base.parent,
+                categories=base.categories,
+                party=base.party,
+                sdk=base.sdk,
+                sources=base.sources,
+                flows=base.flows + 1,
+            )
+        phases = tuple(dict.fromkeys(f.phase for f in self.flows if f.phase))
+        return ScanResult(
+            tool_version="test",
+            capture=CaptureInfo(
+                path="t.edscan.jsonl",
+                sha256="0" * 64,
+                format="edscan",
+                flows=len(self.flows),
+                start=T0,
+                end=T0 + len(self.flows),
+                phases=phases,
+            ),
+            first_party=self.first_party,
+            first_party_inferred=False,
+            flows=tuple(self.flows),
+            observations=tuple(self.observations),
+            recipients=tuple(sorted(recipients.values(), key=lambda r: r.domain)),
+            settings=settings or {},
+        )
+
+    def findings(self, settings: dict[str, Any] | None = None) -> list[Any]:
+        return run_rules(self.build(settings))
