@@ -15,6 +15,7 @@ from conftest import DATA, shared_path
 
 from edscan.capture import CaptureWriter
 from edscan.cli import cli
+from edscan.importers import open_source
 from edscan.models import Body, Flow
 
 HAR = DATA / "har"
@@ -228,3 +229,56 @@ def test_real_process(tmp_path: Path) -> None:
     )  # fmt: skip
     assert good.returncode == 0, good.stderr
     assert json.loads(good.stdout)["flows"] == 3
+
+
+def test_convert_repairs_text_a_capture_cannot_hold(tmp_path: Path) -> None:
+    # mitmproxy keeps bytes that are not UTF-8 (here in the method) as lone surrogates
+    from mitmproxy import io as mitmio
+    from mitmproxy.test import tflow
+
+    f = tflow.tflow(resp=True)
+    f.request.data.method = b"GE\xffT"
+    dump = tmp_path / "d.mitm"
+    with dump.open("wb") as fo:
+        mitmio.FlowWriter(fo).add(f)
+    out = tmp_path / "d.edscan.jsonl"
+    code, _, stderr = _run("convert", str(dump), "-o", str(out))
+    assert code == 0, stderr
+    line = out.read_bytes().splitlines()[1].decode("utf-8")  # strict UTF-8
+    method = json.loads(line)["method"]
+    assert method.startswith("GE") and method.endswith("T") and len(method) > 3
+
+
+class _Source:
+    """A source whose flows carry lone surrogates, as text decoded with surrogateescape does."""
+
+    format = "mitm"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.warnings: list[str] = []
+        self.skipped: dict[str, int] = {}
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        yield Flow(
+            index=0,
+            id="s",
+            method="GET",
+            url="https://x.example.test/caf\udce9",
+            request_headers=(("X-Name", "Zo\udceb"),),
+            phase="quiz\ud800",
+        )
+
+
+def test_convert_writes_valid_utf8_whatever_the_source_gives(tmp_path: Path) -> None:
+    from edscan.importers.convert import convert
+
+    src = tmp_path / "in.mitm"
+    src.write_bytes(b"x")
+    for name in ("o.edscan.jsonl", "o.har"):
+        convert(_Source(src), tmp_path / name)  # type: ignore[arg-type]
+        (tmp_path / name).read_bytes().decode("utf-8")  # strict
+    (flow,) = list(open_source(tmp_path / "o.edscan.jsonl"))
+    assert flow.url == "https://x.example.test/caf\ufffd"
+    assert flow.request_headers == (("X-Name", "Zo\ufffd"),)
+    assert flow.phase == "quiz\ufffd\ufffd\ufffd"

@@ -341,3 +341,22 @@ def test_twins_cover_compressed_bodies_and_websocket() -> None:
     assert any(f.request_header("content-encoding") == "gzip" for f in mitm)
     ws = list(open_source(shared_path("corpus", "mitmproxy", "flows", "websocket.har")))
     assert sum(len(f.websocket) for f in ws) >= 2
+
+
+def test_lone_surrogates_become_valid_text(tmp_path: Path) -> None:
+    entry = {
+        "startedDateTime": "2024-05-06T08:00:00Z",
+        "request": {
+            "method": "GET",
+            "url": "https://x.example.test/a\\udcff",
+            "headers": [{"name": "X-Bad", "value": "v\\ud800"}],
+        },
+        "response": {"status": 200, "statusText": "OK\\udcfe", "headers": []},
+    }
+    p = tmp_path / "s.har"
+    p.write_text('{"log": {"entries": [' + json.dumps(entry).replace("\\\\u", "\\u") + "]}}")
+    (flow,) = list(open_source(p))
+    assert flow.url == "https://x.example.test/a\ufffd"
+    assert flow.request_headers == (("X-Bad", "v\ufffd\ufffd\ufffd"),)
+    assert flow.reason == "OK\ufffd"
+    (flow.url + flow.request_headers[0][1] + (flow.reason or "")).encode("utf-8")

@@ -7,14 +7,18 @@ replaces an existing file with one.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from edscan.capture import SUFFIX, CaptureWriter, open_private
 from edscan.errors import CaptureError, EdscanError
 from edscan.importers import Source
+from edscan.importers.har import valid_text
 from edscan.importers.har_writer import HarWriter
+from edscan.models import Flow
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,6 +40,25 @@ def target_format(path: Path) -> str:
     raise EdscanError(
         f"{path}: cannot tell the output format from the file name; name it *.har or *{SUFFIX}"
     )
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return valid_text(value)
+    if isinstance(value, tuple) and all(isinstance(v, str | tuple | int) for v in value):
+        return tuple(_clean(v) for v in value)
+    return value
+
+
+def utf8_safe(flow: Flow) -> Flow:
+    """``flow`` with every text field valid UTF-8 (mitmproxy keeps undecodable URL bytes as
+    lone surrogates, which a UTF-8 file cannot hold)."""
+    changes = {
+        f.name: _clean(getattr(flow, f.name))
+        for f in dataclasses.fields(flow)
+        if f.name not in ("request_body", "response_body", "websocket")
+    }
+    return dataclasses.replace(flow, **changes)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -61,7 +84,10 @@ def convert(source: Source, output: Path) -> Converted:
             settings = {"converted_from": {"format": source.format, "file": source.path.name}}
             with CaptureWriter(tmp, settings) as writer:
                 for flow in source:
-                    writer.write(flow)
+                    try:
+                        writer.write(flow)
+                    except (TypeError, UnicodeEncodeError):  # nothing was written: retry clean
+                        writer.write(utf8_safe(flow))
                     flows += 1
         else:
             with open_private(tmp) as fo:

@@ -224,8 +224,19 @@ def _headers(raw: Any) -> tuple[tuple[str, str], ...]:
             continue
         if not isinstance(name, str) or not name or name.startswith(":"):
             continue  # HTTP/2 pseudo-headers repeat the method and URL
-        out.append((name, "" if value is None else str(value)))
+        out.append((valid_text(name), "" if value is None else valid_text(str(value))))
     return tuple(out)
+
+
+def valid_text(s: str) -> str:
+    """``s`` without lone surrogates (JSON can escape them; UTF-8 cannot hold them)."""
+    if s.isascii():
+        return s
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return _utf8(s).decode("utf-8", "replace")
 
 
 def _header(headers: tuple[tuple[str, str], ...], name: str) -> str:
@@ -509,8 +520,8 @@ def flow_from_har(
     return Flow(
         index=index,
         id=str(extra.get("id") or f"har-{position if position >= 0 else index}"),
-        method=method,
-        url=url,
+        method=valid_text(method),
+        url=valid_text(url),
         scheme=scheme,
         http_version=_http_version(req.get("httpVersion")),
         request_start=start,
@@ -526,12 +537,12 @@ def flow_from_har(
         request_headers=request_headers,
         request_body=request_body,
         status=status if has_response else None,
-        reason=reason,
+        reason=valid_text(reason) if reason is not None else None,
         response_headers=response_headers,
         response_body=response_body,
-        error=error if isinstance(error, str) and error else None,
+        error=valid_text(error) if isinstance(error, str) and error else None,
         websocket=_websocket(entry.get("_webSocketMessages")),
-        phase=phase,
+        phase=valid_text(phase) if phase is not None else None,
     )
 
 

@@ -306,6 +306,15 @@ def har_entry(flow: Flow, *, pageref: str | None = None) -> dict[str, Any]:
     return entry
 
 
+def _dumps(obj: Any) -> str:
+    text = json.dumps(obj, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates (undecodable bytes) only survive escaped
+        text = json.dumps(obj)
+    return text
+
+
 class HarWriter:
     """Writes a HAR 1.2 file one entry at a time; ``close()`` finishes the document.
 
@@ -329,13 +338,7 @@ class HarWriter:
             pageref = self._pages[flow.phase][0]
         if self.flows:
             self._fo.write(",\n")
-        entry = har_entry(flow, pageref=pageref)
-        text = json.dumps(entry, ensure_ascii=False)
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:  # lone surrogates (undecodable bytes) only survive escaped
-            text = json.dumps(entry)
-        self._fo.write(text)
+        self._fo.write(_dumps(har_entry(flow, pageref=pageref)))
         self.flows += 1
 
     def close(self) -> None:
@@ -343,4 +346,4 @@ class HarWriter:
             {"startedDateTime": _iso(start), "id": page_id, "title": phase, "pageTimings": {}}
             for phase, (page_id, start) in self._pages.items()
         ]
-        self._fo.write('\n], "pages": ' + json.dumps(pages, ensure_ascii=False) + "}}\n")
+        self._fo.write('\n], "pages": ' + _dumps(pages) + "}}\n")
