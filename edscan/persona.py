@@ -22,6 +22,7 @@ bad date is an ``EdscanError`` that names the key.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import ipaddress
 import re
@@ -32,6 +33,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from edscan.errors import EdscanError
+from edscan.taxonomy import elements_for_key
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -262,6 +264,10 @@ def spec_for(key: str) -> FieldSpec:
     if key in _SPECS:
         return _SPECS[key]
     if key.startswith("custom."):
+        # a custom value is what its name says (`accommodation` -> IEP/504), else student work
+        named = elements_for_key(key.split(".", 1)[1])
+        if named:
+            return dataclasses.replace(CUSTOM_SPEC, element=named[0])
         return CUSTOM_SPEC
     if key.startswith(DERIVED_PREFIX):
         return FieldSpec(element="sid.provider", kind="id")

@@ -470,6 +470,8 @@ class PatternDetector:
                         )
                 elif nk in _GEO_PAIR:
                     self._pair(ctx, i, f.value)
+                elif nk == "content" and ".messages[" in f.location and len(f.value) >= 40:
+                    ctx.add(i, "work.content", KEYNAME, LOW, "chat message text (AI API shape)")
                 if _VERSIONISH.search(nk):
                     continue  # version and build strings are never ids, IPs or phones
             self._shapes(ctx, i, f)

@@ -5,9 +5,9 @@ variant holds) and lower-cased once; one Aho-Corasick pass over it finds every v
 persona value, and offsets map each hit back to its field. Short (gated) variants are looked up
 as whole field values instead, and count only under an agreeing key.
 
-A hit must stand on its own: a variant that starts (ends) with a letter or digit must not
-continue a word on that side (``9000012345`` inside ``19000012345678`` is not the state id),
-except after a ``%XX`` or backslash escape. Where hits overlap, the longest wins (the e-mail,
+A hit must stand on its own: it must not continue a number with digits or a word with letters
+(``9000012345`` inside ``19000012345678`` is not the state id), except after a ``%XX`` or
+backslash escape. Where hits overlap, the longest wins (the e-mail,
 not the first name inside it).
 """
 
@@ -44,15 +44,31 @@ def _agree_keys(persona_key: str) -> frozenset[str]:
     return frozenset(normalise_key(k) for k in (*spec.agree, *e.keys, *e.weak_keys))
 
 
+def _kind(c: str) -> int:
+    return 1 if c.isdigit() else 2 if c.isalpha() else 0
+
+
 def _bounded(text: str, start: int, end: int) -> bool:
-    """Whether ``text[start:end]`` is not part of a longer word or number."""
-    if start > 0 and text[start].isalnum() and text[start - 1].isalnum():
-        escaped = (start >= 3 and text[start - 3] == "%") or (
-            start >= 2 and text[start - 2] == "\\"
-        )
-        if not escaped:
+    """Whether ``text[start:end]`` does not continue a longer number or word.
+
+    A digit next to a digit, or a letter next to a letter, means the hit is part of something
+    longer (``9000012345`` in ``19000012345678``, ``Quilul`` in ``Quilulian``); a letter next
+    to a digit does not (``2012-03-28T00:00``). A ``%XX`` or backslash escape just before is a
+    boundary too (``email%3Dqz%40...``).
+    """
+    if start > 0:
+        k = _kind(text[start])
+        if k and k == _kind(text[start - 1]):
+            escaped = (start >= 3 and text[start - 3] == "%") or (
+                start >= 2 and text[start - 2] == "\\"
+            )
+            if not escaped:
+                return False
+    if end < len(text):
+        k = _kind(text[end - 1])
+        if k and k == _kind(text[end]):
             return False
-    return not (end < len(text) and text[end - 1].isalnum() and text[end].isalnum())
+    return True
 
 
 class PersonaMatcher:
@@ -150,8 +166,8 @@ class PersonaMatcher:
             vs = gated.get(s)
             if not vs:
                 continue
-            nk = normalise_key(f.key) if f.key else ""
-            ok = tuple(v for v in vs if nk in self._agree[v.field])
+            tails = _tails(f.key) if f.key else ("",)
+            ok = tuple(v for v in vs if not self._agree[v.field].isdisjoint(tails))
             if ok:
                 start = value.lower().find(s)
                 out.append(
@@ -163,6 +179,14 @@ class PersonaMatcher:
                         exact_case=value[start : start + len(s)] == ok[0].shown,
                     )
                 )
+
+
+def _tails(key: str) -> tuple[str, ...]:
+    """The normalised key and its word suffixes: ``x-student-grade`` -> ``x_student_grade``,
+    ``student_grade``, ``grade``, so prefixed names (``user_zip``, ``x-grade``) still agree."""
+    nk = normalise_key(key)
+    parts = nk.split("_")
+    return tuple("_".join(parts[i:]) for i in range(len(parts)))
 
 
 def _longest(hits: list[Hit]) -> list[Hit]:
