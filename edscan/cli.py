@@ -291,6 +291,169 @@ def rules_command(fmt: str, output: str | None) -> None:
         Path(output).write_text(text, encoding="utf-8")
 
 
+# --- persona
+
+
+@cli.group("persona")
+def persona_group() -> None:
+    """Seeded test identities: make a persona file, check one.
+
+    A persona holds the values of one test student account. With `edscan scan CAPTURE
+    --persona FILE` every place those values went is found with high confidence, even
+    hashed, encoded or compressed.
+    """
+
+
+@persona_group.command("new")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the persona to this file, mode 0600 (default: standard output).",
+)
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@click.option("--seed", type=int, default=None, hidden=True, help="Reproducible values (tests).")
+def persona_new_command(output: str | None, force: bool, seed: int | None) -> None:
+    """Write a new persona with unique canary values and how to use each one.
+
+    The names belong to nobody, the e-mail is unique (on example.org), the phone numbers are
+    in the 555-01xx block reserved for fiction, the IP is in a documentation range, the ids
+    have the right shape and the date of birth makes a 10 to 14 year old. Create the test
+    account with these values, then scan with `--persona`.
+
+    \b
+    Example:
+        edscan persona new -o persona.toml
+        edscan persona check persona.toml
+    """
+    import os
+    import random
+
+    from edscan.capture import open_private
+    from edscan.errors import EdscanError
+    from edscan.persona_new import new_persona_values, render_persona
+
+    rng = random.Random(seed) if seed is not None else None
+    text = render_persona(new_persona_values(rng))
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    if os.path.lexists(output) and not force:
+        raise EdscanError(f"{output}: already exists; use --force to overwrite it")
+    with open_private(output) as f:
+        f.write(text)
+    click.echo(f"wrote a new persona to {output} (readable by you only)", err=True)
+
+
+@persona_group.command("check")
+@click.argument("persona", type=click.Path(dir_okay=False))
+@output_options(("text", "json"), "text")
+def persona_check_command(persona: str, fmt: str, output: str | None) -> None:
+    """Validate a persona file and list its keys (never the values) and what they match.
+
+    For each key: the student-data element it is reported as, how many variants (encodings,
+    hashes, formats) are searched, and whether it only counts under an agreeing key name.
+
+    \b
+    Example:
+        edscan persona check persona.toml
+        edscan persona check persona.toml -f json | jq '.fields[].key'
+    """
+    import json
+    from pathlib import Path
+
+    from edscan.detectors.variants import value_variants
+    from edscan.persona import load_persona
+
+    p = load_persona(persona)
+    rows = []
+    for key, value in p.values.items():
+        variants = value_variants(key, value)
+        rows.append(
+            {
+                "key": key,
+                "element": p.spec(key).element,
+                "variants": len(variants),
+                "gated": all(v.gated or v.encodings for v in variants),
+            }
+        )
+    if fmt == "json":
+        text = json.dumps({"persona": persona, "fields": rows}, indent=2) + "\n"
+    else:
+        lines = [f"{persona}: {len(rows)} values"]
+        for r in rows:
+            gated = "  (only under an agreeing key, or hashed)" if r["gated"] else ""
+            lines.append(f"  {r['key']:<26} {r['element']:<20} {r['variants']:>4} variants{gated}")
+        text = "\n".join(lines) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+
+
+# --- detect
+
+
+@cli.command("elements")
+@output_options(("text", "json", "markdown"), "text")
+def elements_command(fmt: str, output: str | None) -> None:
+    """List the student-data elements edscan detects: id, tier, COPPA flag, Exhibit B row.
+
+    Ids are stable (reports and rules refer to them). Tiers: T0 technical, T1 identifier or
+    contact, T2 education record, T3 sensitive. `coppa` marks what 16 CFR 312.2 names as
+    personal information on its own.
+
+    \b
+    Example:
+        edscan elements
+        edscan elements -f json | jq '.elements[] | select(.tier == "T3") | .id'
+    """
+    import json
+    from pathlib import Path
+
+    from edscan.taxonomy import CATEGORIES, ELEMENTS
+
+    if fmt == "json":
+        text = (
+            json.dumps(
+                {
+                    "categories": [
+                        {"id": c.id, "name": c.name, "exhibit_b": c.exhibit_b}
+                        for c in CATEGORIES.values()
+                    ],
+                    "elements": [e.to_dict() for e in ELEMENTS.values()],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    elif fmt == "markdown":
+        lines = [
+            "| id | element | category | tier | COPPA PI | Exhibit B row |",
+            "|---|---|---|---|---|---|",
+        ]
+        for e in ELEMENTS.values():
+            lines.append(
+                f"| `{e.id}` | {e.name} | {CATEGORIES[e.category].name} | {e.tier} | "
+                f"{'yes' if e.coppa_pi else 'no'} | {'' if e.in_exhibit_b else f'`{e.exhibit_b}`'} |"
+            )
+        text = "\n".join(lines) + "\n"
+    else:
+        lines = []
+        for c in CATEGORIES.values():
+            lines.append(f"{c.name}{'' if c.exhibit_b else '  (not in Exhibit B)'}")
+            for eid in c.elements:
+                e = ELEMENTS[eid]
+                coppa = "coppa" if e.coppa_pi else "     "
+                lines.append(f"  {e.id:<24} {e.tier}  {coppa}  {e.name}")
+        text = "\n".join(lines) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+
+
 # --- lists
 
 
