@@ -19,8 +19,9 @@ Signal vocabulary (``kind_of(field)``):
                Google ``gcs``/``gcd``, ``npa``, ``rdp``, limit-ad-tracking, ``Sec-GPC``, ``DNT``)
 ``page``       page URL copied into a beacon (``dl``, ``url``, ``page``, ``$current_url`` …)
 ``event``      event name (``ev``, ``event``, ``en`` …; replay envelope item types)
-``form``       form-field or keystroke capture marker (Meta ``udff[…]``, ``cd[formFeatures]``,
-               HubSpot ``formValues``, ``keystrokes`` …); value not kept
+``form``       form-field value or keystroke capture marker (Meta ``udff[…]``, HubSpot
+               ``formValues``, ``keystrokes`` …; not Meta's ``cd[formFeatures]``, which describes
+               a form's fields, not their values); value not kept
 ``match``      advanced-matching key (``ud[em]``, ``u_hem``, ``em`` …); value not kept
 ``openrtb``    the request is an OpenRTB bid request (it has ``imp[]``); value not kept
 ``referer``    the Referer request header
@@ -146,7 +147,6 @@ REPLAY_TYPES = frozenset(
 
 FORM_MARKERS = (
     "udff",
-    "formfeatures",
     "formvalues",
     "contactfields",
     "keystroke",

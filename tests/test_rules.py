@@ -778,3 +778,15 @@ def test_readme_rule_table_matches_the_rules() -> None:
     section = readme.split("<!-- section:rules -->", 1)[1].split("<!-- /section:rules -->", 1)[0]
     for r in RULES:
         assert f"| {r.id} | {r.title} | {r.severity.value} | {r.family} |" in section, r.id
+
+
+def test_redirects_between_one_company_s_domains_are_no_sync() -> None:
+    b = ScanBuilder().recipient("doubleclick.net", *ADS, org="Google LLC")
+    b.recipient("google.com", *ADS, org="Google LLC")
+    b.flow(
+        "https://stats.g.doubleclick.net/r/collect",
+        status=302,
+        signals=[("header:location", "location", "https://www.google.com/ads/ga-audiences")],
+    )
+    b.flow("https://www.google.com/ads/ga-audiences")
+    assert "EDS012" not in _rules_of(b.findings())

@@ -66,7 +66,7 @@ def _f(location: str, key: str, value: str = "") -> Field:
         ("body:$[1].type", "type", "replay_recording", "event"),
         ("query:ud[em]", "em", "f1e2", "match"),
         ("query:udff[em]", "em", "f1e2", "form"),
-        ("query:cd[formFeatures]", "formFeatures", "[]", "form"),
+        ("query:udff[ph]", "ph", "9a8b", "form"),
         ("body:$.formValues.email", "email", "a@b.c", "form"),
         ("body:$.keystrokes[0].k", "k", "q", "form"),
     ],
@@ -88,6 +88,7 @@ def test_decoded_fields_become_signals(location: str, key: str, value: str, kind
         ("cookie:_ga", "_ga", "GA1.2.3"),
         ("header:user-agent", "user-agent", "Mozilla"),
         ("body:$.imp_count", "imp_count", "3"),
+        ("query:cd[formFeatures]", "formFeatures", "[]"),  # describes fields, holds no values
     ],
 )
 def test_other_fields_are_dropped(location: str, key: str, value: str) -> None:

@@ -83,7 +83,12 @@ def _identity_sync(ctx: Context, rule: Rule) -> Iterable[Finding]:
                 syncs.append(f)
             for s in ctx.signals(f.index, "redirect"):
                 target = ctx.domain_of((urlsplit(s.value).hostname or "").lower())
-                if target and target != domain and ctx.categories(target) & vocab.AD_TECH:
+                if (
+                    target
+                    and target != domain
+                    and ctx.categories(target) & vocab.AD_TECH
+                    and not ctx.same_organization(domain, target)
+                ):
                     chained.append((f, target))
         if not (broker or syncs or chained):
             continue

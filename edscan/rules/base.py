@@ -147,6 +147,18 @@ class Context:
             return f"{r.organization} ({domain}{cats})"
         return f"{domain}{' (' + ', '.join(r.categories) + ')' if r.categories else ''}"
 
+    def same_organization(self, a: str, b: str) -> bool:
+        """Whether the lists give both domains the same owner or parent (a company's own
+        redirects between its domains are no sync)."""
+
+        def owners(domain: str) -> set[str]:
+            r = self.recipients.get(domain)
+            if r is None:
+                return set()
+            return {o.casefold() for o in (r.organization, r.parent) if o}
+
+        return bool(owners(a) & owners(b))
+
     def third_party_domains(self) -> list[str]:
         return sorted(d for d in self.flows_by_domain if d and not self.is_first(d))
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from edscan.models import Confidence, Evidence, Finding, FlowSummary, Observation, Severity
 from edscan.rules import law, patterns, vocab
-from edscan.rules.base import Context, Rule, best, element_list, make, weakest
+from edscan.rules.base import Context, Rule, best, element_list, make
 from edscan.signals import REPLAY_TYPES
 
 FAMILY = "surveillance"
@@ -106,17 +106,25 @@ def _form_capture(ctx: Context, rule: Rule) -> Iterable[Finding]:
         elements = {o.element for o in obs}
         critical = any(vocab.tier(e) >= 3 or vocab.is_credential(e) for e in elements)
         parts = []
+        why = []
+        if obs:
+            why.append(
+                "What the student typed reached the third party before the app itself "
+                "received it, that is, before the student submitted it."
+            )
+        if marks:
+            why.append(
+                "Automatic form or keystroke capture sends the values a student enters in "
+                "form fields to the third party."
+            )
         if obs:
             parts.append(
                 f"{element_list(elements)} sent to {ctx.who(domain)} before the app itself received them"
             )
         if marks:
             parts.append(f"form-field or keystroke capture data sent to {ctx.who(domain)}")
+        # a marker key shows capture happened; what it held is not known without a persona
         confidence = best(o.confidence for o in obs) if obs else Confidence.MEDIUM
-        if not obs:
-            confidence = weakest(
-                confidence, max(Confidence.MEDIUM, ctx.attribution_confidence(domain))
-            )
         yield make(
             ctx,
             rule,
@@ -126,7 +134,7 @@ def _form_capture(ctx: Context, rule: Rule) -> Iterable[Finding]:
             elements=elements,
             recipients=(domain,),
             evidence=ctx.evidence_of(obs) + marks,
-            why="What a student types was captured before they chose to submit it.",
+            why=" ".join(why),
         )
 
 
@@ -171,14 +179,14 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="EDS010",
-        title="Form fields or keystrokes captured before submit",
+        title="Form fields or keystrokes captured by a third party",
         severity=Severity.HIGH,
         family=FAMILY,
         evidence_class="E1",
         explanation=(
-            "What a student typed reached a third party before it reached the app (the "
-            "student had not submitted it), or a third party received form-field or "
-            "keystroke capture data."
+            "What a student typed reached a third party before it reached the app (before "
+            "the student submitted it), or a third party received values from form fields or "
+            "keystrokes through automatic capture."
         ),
         escalations=("Critical when the captured data is sensitive (tier 3) or a credential.",),
         concerns=(law.SURVEILLANCE, law.CONSENT),
