@@ -103,6 +103,18 @@ def new_persona_values(
     }
 
 
+_CUSTOM_HELP = {
+    "custom.essay": (
+        "A sentence the student types into the app: an essay, a chat message, a question\n"
+        "to an AI tutor. Found anywhere, it is student-generated content."
+    ),
+    "custom.accommodation": (
+        "An accommodation note as a teacher would enter it in the student's profile\n"
+        "(reported as IEP/504 data because of its name)."
+    ),
+}
+
+
 def _toml_str(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -126,8 +138,8 @@ def render_persona(values: dict[str, str]) -> str:
             if not key.startswith(section + "."):
                 continue
             spec = FIELD_SPECS.get(key)
-            if spec is not None:
-                lines.extend("# " + h for h in spec.help.splitlines())
+            help_text = spec.help if spec is not None else _CUSTOM_HELP.get(key, "")
+            lines.extend("# " + h for h in help_text.splitlines())
             name = key.split(".", 1)[1]
             if spec is not None and spec.kind in ("dob", "lat", "lon"):
                 lines.append(f"{name} = {value}")  # a TOML date or number
