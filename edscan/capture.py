@@ -7,7 +7,7 @@ torn line. Files are created readable by the owner only: they hold children's da
 
 from __future__ import annotations
 
-import base64
+import binascii
 import json
 import os
 import time
@@ -77,16 +77,22 @@ class CaptureWriter:
 # --------------------------------------------------------------------------- reading
 
 
+# Reading is on the path of every scan: these functions avoid per-field overhead (bound
+# dict.get, map(tuple) for header pairs, binascii for base64) and keep a capture's reading
+# within a small factor of a bare json.loads loop (benchmarks/read_capture.py).
+
+
 def _body(d: dict[str, Any] | None) -> Body | None:
     if d is None:
         return None
     data = d["data"]
-    content = base64.b64decode(data) if d["encoding"] == "base64" else data.encode("utf-8")
+    content = binascii.a2b_base64(data) if d["encoding"] == "base64" else data.encode("utf-8")
+    get = d.get
     return Body(
         content=content,
-        size=d.get("size", len(content)),
-        truncated=d.get("truncated", False),
-        decoded=d.get("decoded", False),
+        size=get("size", len(content)),
+        truncated=get("truncated", False),
+        decoded=get("decoded", False),
     )
 
 
@@ -94,43 +100,50 @@ def _address(v: list[Any] | None) -> tuple[str, int] | None:
     return (str(v[0]), int(v[1])) if v else None
 
 
-def flow_from_dict(d: dict[str, Any]) -> Flow:
-    """A Flow from one capture line (the inverse of ``Flow.to_dict``)."""
-    tls = d.get("tls") or {}
-    ws = tuple(
+def _websocket(messages: list[dict[str, Any]]) -> tuple[WebSocketMessage, ...]:
+    return tuple(
         WebSocketMessage(
             from_client=m["from_client"],
             timestamp=m.get("time"),
             is_text=m.get("type") == "text",
-            content=base64.b64decode(m["data"])
+            content=binascii.a2b_base64(m["data"])
             if m.get("encoding") == "base64"
             else m["data"].encode("utf-8"),
         )
-        for m in d.get("websocket") or ()
+        for m in messages
     )
+
+
+def flow_from_dict(d: dict[str, Any]) -> Flow:
+    """A Flow from one capture line (the inverse of ``Flow.to_dict``)."""
+    get = d.get
+    tls = get("tls") or {}
+    ws = get("websocket")
+    request_headers = get("request_headers")
+    response_headers = get("response_headers")
     return Flow(
         index=d["index"],
         id=d["id"],
-        request_start=d.get("request_start"),
-        response_end=d.get("response_end"),
-        client_address=_address(d.get("client_address")),
-        server_address=_address(d.get("server_address")),
-        sni=d.get("sni"),
+        request_start=get("request_start"),
+        response_end=get("response_end"),
+        client_address=_address(get("client_address")),
+        server_address=_address(get("server_address")),
+        sni=get("sni"),
         tls_version=tls.get("version"),
         tls_intercepted=tls.get("intercepted"),
-        scheme=d.get("scheme", ""),
+        scheme=get("scheme", ""),
         method=d["method"],
         url=d["url"],
-        http_version=d.get("http_version", ""),
-        request_headers=tuple((k, v) for k, v in d.get("request_headers") or ()),
-        request_body=_body(d.get("request_body")),
-        status=d.get("status"),
-        reason=d.get("reason"),
-        response_headers=tuple((k, v) for k, v in d.get("response_headers") or ()),
-        response_body=_body(d.get("response_body")),
-        error=d.get("error"),
-        websocket=ws,
-        phase=d.get("phase"),
+        http_version=get("http_version", ""),
+        request_headers=tuple(map(tuple, request_headers)) if request_headers else (),
+        request_body=_body(get("request_body")),
+        status=get("status"),
+        reason=get("reason"),
+        response_headers=tuple(map(tuple, response_headers)) if response_headers else (),
+        response_body=_body(get("response_body")),
+        error=get("error"),
+        websocket=_websocket(ws) if ws else (),
+        phase=get("phase"),
     )
 
 
@@ -146,12 +159,13 @@ class CaptureReader:
         with self.path.open("rb") as f:
             f.readline()  # the header, already validated
             lineno = 1
+            loads = json.loads
             for raw in f:
                 lineno += 1
-                if not raw.strip():
+                if raw.isspace():  # no copy, unlike strip(): lines hold whole bodies
                     continue
                 try:
-                    yield flow_from_dict(json.loads(raw))
+                    yield flow_from_dict(loads(raw))
                 except (ValueError, KeyError, TypeError, IndexError) as e:
                     torn = not raw.endswith(b"\n")
                     what = "torn last line (the recording was cut off)" if torn else "bad line"
