@@ -127,10 +127,12 @@ class Detector:
         sent = f.value[hit.start : hit.end]
         out: list[Observation] = []
         seen: set[str] = set()
-        for v in hit.variants:
-            if v.field in seen:
+        exact = {v.field: v for v in reversed(hit.variants) if v.shown == sent}
+        for first in hit.variants:
+            if first.field in seen:
                 continue
-            seen.add(v.field)
+            seen.add(first.field)
+            v = exact.get(first.field, first)  # the form sent in its own case, if any
             element = v.element
             if element in _DEVICE_ELEMENTS and f.key:
                 # the key says which kind of device id it is (idfa, gps_adid, android_id ...)
@@ -138,7 +140,7 @@ class Detector:
                 if specific:
                     element = specific[0]
             detail = v.detail
-            if not hit.exact_case:
+            if v.shown != sent:
                 detail += " (case-insensitive match)"
             out.append(
                 Observation(

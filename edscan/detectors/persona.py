@@ -35,7 +35,6 @@ class Hit:
     start: int
     end: int
     variants: tuple[Variant, ...]
-    exact_case: bool  # the text as sent equals the variant's own case
 
 
 def _agree_keys(persona_key: str) -> frozenset[str]:
@@ -151,7 +150,6 @@ class PersonaMatcher:
                     start=start - offset,
                     end=stop - offset,
                     variants=variants,
-                    exact_case=text[start:stop] == variants[0].shown,
                 )
             )
 
@@ -176,7 +174,6 @@ class PersonaMatcher:
                         start=start,
                         end=start + len(s),
                         variants=ok,
-                        exact_case=value[start : start + len(s)] == ok[0].shown,
                     )
                 )
 

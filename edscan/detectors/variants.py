@@ -254,10 +254,12 @@ def value_variants(key: str, value: str) -> list[Variant]:
     out: list[Variant] = []
 
     def add(text: str, chain: tuple[str, ...], detail: str, gated: bool, element: str) -> None:
+        # one variant per exact text: forms that differ only in case share a search pattern,
+        # and the one whose case matches what was sent names the form in the observation
         low = text.lower()
-        if not low or low in seen:
+        if not low or text in seen:
             return
-        seen.add(low)
+        seen.add(text)
         out.append(
             Variant(
                 text=low,
