@@ -1,0 +1,272 @@
+"""Every value a flow carries, with where it was and how it was encoded: ``decode_flow(flow)``.
+
+``Decoded.fields`` holds what the device sent (URL, request headers and cookies, request body,
+client-to-server WebSocket messages); ``Decoded.inbound`` what it received (response headers,
+Set-Cookie, response body, server-to-client messages), used only to learn ids the app assigns;
+``Decoded.limits`` the limits hit while decoding (empty normally). Nothing is ever raised.
+
+Locations
+---------
+A location is a *base* naming where in the flow a value sits, followed by one ``>``-separated
+step for each value that was itself decoded into a structure::
+
+    path[1]                       2nd non-empty segment of the URL path, 0-based, percent-decoded
+                                  (``/students/123`` -> ``path[0]`` = students, ``path[1]`` = 123)
+    path[0];u1                    a matrix parameter of a segment (``/activity;u1=x``)
+    query:uid                     a query parameter, by its name as sent (``query:ud[em]``)
+    query                         a query token without ``=`` (``?bob@example.com``)
+    fragment  /  fragment:token   the URL fragment; its parameters when it has ``name=value``
+    header:x-user                 a request header, name lower-cased
+    cookie:_ga                    one cookie of the Cookie header
+    body                          the request body as text (when it is not a structure)
+    body:$.events[0].user.email   a path into the parsed body (JSON, form, msgpack, protobuf,
+                                  NDJSON and GA4 lines as a list ``$[2]``, multipart by part name)
+    body:$.photo;filename         the file name of a multipart part
+    ws[3]  /  ws[3]:$.x           WebSocket message 3 (index among all messages of the flow)
+    response-header:x-user-id     inbound only: a response header
+    set-cookie:sid                inbound only: a cookie the server set
+    response-body  /  response-body:$.user.id   inbound only: the response body
+
+Paths are JSONPath-ish: ``$`` the root, ``.key`` (or ``['odd key']`` when the key is not
+made of letters, digits, ``_$@-``), ``[i]`` a list index, ``.7`` a protobuf field number. A
+step after ``>`` is a path into a decoded value (``query:data>$.properties.email``: the ``data``
+parameter held base64 JSON) or, for a URL inside a value, the same URL bases
+(``header:referer>query:email``, ``query:dl>path[2]``). JWTs decode to
+``>$.header.alg`` / ``>$.payload.email``; Basic credentials to ``>$.username`` /
+``>$.password``. A ``>`` inside a name is written ``%3E``.
+
+``Field.key`` is the innermost key name (``email``; ``em`` for ``ud[em]``; the cookie, header or
+parameter name), or "" where there is none (path segments, text bodies).
+
+``Field.encodings`` is the decoding chain from the bytes on the wire to the value, outermost
+first: ``("gzip", "json", "base64", "json")``. Names: gzip, deflate, zlib, br, zstd (compression,
+by header or magic number); json, ndjson, form, lines (newline-batched form records), multipart,
+msgpack, protobuf, graphql, jwt (structures); base64, base64url, hex, url (percent-decoding
+beyond the container's own), basic (an Authorization: Basic credential), strings (printable runs
+of an undecodable binary body). The containers of the location itself (query string, cookie,
+header, URL inside a value) add nothing. Every value is emitted as found *and* decoded: a base64
+parameter yields its raw string and the fields inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from edscan.decoders.body import decode_body
+from edscan.decoders.context import Ctx, FieldCap
+from edscan.decoders.sniff import b64decode, name_part
+from edscan.decoders.walk import decode_str, emit_str, emit_url
+from edscan.models import Field, Flow
+
+__all__ = ["Decoded", "decode_flow"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decoded:
+    fields: list[Field] = field(default_factory=list)  # outbound
+    inbound: list[Field] = field(default_factory=list)
+    limits: list[str] = field(default_factory=list)
+
+
+# Headers that carry protocol mechanics, never data about a person.
+_SKIP_REQUEST_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "content-type",
+        "content-encoding",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "accept",
+        "accept-encoding",
+        "cache-control",
+        "pragma",
+        "priority",
+        "upgrade-insecure-requests",
+        "sec-fetch-dest",
+        "sec-fetch-mode",
+        "sec-fetch-site",
+        "sec-fetch-user",
+        "sec-websocket-key",
+        "sec-websocket-version",
+        "sec-websocket-extensions",
+        "if-modified-since",
+        "range",
+    }
+)
+_SKIP_RESPONSE_HEADERS = _SKIP_REQUEST_HEADERS | {
+    "date",
+    "expires",
+    "last-modified",
+    "age",
+    "vary",
+    "server",
+    "content-security-policy",
+    "content-security-policy-report-only",
+    "strict-transport-security",
+    "access-control-allow-headers",
+    "access-control-allow-methods",
+    "access-control-expose-headers",
+    "alt-svc",
+    "accept-ranges",
+    "via",
+    "x-content-type-options",
+    "x-frame-options",
+    "x-xss-protection",
+    "referrer-policy",
+    "permissions-policy",
+    "report-to",
+    "nel",
+    "set-cookie",  # decoded on its own
+}
+_HEADER_LOC: dict[str, str] = {}
+
+
+def decode_flow(flow: Flow) -> Decoded:
+    """Every outbound and inbound field of ``flow``; never raises."""
+    limits: list[str] = []
+    seen: set[str] = set()
+    out = Ctx(limits=limits, seen=seen)
+    inbound = Ctx(limits=limits, seen=seen, inbound=True)
+
+    _guarded(out, "URL", _url, flow)
+    _guarded(out, "request headers", _request_headers, flow)
+    body = flow.request_body
+    if body is not None and body.content:
+        _guarded(out, "request body", _request_body, flow)
+    for i, message in enumerate(flow.websocket):
+        target = out if message.from_client else inbound
+        _guarded(target, f"WebSocket message {i}", _ws_message, flow, i)
+    _guarded(inbound, "response headers", _response_headers, flow)
+    body = flow.response_body
+    if body is not None and body.content:
+        _guarded(inbound, "response body", _response_body, flow)
+    return Decoded(fields=out.out, inbound=inbound.out, limits=limits)
+
+
+def _guarded(ctx: Ctx, part: str, fn: Callable[..., None], flow: Flow, *args: int) -> None:
+    try:
+        fn(ctx, flow, *args)
+    except FieldCap:
+        pass  # the cap was recorded where it was hit
+    except Exception as e:  # hostile input must never stop a scan
+        ctx.limit(f"{part}: decoding stopped early ({type(e).__name__})")
+
+
+def _url(ctx: Ctx, flow: Flow) -> None:
+    emit_url(ctx, flow.url, "", (), 0)
+
+
+def _header_loc(prefix: str, name: str) -> str:
+    key = prefix + name
+    loc = _HEADER_LOC.get(key)
+    if loc is None:
+        loc = prefix + name_part(name)
+        if len(_HEADER_LOC) < 4096:
+            _HEADER_LOC[key] = loc
+    return loc
+
+
+def _request_headers(ctx: Ctx, flow: Flow) -> None:
+    for name, value in flow.request_headers:
+        lname = name.lower()
+        if lname in _SKIP_REQUEST_HEADERS or lname.startswith(":") or not value:
+            continue
+        if lname == "cookie":
+            _cookies(ctx, value)
+        elif lname in ("authorization", "proxy-authorization"):
+            _authorization(ctx, lname, value)
+        else:
+            emit_str(ctx, value, _header_loc("header:", lname), lname, (), 0)
+
+
+def _cookies(ctx: Ctx, header: str) -> None:
+    for part in header.split(";"):
+        name, eq, value = part.partition("=")
+        name = name.strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+            value = value[1:-1]
+        if eq and value:
+            emit_str(ctx, value, _header_loc("cookie:", name), name, (), 0)
+
+
+def _authorization(ctx: Ctx, lname: str, value: str) -> None:
+    loc = "header:" + lname
+    ctx.emit(loc, lname, value, ())
+    scheme, _, credentials = value.strip().partition(" ")
+    credentials = credentials.strip()
+    if not credentials:
+        credentials, scheme = scheme, ""
+    if scheme.lower() == "basic":
+        decoded = b64decode(credentials)
+        if decoded is not None:
+            text = decoded[0].decode("utf-8", "replace")
+            enc = (decoded[1],)
+            ctx.emit(loc, lname, text, enc)
+            username, sep, password = text.partition(":")
+            if sep:
+                emit_str(ctx, username, loc + ">$.username", "username", (*enc, "basic"), 1)
+                emit_str(ctx, password, loc + ">$.password", "password", (*enc, "basic"), 1)
+        return
+    if len(credentials) >= 8:
+        decode_str(ctx, credentials, loc, lname, (), 1)
+
+
+def _request_body(ctx: Ctx, flow: Flow) -> None:
+    body = flow.request_body
+    assert body is not None
+    decode_body(
+        ctx,
+        body.content,
+        ctype=flow.request_header("content-type"),
+        cenc=flow.request_header("content-encoding"),
+        loc="body",
+        tree="body:$",
+        truncated=body.truncated,
+    )
+
+
+def _ws_message(ctx: Ctx, flow: Flow, i: int) -> None:
+    message = flow.websocket[i]
+    data = message.content
+    if message.is_text and data[:1].isdigit():
+        # Socket.IO / Engine.IO frames: a packet type number before the JSON ("42[...]")
+        stripped = data.lstrip(b"0123456789")
+        if stripped[:1] in (b"[", b"{"):
+            data = stripped
+    decode_body(ctx, data, ctype=None, cenc=None, loc=f"ws[{i}]", tree=f"ws[{i}]:$")
+
+
+def _response_headers(ctx: Ctx, flow: Flow) -> None:
+    for name, value in flow.response_headers:
+        lname = name.lower()
+        if not value or lname.startswith(":"):
+            continue
+        if lname == "set-cookie":
+            cookie = value.split(";", 1)[0]
+            cname, eq, cvalue = cookie.partition("=")
+            cname, cvalue = cname.strip(), cvalue.strip().strip('"')
+            if eq and cvalue:
+                emit_str(ctx, cvalue, _header_loc("set-cookie:", cname), cname, (), 0)
+        elif lname not in _SKIP_RESPONSE_HEADERS:
+            emit_str(ctx, value, _header_loc("response-header:", lname), lname, (), 0)
+
+
+def _response_body(ctx: Ctx, flow: Flow) -> None:
+    body = flow.response_body
+    assert body is not None
+    decode_body(
+        ctx,
+        body.content,
+        ctype=flow.response_header("content-type"),
+        cenc=flow.response_header("content-encoding"),
+        loc="response-body",
+        tree="response-body:$",
+        truncated=body.truncated,
+    )

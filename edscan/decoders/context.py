@@ -1,0 +1,140 @@
+"""Hard limits and the per-flow emission context every decoder writes its fields through.
+
+Captured traffic is hostile input: every limit here bounds time or memory. Hitting one adds a
+message to ``Decoded.limits`` and decoding goes on with what it has; nothing is ever raised to
+the caller (``FieldCap`` unwinds a walk internally and is caught in ``edscan.decode``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from edscan.models import Field
+
+MAX_BODY_BYTES = 16 << 20  # decompressed size of one body (or one decoded blob)
+MAX_RATIO = 100  # decompressed:compressed, enforced once the output passes RATIO_FREE_BYTES
+RATIO_FREE_BYTES = 1 << 20
+MAX_FLOW_DECOMPRESSED = 64 << 20  # all decompression of one flow together
+MAX_DEPTH = 64  # nesting inside one decoded structure (JSON, msgpack, protobuf)
+MAX_LAYERS = 3  # a value decoded inside a value decoded inside a value
+MAX_INBOUND_LAYERS = 1  # responses only feed derived ids: one layer (a JWT, JSON in a string)
+MAX_FIELDS = 20_000  # outbound fields per flow
+MAX_INBOUND_FIELDS = 5_000
+MAX_VALUE_CHARS = 64 << 10  # characters kept of one value
+MAX_TEXT_BODY_CHARS = 1 << 20  # characters kept of an undecodable text body
+MAX_FLOW_CHARS = 32 << 20  # characters kept over all fields of one flow
+MAX_INBOUND_BODY_BYTES = 4 << 20  # larger response bodies are not parsed
+
+
+class FieldCap(Exception):
+    """Raised by ``Ctx.emit`` once the flow's field budget is spent; unwinds the current walk."""
+
+
+# Field is a frozen dataclass, whose __init__ sets each slot through object.__setattr__; the slot
+# descriptors set them directly at less than half the cost. Decoding emits tens of fields per
+# flow at tens of thousands of flows per second, so this is the hot path. If Field ever gains a
+# field this shortcut does not know, Ctx falls back to the ordinary constructor (see below).
+_FAST = {f.name for f in dataclasses.fields(Field)} == {"location", "key", "value", "encodings"}
+_new_field = object.__new__
+_set_location = Field.__dict__["location"].__set__
+_set_key = Field.__dict__["key"].__set__
+_set_value = Field.__dict__["value"].__set__
+_set_encodings = Field.__dict__["encodings"].__set__
+
+
+def make_field(location: str, key: str, value: str, encodings: tuple[str, ...]) -> Field:
+    if not _FAST:
+        return Field(location=location, key=key, value=value, encodings=encodings)
+    f: Field = _new_field(Field)
+    _set_location(f, location)
+    _set_key(f, key)
+    _set_value(f, value)
+    _set_encodings(f, encodings)
+    return f
+
+
+class Ctx:
+    """Where one direction (outbound or inbound) of one flow's fields go, with its budgets."""
+
+    __slots__ = ("budget", "chars", "inbound", "layers", "limits", "max_fields", "out", "seen")
+
+    def __init__(
+        self,
+        *,
+        limits: list[str],
+        seen: set[str],
+        inbound: bool = False,
+    ) -> None:
+        self.out: list[Field] = []
+        self.limits = limits  # shared by both directions of a flow
+        self.seen = seen
+        self.inbound = inbound
+        self.max_fields = MAX_INBOUND_FIELDS if inbound else MAX_FIELDS
+        self.layers = MAX_INBOUND_LAYERS if inbound else MAX_LAYERS
+        self.chars = 0
+        self.budget = MAX_FLOW_DECOMPRESSED  # bytes of decompression left (shared via decode)
+
+    def limit(self, message: str) -> None:
+        """Record that a limit was hit (once per message per flow)."""
+        if message not in self.seen:
+            self.seen.add(message)
+            self.limits.append(message)
+
+    def emit(
+        self,
+        location: str,
+        key: str,
+        value: str,
+        encodings: tuple[str, ...],
+        max_chars: int = MAX_VALUE_CHARS,
+    ) -> None:
+        out = self.out
+        n = len(value)
+        chars = self.chars + n
+        if n > max_chars or chars > MAX_FLOW_CHARS or len(out) >= self.max_fields:
+            self._emit_capped(location, key, value, encodings, max_chars)
+            return
+        self.chars = chars
+        f = _new_field(Field)
+        _set_location(f, location)
+        _set_key(f, key)
+        _set_value(f, value)
+        _set_encodings(f, encodings)
+        out.append(f)
+
+    def _emit_capped(
+        self, location: str, key: str, value: str, encodings: tuple[str, ...], max_chars: int
+    ) -> None:
+        if len(self.out) >= self.max_fields:
+            self.limit(
+                f"{'inbound ' if self.inbound else ''}field cap ({self.max_fields} per flow) "
+                "reached; later fields were dropped"
+            )
+            raise FieldCap
+        if len(value) > max_chars:
+            value = value[:max_chars]
+            self.limit(f"value length cap ({max_chars} characters) hit; longer values were cut")
+        self.chars += len(value)
+        if self.chars > MAX_FLOW_CHARS:
+            self.limit(f"text cap ({MAX_FLOW_CHARS} characters per flow) reached")
+            raise FieldCap
+        self.out.append(make_field(location, key, value, encodings))
+
+    def decompress_cap(self, n_in: int, max_bytes: int = MAX_BODY_BYTES) -> int:
+        """How many bytes a decompression of ``n_in`` input bytes may produce right now."""
+        return max(0, min(max_bytes, max(RATIO_FREE_BYTES, MAX_RATIO * n_in), self.budget))
+
+
+def _emit_portable(
+    self: Ctx,
+    location: str,
+    key: str,
+    value: str,
+    encodings: tuple[str, ...],
+    max_chars: int = MAX_VALUE_CHARS,
+) -> None:
+    self._emit_capped(location, key, value, encodings, max_chars)
+
+
+if not _FAST:
+    Ctx.emit = _emit_portable  # type: ignore[method-assign]

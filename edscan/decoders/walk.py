@@ -1,0 +1,403 @@
+"""The recursive core: emit a value as a field, then look inside it (JSON, JWT, URL, form,
+percent-encoding, base64, hex, compressed bytes, protobuf), up to ``Ctx.layers`` layers deep.
+
+``layer`` counts how many values-inside-values a field sits in: the containers a flow is made of
+(URL, headers, cookies, a body and its Content-Encoding) are layer 0; a base64 string in a query
+parameter decodes to layer 1; a JWT inside that JSON to layer 2. Percent-decoding and the
+decompression of decoded bytes do not count as layers (they are bounded separately).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import unquote
+
+from edscan.decoders import compress, protobuf
+from edscan.decoders.context import MAX_DEPTH, MAX_FLOW_DECOMPRESSED, MAX_VALUE_CHARS, Ctx
+from edscan.decoders.sniff import (
+    _SEG_CACHE,
+    b64_candidate,
+    b64decode,
+    graphql_literals,
+    hex_candidate,
+    inner_key,
+    is_texty,
+    is_uuid,
+    iter_pairs,
+    jwt,
+    loads,
+    looks_graphql,
+    name_part,
+    seg,
+    split_url,
+    unquote_form,
+)
+
+Enc = tuple[str, ...]
+_MAX_URL_DECODES = 2  # percent-decoding applied to one value (beyond the container's own)
+_MAX_DECOMPRESSIONS = 2  # decompressions in one chain of decoded bytes
+
+
+def _layer_cap(ctx: Ctx, s: str) -> None:
+    """Report the layer cap only for values that plainly had more inside."""
+    c = s[0]
+    if c in "{[" or s.startswith(("eyJ", "http://", "https://")) or b64_candidate(s):
+        ctx.limit(
+            f"decoding layer cap ({ctx.layers}) reached; values nested deeper were kept as sent"
+        )
+
+
+def emit_str(
+    ctx: Ctx,
+    s: str,
+    loc: str,
+    key: str,
+    enc: Enc,
+    layer: int,
+    max_chars: int = MAX_VALUE_CHARS,
+) -> None:
+    """Emit ``s`` (the value as found at ``loc``), then whatever decodes out of it."""
+    if not s:
+        return
+    ctx.emit(loc, key, s, enc, max_chars)
+    if len(s) >= 8 and s not in _PLAIN:
+        decode_more(ctx, s, loc, key, enc, layer)
+
+
+def decode_more(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> None:
+    """Decode ``s``, found at ``layer``, into ``layer + 1`` if the layer cap allows."""
+    if layer < ctx.layers:
+        decode_plain_cached(ctx, s, loc, key, enc, layer + 1)
+    else:
+        _layer_cap(ctx, s)
+
+
+# Values that decode to nothing, remembered: analytics traffic repeats the same user agents,
+# titles, URLs-free ids and event names thousands of times. Bounded, so memory stays flat.
+_PLAIN: set[str] = set()
+_PLAIN_MAX = 65_536
+_PLAIN_MAX_LEN = 256
+
+
+def decode_plain_cached(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> None:
+    """``decode_str``, skipping (and learning) values known to decode to nothing."""
+    out = ctx.out
+    before = len(out)
+    limits = len(ctx.limits)
+    decode_str(ctx, s, loc, key, enc, layer)
+    if (
+        len(out) == before
+        and len(ctx.limits) == limits
+        and len(s) <= _PLAIN_MAX_LEN
+        and "%" not in s  # its decoding depends on how often it was percent-decoded already
+        and ctx.budget > MAX_FLOW_DECOMPRESSED // 2  # not a verdict of an exhausted budget
+    ):
+        if len(_PLAIN) >= _PLAIN_MAX:
+            _PLAIN.clear()
+        _PLAIN.add(s)
+
+
+def decode_str(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> None:
+    """Emit what ``s`` decodes to (its results live at ``layer``); nothing if it is plain."""
+    c = s[0]
+    if c == "{" or c == "[":
+        t = s.rstrip()
+        if t[-1] in "}]":
+            try:
+                tree = loads(t)
+            except RecursionError:
+                ctx.limit("JSON nested too deep to parse; kept as text")
+                return
+            if type(tree) is dict or type(tree) is list:
+                emit_tree(ctx, tree, loc + ">$", key, (*enc, "json"), 0, layer)
+        return
+    if c == "e" and s.startswith("eyJ") and s.count(".") == 2:
+        token = jwt(s)
+        if token:
+            emit_tree(ctx, token, loc + ">$", key, (*enc, "jwt"), 0, layer)
+            return
+    if (c == "h" and s.startswith(("https://", "http://"))) or (
+        c == "/" and len(s) > 1 and s[1] != " " and ("/" in s[2:] or "?" in s)
+    ):
+        if " " not in s:
+            emit_url(ctx, s, loc + ">", enc, layer)
+        return
+    if s.isalnum():  # the common case: no punctuation at all
+        if s.isascii() and not s.isdigit():
+            if hex_candidate(s):
+                decode_bytes(ctx, bytes.fromhex(s), loc, key, (*enc, "hex"), layer, strict=True)
+            elif b64_candidate(s):
+                _base64(ctx, s, loc, key, enc, layer)
+        return
+    if " " in s:
+        # a form parser turned the '+' of base64 into spaces; undo that, once
+        if len(s) >= 16 and "\n" not in s and "  " not in s:
+            t = s.replace(" ", "+")
+            if b64_candidate(t):
+                _base64(ctx, t, loc, key, enc, layer)
+        return
+    if "%" in s:
+        u = unquote(s, errors="replace")
+        if u != s and enc.count("url") < _MAX_URL_DECODES:
+            emit_str(ctx, u, loc, key, (*enc, "url"), layer - 1)  # not a layer of its own
+        return
+    if "=" in s and "&" in s:
+        emit_pairs(ctx, s, loc + ">$", (*enc, "form"), layer, tree=True)
+        return
+    if s.isascii() and not is_uuid(s) and b64_candidate(s):
+        _base64(ctx, s, loc, key, enc, layer)
+
+
+def _base64(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> None:
+    decoded = b64decode(s)
+    if decoded is not None:
+        raw, name = decoded
+        decode_bytes(ctx, raw, loc, key, (*enc, name), layer, strict=True)
+
+
+def decode_bytes(
+    ctx: Ctx,
+    b: bytes,
+    loc: str,
+    key: str,
+    enc: Enc,
+    layer: int,
+    *,
+    strict: bool,
+    zdepth: int = 0,
+) -> bool:
+    """Emit what decoded bytes hold: compressed data, JSON, text or protobuf.
+
+    ``strict`` (bytes from a sniffed base64/hex string) keeps only text that reads as text and
+    protobuf that parses cleanly into strings; otherwise nothing is emitted and False returned.
+    """
+    if len(b) < 3:
+        return False
+    kind = compress.sniff(b)
+    if kind is not None and zdepth < _MAX_DECOMPRESSIONS:
+        inflated = compress.decompress(kind, b, ctx.decompress_cap(len(b)))
+        if inflated is not None and inflated.data:
+            account(ctx, kind, inflated)
+            return decode_bytes(
+                ctx, inflated.data, loc, key, (*enc, kind), layer, strict=False, zdepth=zdepth + 1
+            )
+    first = b[0]
+    if first == 0x7B or first == 0x5B:  # { [
+        try:
+            tree = loads(b)
+        except RecursionError:
+            ctx.limit("JSON nested too deep to parse; kept as text")
+            tree = None
+        if type(tree) is dict or type(tree) is list:
+            emit_tree(ctx, tree, loc + ">$", key, (*enc, "json"), 0, layer)
+            return True
+    text = protobuf.printable_text(b)
+    if text is not None:
+        if strict and not is_texty(text):
+            return False
+        emit_str(ctx, text, loc, key, enc, layer)
+        return True
+    tree = protobuf.parse(b, strict=strict)
+    if tree:
+        emit_tree(ctx, tree, loc + ">$", key, (*enc, "protobuf"), 0, layer)
+        return True
+    if zdepth == 0 and len(b) >= 8:
+        # raw deflate has no magic number; believe it only if it ends cleanly in text or JSON
+        inflated = compress.inflate_raw(b, ctx.decompress_cap(len(b)))
+        if inflated is not None and inflated.complete and len(inflated.data) >= 4:
+            data = inflated.data
+            if data[:1] in (b"{", b"[") or is_texty(protobuf.printable_text(data) or ""):
+                account(ctx, "deflate", inflated)
+                return decode_bytes(
+                    ctx, data, loc, key, (*enc, "deflate"), layer, strict=True, zdepth=1
+                )
+    return False
+
+
+def account(ctx: Ctx, kind: str, inflated: compress.Inflated) -> None:
+    """Charge a decompression to the flow's budget and report a cap hit."""
+    ctx.budget -= len(inflated.data)
+    if inflated.capped:
+        ctx.limit(
+            f"decompressed size cap hit ({kind}): output is limited to 16 MiB per body and "
+            "100:1 beyond 1 MiB; the rest was not decoded"
+        )
+
+
+def emit_tree(ctx: Ctx, node: Any, loc: str, key: str, enc: Enc, depth: int, layer: int) -> None:
+    """Emit every scalar of a decoded structure (JSON, msgpack, protobuf, JWT) by its path."""
+    t = type(node)
+    if t is dict:
+        if depth >= MAX_DEPTH:
+            ctx.limit(f"nesting depth cap ({MAX_DEPTH}) hit; deeper values were skipped")
+            return
+        depth += 1
+        emit = ctx.emit
+        for k, v in node.items():
+            if type(k) is not str:
+                k = str(k)
+            here = loc + (_SEG_CACHE.get(k) or seg(k))
+            tv = type(v)
+            if tv is str:
+                if v:
+                    emit(here, k, v, enc)
+                    if len(v) >= 8 and v not in _PLAIN:
+                        if layer >= ctx.layers:
+                            _layer_cap(ctx, v)
+                        elif k == "query" and looks_graphql(v):
+                            _graphql(ctx, v, here, enc, layer + 1)
+                        else:
+                            decode_plain_cached(ctx, v, here, k, enc, layer + 1)
+            elif tv is int or tv is float:
+                emit(here, k, str(v), enc)
+            elif tv is bool:
+                emit(here, k, "true" if v else "false", enc)
+            elif v is not None:
+                emit_tree(ctx, v, here, k, enc, depth, layer)
+    elif t is list or t is tuple:
+        if depth >= MAX_DEPTH:
+            ctx.limit(f"nesting depth cap ({MAX_DEPTH}) hit; deeper values were skipped")
+            return
+        depth += 1
+        for i, v in enumerate(node):
+            tv = type(v)
+            if tv is str:
+                emit_str(ctx, v, f"{loc}[{i}]", key, enc, layer)
+            elif v is not None:
+                emit_tree(ctx, v, f"{loc}[{i}]", key, enc, depth, layer)
+    elif t is str:
+        emit_str(ctx, node, loc, key, enc, layer)
+    elif t is int or t is float:
+        ctx.emit(loc, key, str(node), enc)
+    elif t is bool:
+        ctx.emit(loc, key, "true" if node else "false", enc)
+    elif t is bytes and layer < ctx.layers:  # msgpack bin; protobuf bytes, not text nor message
+        decode_bytes(ctx, node, loc, key, enc, layer + 1, strict=True)
+
+
+def _graphql(ctx: Ctx, document: str, loc: str, enc: Enc, layer: int) -> None:
+    enc = (*enc, "graphql")
+    base = loc + ">$"
+    for name, value in graphql_literals(document):
+        emit_str(ctx, value, base + seg(name), name, enc, layer)
+
+
+def emit_graphql(ctx: Ctx, document: str, tree: str, enc: Enc, layer: int) -> None:
+    """The literal arguments of a GraphQL document sent as a whole body."""
+    for name, value in graphql_literals(document):
+        emit_str(ctx, value, tree + seg(name), name, (*enc, "graphql"), layer)
+
+
+def emit_pairs(ctx: Ctx, s: str, prefix: str, enc: Enc, layer: int, *, tree: bool) -> None:
+    """Emit the pairs of a form-encoded string.
+
+    ``tree``: locations are ``<prefix>.name`` (form bodies and forms inside values); otherwise
+    ``<prefix>name`` (``query:``, ``fragment:``). A bare token without ``=`` is emitted at the
+    prefix itself (without its colon), without a key.
+    """
+    bare = prefix if tree else prefix[:-1]
+    emit = ctx.emit
+    plain = _PLAIN
+    for part in s.split("&"):
+        if not part:
+            continue
+        name, eq, value = part.partition("=")
+        if "+" in name or "%" in name:
+            name = unquote_form(name)
+        if not eq:
+            emit_str(ctx, name, bare, "", enc, layer)
+            continue
+        if not value:
+            continue
+        if "+" in value or "%" in value:
+            value = unquote_form(value)
+        if tree:
+            here = prefix + (_SEG_CACHE.get(name) or seg(name))
+        else:
+            here = prefix + (name_part(name) if ">" in name else name)
+        key = inner_key(name) if name[-1:] == "]" else name
+        emit(here, key, value, enc)
+        if len(value) >= 8 and value not in plain:
+            decode_more(ctx, value, here, key, enc, layer)
+
+
+# (location suffix, key, value, decode further?) of URLs seen inside values: page URLs and
+# referrers repeat on every hit of a page. Bounded, so memory stays flat.
+_URL_PARTS: dict[str, tuple[tuple[str, str, str, bool], ...]] = {}
+_URL_CACHE_MAX = 4096
+_URL_CACHE_MAX_LEN = 1024
+
+
+def url_parts(url: str, *, query: bool = True) -> tuple[tuple[str, str, str, bool], ...]:
+    """The path segments, query parameters (unless ``query`` is False) and fragment of a URL
+    (absolute or relative), as ``(location suffix, key, value, decode further?)``."""
+    parts: list[tuple[str, str, str, bool]] = []
+    path, q, fragment = split_url(url)
+    if len(path) > 1:
+        i = 0
+        for part in path.split("/"):
+            if not part:
+                continue
+            if "%" in part:
+                part = unquote(part, errors="replace")
+            here = f"path[{i}]"
+            i += 1
+            if ";" in part and "=" in part:  # matrix parameters (Floodlight: ;u1=...;ord=...)
+                head, *params = part.split(";")
+                parts.append((here, "", head, True))
+                for param in params:
+                    name, _, value = param.partition("=")
+                    parts.append((f"{here};{name_part(name)}", name, value, True))
+                continue
+            parts.append((here, "", part, True))
+    if q and query:
+        _pairs_into(parts, q, "query")
+    if fragment:
+        if "=" in fragment:
+            parts.append(("fragment", "", fragment, False))
+            _pairs_into(parts, fragment[fragment.find("?") + 1 :], "fragment")
+        else:
+            parts.append(("fragment", "", fragment, True))
+    return tuple(p for p in parts if p[2])
+
+
+def _pairs_into(parts: list[tuple[str, str, str, bool]], s: str, base: str) -> None:
+    for name, value, had_eq in iter_pairs(s):
+        if had_eq:
+            parts.append((f"{base}:{name_part(name)}", inner_key(name), value, True))
+        else:
+            parts.append((base, "", name, True))
+
+
+def emit_url(ctx: Ctx, url: str, prefix: str, enc: Enc, layer: int) -> None:
+    """Emit a URL's parts; ``prefix`` is "" for the flow's own URL, ``<location>>`` inside values."""
+    if prefix:
+        parts = _URL_PARTS.get(url)
+        if parts is None:
+            parts = url_parts(url)
+            if len(url) <= _URL_CACHE_MAX_LEN:
+                if len(_URL_PARTS) >= _URL_CACHE_MAX:
+                    _URL_PARTS.clear()
+                _URL_PARTS[url] = parts
+        _emit_parts(ctx, parts, prefix, enc, layer)
+        return
+    # a flow's own URL rarely repeats: not worth caching; its query goes the fast way
+    parts = url_parts(url, query=False)
+    path = [p for p in parts if p[0].startswith("path")]
+    _emit_parts(ctx, path, "", enc, layer)
+    query = split_url(url)[1]
+    if query:
+        emit_pairs(ctx, query, "query:", enc, layer, tree=False)
+    if len(path) < len(parts):
+        _emit_parts(ctx, parts[len(path) :], "", enc, layer)
+
+
+def _emit_parts(
+    ctx: Ctx, parts: Sequence[tuple[str, str, str, bool]], prefix: str, enc: Enc, layer: int
+) -> None:
+    for suffix, key, value, decode in parts:
+        if decode:
+            emit_str(ctx, value, prefix + suffix, key, enc, layer)
+        else:
+            ctx.emit(prefix + suffix, key, value, enc)
