@@ -24,14 +24,20 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 def render(result: ScanResult, *, reveal: bool = False) -> str:
     report = _view.build(result, reveal=reveal)
     env = _environment()
-    css = resources.read_text("reports", STYLESHEET)
-    if "</style" in css.lower():  # the stylesheet is ours, but keep the page well-formed
-        raise ValueError("report.css must not contain '</style'")
+    template = env.get_template(TEMPLATE)
+    page: str = template.render(r=report, css=_stylesheet(), csp=CSP)
+    return page
+
+
+@functools.cache
+def _stylesheet() -> Any:
+    """The shipped CSS, read once, as markup (it is ours, not captured text)."""
     from markupsafe import Markup
 
-    template = env.get_template(TEMPLATE)
-    page: str = template.render(r=report, css=Markup(css), csp=CSP)
-    return page
+    css = resources.read_text("reports", STYLESHEET)
+    if "</style" in css.lower():  # keep the page well-formed whatever the stylesheet says
+        raise ValueError("report.css must not contain '</style'")
+    return Markup(css)
 
 
 @functools.cache

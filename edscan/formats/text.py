@@ -6,6 +6,8 @@ plain text that fits an 100-column terminal. Everything else is in the JSON and 
 
 from __future__ import annotations
 
+import textwrap
+
 from edscan.formats._common import (
     elements_by_domain,
     mode_note,
@@ -27,13 +29,16 @@ def render(result: ScanResult, *, reveal: bool = False) -> str:
     lines: list[str] = []
     add = lines.append
 
-    add(f"edscan {result.tool_version}: privacy risk summary")
+    add(_fit(f"edscan {red.text(result.tool_version)}: privacy risk summary"))
+    add(_fit(f"Capture: {red.text(cap.path)}"))
     add(
-        f"Capture: {red.text(cap.path)} ({cap.format}, {cap.flows:,} flows, "
-        f"{span(cap.start, cap.end)}, sha256 {cap.sha256[:16]}…)"
+        _fit(
+            f"         {red.text(cap.format)}, {cap.flows:,} flows, {span(cap.start, cap.end)}, "
+            f"sha256 {red.text(cap.sha256[:16])}…"
+        )
     )
-    fp = ", ".join(result.first_party) or "none identified"
-    add(f"First party: {fp}{' (inferred)' if result.first_party_inferred else ''}")
+    fp = red.text(", ".join(result.first_party)) or "none identified"
+    add(_fit(f"First party: {fp}{' (inferred)' if result.first_party_inferred else ''}"))
     add("")
 
     if result.score is not None:
@@ -48,20 +53,22 @@ def render(result: ScanResult, *, reveal: bool = False) -> str:
     add(f"Findings: {len(result.findings)} ({summary})")
     ordered = sorted_findings(result.findings)
     for f in ordered[:TOP_FINDINGS]:
-        who = ", ".join(f.recipients[:3]) + (" …" if len(f.recipients) > 3 else "")
-        line = f"  {f.severity.value.upper():<8} {f.rule}  {red.text(f.title)}"
-        if who:
-            line += f"  → {red.text(who)}"
-        add(_fit(line + f"  [{f.confidence.value} confidence]"))
+        who = ", ".join(f.recipients[:4]) + (" …" if len(f.recipients) > 4 else "")
+        add(_fit(f"  {f.severity.value.upper():<8} {f.rule}  {red.text(f.title)}"))
+        add(
+            _fit(
+                f"{'':<19}{f.confidence.value} confidence" + (f" · {red.text(who)}" if who else "")
+            )
+        )
     if len(ordered) > TOP_FINDINGS:
         add(f"  … and {len(ordered) - TOP_FINDINGS:,} more (all of them: -f json or the report)")
     add("")
 
+    elements = elements_by_domain(result)
     third = sorted(
         (r for r in result.recipients if r.party is Party.THIRD),
-        key=lambda r: (-r.flows, r.domain),
+        key=lambda r: (-len(elements.get(r.domain, ())), -r.flows, r.domain),
     )
-    elements = elements_by_domain(result)
     add(f"Third-party recipients: {len(third)} of {len(result.recipients)} domains")
     for r in third[:TOP_RECIPIENTS]:
         els = elements.get(r.domain, [])
@@ -78,7 +85,7 @@ def render(result: ScanResult, *, reveal: bool = False) -> str:
     )
     if cap.warnings:
         add(f"Capture warnings: {len(cap.warnings)} (see the report's methodology section)")
-    add(mode_note(reveal))
+    lines.extend(textwrap.wrap(mode_note(reveal), WIDTH))
     return "\n".join(line.translate(_CONTROLS) for line in lines) + "\n"
 
 
@@ -86,9 +93,13 @@ def _recipient_line(r: Recipient, elements: list[str], red: Redactor) -> str:
     name = red.text(r.organization or r.domain)
     if r.organization:
         name += f" ({red.text(r.domain)})"
-    category = ", ".join(r.categories[:2]) or "uncategorised"
-    els = ", ".join(elements[:4]) + (" …" if len(elements) > 4 else "")
-    return f"  {name:<40} {category:<28} {r.flows:>6,} flows  {els}"
+    category = red.text(", ".join(r.categories[:2])) or "not classified"
+    data = f"{len(elements)} data element{'s' if len(elements) != 1 else ''}" if elements else ""
+    return f"  {_cut(name, 40):<40} {_cut(category, 26):<26} {r.flows:>7,} flows  {data}"
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 # Captured text may carry terminal escape sequences: show control characters as "?".

@@ -1,0 +1,161 @@
+"""The HTML report in real headless Chromium: no errors, no requests, nothing hostile runs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from resultfactory import hostile_result, realistic_result
+
+from edscan import formats
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+CSP_META = re.compile(r'<meta http-equiv="Content-Security-Policy"[^>]*>')
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium to run the browser tests")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Watched:
+    """A page with every request, console message, page error and dialog recorded."""
+
+    def __init__(self, browser: Any, *, javascript: bool = True) -> None:
+        self.context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, java_script_enabled=javascript
+        )
+        self.page = self.context.new_page()
+        self.javascript = javascript
+        self.requests: list[str] = []
+        self.console: list[tuple[str, str]] = []
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("console", lambda m: self.console.append((m.type, m.text)))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+        def on_dialog(d: Any) -> None:
+            self.dialogs.append(d.message)
+            d.dismiss()
+
+        self.page.on("dialog", on_dialog)
+
+        def block(route: Any) -> None:  # anything that is not the report itself never leaves
+            if route.request.url.startswith("file://"):
+                route.continue_()
+            else:
+                self.requests.append(route.request.url)
+                route.abort()
+
+        self.context.route("**/*", block)
+
+    def open(self, path: Path) -> None:
+        self.page.goto(path.as_uri(), wait_until="load")
+        if self.javascript:  # two animation frames: layout and paint have happened
+            self.page.evaluate(
+                "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+            )
+
+    def others(self, path: Path) -> list[str]:
+        return [u for u in self.requests if u != path.as_uri()]
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def _write(tmp_path: Path, name: str, html: str) -> Path:
+    path = tmp_path / name
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def test_realistic_report_renders_cleanly_offline(browser: Any, tmp_path: Path) -> None:
+    path = _write(tmp_path, "report.html", formats.render(realistic_result(), "html"))
+    w = Watched(browser)
+    try:
+        w.open(path)
+        assert w.others(path) == []
+        assert [m for m in w.console if m[0] in ("error", "warning")] == []
+        assert w.errors == []
+        assert w.page.title() == "Privacy risk report: quillpad.example"
+        box = w.page.locator("#flows svg").bounding_box()
+        assert box is not None and box["width"] > 900 and box["height"] > 400
+        shot = tmp_path / "report.png"
+        w.page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 50_000
+        print(f"screenshot: {shot}")
+    finally:
+        w.close()
+
+
+def test_report_prints_to_pdf_without_the_navigation(browser: Any, tmp_path: Path) -> None:
+    path = _write(tmp_path, "report.html", formats.render(realistic_result(), "html"))
+    w = Watched(browser)
+    try:
+        w.open(path)
+        w.page.emulate_media(media="print")
+        assert w.page.locator("nav.toc").evaluate("e => getComputedStyle(e).display") == "none"
+        pdf = w.page.pdf(path=str(tmp_path / "report.pdf"), format="A4", print_background=True)
+        assert pdf[:5] == b"%PDF-" and len(pdf) > 50_000
+        assert w.others(path) == []
+    finally:
+        w.close()
+
+
+def test_report_reads_with_javascript_off(browser: Any, tmp_path: Path) -> None:
+    path = _write(tmp_path, "report.html", formats.render(realistic_result(), "html"))
+    w = Watched(browser, javascript=False)
+    try:
+        w.open(path)
+        assert w.page.locator("#findings article.finding").count() == len(
+            realistic_result().findings
+        )
+        assert w.page.locator(".grade .letter").inner_text() == "F"
+        assert w.others(path) == []
+    finally:
+        w.close()
+
+
+@pytest.mark.parametrize("csp", [True, False], ids=["with-csp", "escaping-alone"])
+def test_hostile_capture_runs_nothing(browser: Any, tmp_path: Path, csp: bool) -> None:
+    html = formats.render(hostile_result(), "html")
+    if not csp:  # prove the escaping itself, not only the Content-Security-Policy
+        html, n = CSP_META.subn("", html)
+        assert n == 1
+    path = _write(tmp_path, "hostile.html", html)
+    w = Watched(browser)
+    try:
+        w.open(path)
+        w.page.wait_for_timeout(200)
+        assert w.dialogs == []
+        assert w.page.evaluate("() => window.__xss") is None
+        assert w.page.evaluate("() => document.querySelectorAll('script, iframe, img').length") == 0
+        assert w.others(path) == []
+        assert w.errors == []
+        # no CSP violation was even attempted: nothing tried to run or load
+        assert [m for m in w.console if m[0] == "error"] == []
+    finally:
+        w.close()
