@@ -16,8 +16,10 @@ vendor's CDN and API domains).
 from __future__ import annotations
 
 import contextlib
+import gc
 import ipaddress
 import threading
+import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -67,12 +69,21 @@ def _get_extractor() -> Any:
                     urls = (_psl_path.resolve().as_uri(),)
                 # Offline by construction: no URL but a local file, no cache directory, and
                 # the bundled snapshot as fallback if the file cannot be read.
-                _extractor = tldextract.TLDExtract(
+                extractor = tldextract.TLDExtract(
                     suffix_list_urls=urls,
                     cache_dir=None,
                     fallback_to_snapshot=True,
                     include_psl_private_domains=True,
                 )
+                # The list is read on the first call. requests-file, which tldextract uses
+                # for file:// URLs, leaves the file to the garbage collector: silence that
+                # one ResourceWarning here rather than let it surface at a random later point.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ResourceWarning)
+                    extractor("example.com")
+                    if urls:
+                        gc.collect()
+                _extractor = extractor
     return _extractor
 
 
@@ -154,7 +165,7 @@ def host_suffixes(host: str) -> list[str]:
 # --------------------------------------------------------------------------- first party
 
 _SCORE_FIRST_FLOW = 2.0  # the first request of a capture is usually the page or app start
-_SCORE_REFERER = 2.0  # Referer/Origin say whose page made the request
+_SCORE_REFERER = 3.0  # Referer/Origin say whose page made the request: the strongest sign
 _SCORE_FLOWS = 1.0  # share of all flows
 
 
