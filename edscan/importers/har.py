@@ -7,8 +7,11 @@ What HAR writers disagree on, and what this module does about it:
 
 - Bodies are stored *decoded* (no gzip/br) while the headers still say ``Content-Encoding: gzip``.
   Headers are kept as they were; response bodies are marked ``Body.decoded`` so decoders do not
-  try to decompress them again. Request bodies are left unmarked: browsers record what the page
-  handed them (which may itself be compressed), so decoders try the encoding and fall back.
+  try to decompress them again. Request bodies from browsers are left unmarked: a browser
+  records what the page handed it (which the page may have compressed itself), so decoders try
+  the encoding and fall back to the bytes; mitmproxy and edscan write them decoded (marked).
+- Text without a declared charset: UTF-8 from browsers (the text they decoded); latin-1 from
+  mitmproxy and edscan, which write it so any bytes survive (``is_mitmproxy_style``).
 - Binary response bodies are base64 (``content.encoding``); request bodies may come as
   ``postData.text`` or only as ``postData.params`` (rebuilt into a body here).
 - Chrome lists HTTP/2 pseudo-headers (``:authority`` ...): dropped, as mitmproxy keeps them out of
