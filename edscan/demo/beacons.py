@@ -57,7 +57,8 @@ def _web(extra: dict[str, str] | None = None, referer: str = ORIGIN + "/") -> di
 class Device:
     """The tablet's and the SDKs' identifiers, fixed for one session."""
 
-    aaid: str  # the Android advertising ID
+    aaid: str  # the Android advertising ID (resettable)
+    android_id: str  # the Android ID (SSAID; not resettable)
     app_instance_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     firebase_fid: str = "cK3x9bWd" + "Qm2pL7vR4tZ1aE"
     ga_cid: str = field(default_factory=lambda: f"{uuid.uuid4().int % 10**10}.{int(time.time())}")
@@ -236,6 +237,8 @@ def openrtb(
         "device": {
             "ua": WEBVIEW_UA,
             "ifa": device.aaid,
+            # the hashed Android ID next to the ad ID: the pair defeats an ad-ID reset
+            "dpidsha1": hashlib.sha1(device.android_id.encode()).hexdigest(),
             "make": "Samsung",
             "model": "SM-T220",
             "os": "Android",
@@ -326,6 +329,7 @@ def amplitude(
     event_properties: dict[str, Any],
     user_properties: dict[str, Any],
 ) -> Beacon:
+    """Amplitude's Android SDK (the app's native shell logs web-view events through it)."""
     body = {
         "api_key": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
         "events": [
@@ -337,9 +341,16 @@ def amplitude(
                 "time": int(time.time() * 1000),
                 "event_properties": event_properties,
                 "user_properties": {"$set": user_properties},
-                "platform": "Web",
-                "os_name": "Chrome WebView",
-                "language": "en-US",
+                "platform": "Android",
+                "os_name": "android",
+                "os_version": "13",
+                "device_brand": "samsung",
+                "device_model": "SM-T220",
+                "language": "en",
+                # the SDK's default tracking options collect both: resettable and not
+                "adid": device.aaid,
+                "android_id": device.android_id,
+                "library": "amplitude-android-kotlin/1.16.7",
             }
         ],
         "options": {},
@@ -348,7 +359,7 @@ def amplitude(
     return Beacon(
         method="POST",
         url="https://api2.amplitude.com/2/httpapi",
-        headers=_web({"Content-Type": "application/json"}),
+        headers={"User-Agent": NATIVE_UA, "Content-Type": "application/json"},
         content=json.dumps(body).encode(),
     )
 

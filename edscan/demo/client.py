@@ -36,7 +36,7 @@ class DemoClient:
             headers={"User-Agent": beacons.WEBVIEW_UA, "Accept-Language": "en-US,en;q=0.9"},
         )
         self.student = student
-        self.device = Device(aaid=student.advertising_id)
+        self.device = Device(aaid=student.advertising_id, android_id=student.device_id)
         self.token: str | None = None
         self.me: dict[str, Any] = {}
         self.callback_url = ""
@@ -247,25 +247,25 @@ class DemoClient:
         )
 
     def phase_essay(self) -> None:
-        """The student writes the essay; a replay SDK records the typing, an AI gives feedback."""
+        """The student writes the essay: a replay SDK uploads the typing as it happens, the
+        feedback button sends the draft to an AI model, and only then is it submitted."""
         essay = self.student.essay
         me = self.me
-        self.api(
-            "POST", f"/v1/assignments/{roster.ASSIGNMENT_ID}/submissions", json={"text": essay}
-        )
+        first, last = me["name"]["first"], me["name"]["last"]
         page = f"https://{APP_HOST}/assignments/{roster.ASSIGNMENT_ID}/write"
+        self.app("GET", page)
         typed = [essay[: len(essay) // 3], essay[: 2 * len(essay) // 3], essay]
-        identity = {
-            "email": me["email"],
-            "displayName": f"{me['name']['first']} {me['name']['last']}",
-        }
+        identity = {"email": me["email"], "displayName": f"{first} {last}"}
         self.send(
             beacons.fullstory(
                 self.device, user_id=me["id"], identity=identity, typed=typed, page=page
             )
         )
-        student_line = f"Student: {me['name']['first']} {me['name']['last']}, grade {me['grade']}"
+        student_line = f"Student: {first} {last}, grade {me['grade']}"
         self.send(beacons.openai_chat(student_line=student_line, essay=essay, user=me["email"]))
+        self.api(
+            "POST", f"/v1/assignments/{roster.ASSIGNMENT_ID}/submissions", json={"text": essay}
+        )
 
     def phase_video(self) -> None:
         """A lesson video with a pre-roll ad auction and a data-broker ID sync."""

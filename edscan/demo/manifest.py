@@ -34,101 +34,217 @@ PHASES: Final = ("launch", "login", "assignment", "quiz", "essay", "video", "log
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ThirdParty:
-    """One third party the session talks to, the way its SDK does."""
+    """One third party the session talks to, the way its SDK does, and what a scan must say."""
 
     host: str
     domain: str  # registrable domain, as a recipient in the report
     sdk: str  # what the client imitates
     phases: tuple[str, ...]  # every phase that contacts it
+    elements: frozenset[str]  # data elements observed going to it
+    rules: frozenset[str]  # rules with a finding naming it
     scheme: str = "https"
+
+
+def _set(*items: str) -> frozenset[str]:
+    return frozenset(items)
 
 
 THIRD_PARTIES: Final[tuple[ThirdParty, ...]] = (
     ThirdParty(
         host="app-measurement.com",
         domain="app-measurement.com",
-        sdk="Google Analytics for Firebase (protobuf batch)",
+        sdk="Google Analytics for Firebase (protobuf batch) with the advertising ID",
         phases=("launch", "video"),
+        # the ad ID in field 19 at launch; the app's user id as user property _id later
+        elements=_set("dev.ad_id", "sid.provider"),
+        rules=_set("EDS015", "EDS019"),
     ),
     ThirdParty(
         host="www.google-analytics.com",
         domain="google-analytics.com",
         sdk="Google Analytics 4 (gtag.js /g/collect)",
         phases=("launch", "login", "logout"),
+        # cid before login; uid, and the OAuth callback URL (code and all) as dl
+        elements=_set("dev.install_id", "sid.provider", "cred.oauth_code"),
+        rules=_set("EDS008", "EDS015", "EDS016", "EDS019"),
     ),
     ThirdParty(
         host="www.facebook.com",
         domain="facebook.com",
-        sdk="Meta Pixel with advanced matching",
+        sdk="Meta Pixel with advanced matching (SHA-256 ud[em], ud[fn], ud[ln], ud[external_id])",
         phases=("launch", "login"),
+        elements=_set(
+            "dev.install_id", "st_contact.email", "st.name", "sid.provider", "cred.oauth_code"
+        ),
+        rules=_set("EDS001", "EDS003", "EDS008", "EDS011", "EDS015", "EDS016"),
     ),
     ThirdParty(
         host="analytics.tiktok.com",
         domain="tiktok.com",
-        sdk="TikTok Pixel",
+        sdk="TikTok Pixel with advanced matching",
         phases=("login",),
+        elements=_set("dev.install_id", "st_contact.email", "sid.provider", "cred.oauth_code"),
+        rules=_set("EDS001", "EDS003", "EDS008", "EDS011"),
     ),
     ThirdParty(
         host="api.segment.io",
         domain="segment.io",
-        sdk="Segment analytics.js batch",
+        sdk="Segment analytics.js batch (identify traits in clear)",
         phases=("login", "video"),
+        elements=_set(
+            "dev.install_id", "sid.provider", "sid.local", "st_contact.email", "st.name", "demo.dob"
+        ),
+        rules=_set("EDS019"),
     ),
     ThirdParty(
         host="sdk.iad-01.braze.com",
         domain="braze.com",
-        sdk="Braze SDK /api/v3/data",
+        sdk="Braze SDK /api/v3/data with user attributes",
         phases=("login",),
+        elements=_set("dev.install_id", "sid.provider", "st_contact.email", "st.name", "demo.dob"),
+        rules=_set("EDS019"),
     ),
     ThirdParty(
         host="api-js.mixpanel.com",
         domain="mixpanel.com",
-        sdk="Mixpanel JS (base64 data=)",
+        sdk="Mixpanel JS (form data= of base64 JSON)",
         phases=("assignment",),
+        elements=_set("dev.install_id", "sid.provider", "st_contact.email"),
+        rules=_set("EDS019"),
     ),
     ThirdParty(
         host="b.scorecardresearch.com",
         domain="scorecardresearch.com",
-        sdk="Comscore beacon over plain HTTP",
+        sdk="Comscore beacon over plain HTTP with the page title",
         phases=("assignment",),
+        elements=_set("st.name"),
+        rules=_set("EDS007", "EDS016", "EDS019"),
         scheme="http",
     ),
     ThirdParty(
         host="api2.amplitude.com",
         domain="amplitude.com",
-        sdk="Amplitude HTTP V2",
+        sdk="Amplitude Android SDK (HTTP V2) with the quiz score and an IEP flag",
         phases=("quiz",),
+        elements=_set(
+            "dev.install_id",
+            "dev.ad_id",
+            "dev.android_id",
+            "sid.provider",
+            "enr.grade",
+            "enr.school",
+            "si.iep_504",
+        ),
+        rules=_set("EDS002", "EDS004", "EDS019"),
     ),
     ThirdParty(
         host="o450123.ingest.sentry.io",
         domain="sentry.io",
-        sdk="Sentry envelope",
+        sdk="Sentry error envelope with user and debugging extras",
         phases=("quiz",),
+        elements=_set("sid.provider", "sid.username", "sid.local", "sid.state", "st_contact.email"),
+        rules=_set("EDS019", "EDS020"),
     ),
     ThirdParty(
         host="rs.fullstory.com",
         domain="fullstory.com",
-        sdk="FullStory session-replay bundle (gzip)",
+        sdk="FullStory session-replay bundle (gzip) with identify and keystrokes",
         phases=("essay",),
+        elements=_set("sid.provider", "st_contact.email", "st.name", "work.content"),
+        rules=_set("EDS009", "EDS010"),
     ),
     ThirdParty(
         host="api.openai.com",
         domain="openai.com",
-        sdk="OpenAI Chat Completions",
+        sdk="OpenAI Chat Completions with the essay draft",
         phases=("essay",),
+        elements=_set("st.name", "st_contact.email", "work.content"),
+        rules=_set("EDS014"),
     ),
     ThirdParty(
         host="hbopenbid.pubmatic.com",
         domain="pubmatic.com",
-        sdk="OpenRTB 2.5 bid request (Prebid.js)",
+        sdk="OpenRTB 2.5 bid request (Prebid.js), COPPA flag off",
         phases=("video",),
+        # device.ifa, device.dpidsha1 (the hashed Android ID), device.geo, user.id, user.yob
+        elements=_set("dev.ad_id", "dev.install_id", "geo.precise", "sid.provider", "demo.dob"),
+        rules=_set("EDS001", "EDS003", "EDS005", "EDS006", "EDS013", "EDS019"),
     ),
     ThirdParty(
         host="idsync.rlcdn.com",
         domain="rlcdn.com",
-        sdk="LiveRamp cookie sync",
+        sdk="LiveRamp cookie sync with the app's user id, setting a one-year cookie",
         phases=("video",),
+        elements=_set("sid.provider"),
+        rules=_set("EDS001", "EDS012", "EDS016", "EDS017"),
     ),
 )
 
 THIRD_PARTY_HOSTS: Final = frozenset(t.host for t in THIRD_PARTIES)
+
+# What the app itself receives: the sign-in form, its tokens, the submitted essay; and the one
+# first-party finding, the OAuth code in the callback URL.
+FIRST_PARTY_ELEMENTS: Final = _set(
+    "sid.username", "sid.password", "cred.oauth_code", "cred.access_token", "work.content"
+)
+FIRST_PARTY_RULES: Final = _set("EDS008")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Quirk:
+    """A result of the scan that differs from the design, and why (fix it, then delete it)."""
+
+    domain: str
+    element: str | None = None  # reported although not designed ("+") ...
+    missing_element: str | None = None  # ... or designed but not reported
+    rule: str | None = None
+    missing_rule: str | None = None
+    why: str = ""
+
+
+QUIRKS: Final[tuple[Quirk, ...]] = (
+    Quirk(
+        domain="pubmatic.com",
+        element="dev.idfa",
+        missing_element="dev.ad_id",
+        why="OpenRTB device.ifa is platform-neutral (ext.ifa_type says aaid), but the taxonomy "
+        "files the key `ifa` under the iOS IDFA",
+    ),
+    Quirk(
+        domain="mixpanel.com",
+        element="cred.access_token",
+        rule="EDS008",
+        why="Mixpanel's public project `token` property is read as an access token",
+    ),
+    Quirk(
+        domain="openai.com",
+        element="cred.access_token",
+        rule="EDS008",
+        why="the app's own OpenAI API key (Authorization header to OpenAI) is read as a "
+        "credential leaked to a third party; a secret key in client traffic is a problem, "
+        "but not a student's credential",
+    ),
+    Quirk(
+        domain="fullstory.com",
+        rule="EDS016",
+        why="FullStory's own UserId query parameter is read, by key name alone, as the app's "
+        "user id in a URL",
+    ),
+)
+
+
+def expected() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """``domain -> (elements, rules)`` a scan of the session reports, quirks included."""
+    out = {t.domain: (set(t.elements), set(t.rules)) for t in THIRD_PARTIES}
+    out[FIRST_PARTY_DOMAIN] = (set(FIRST_PARTY_ELEMENTS), set(FIRST_PARTY_RULES))
+    for q in QUIRKS:
+        elements, rules = out[q.domain]
+        if q.missing_element:
+            elements.discard(q.missing_element)
+        if q.element:
+            elements.add(q.element)
+        if q.missing_rule:
+            rules.discard(q.missing_rule)
+        if q.rule:
+            rules.add(q.rule)
+    return {d: (frozenset(e), frozenset(r)) for d, (e, r) in out.items()}

@@ -28,6 +28,7 @@ class DemoStudent:
     school: str
     essay: str  # a unique sentence the student writes into the essay
     advertising_id: str  # the test tablet's advertising id (AAID)
+    device_id: str  # the tablet's Android ID
     lat: str  # where the tablet is, as the OS reports it
     lon: str
 
@@ -47,6 +48,7 @@ class DemoStudent:
             school=values["student.school"],
             essay=values["custom.essay"],
             advertising_id=values["student.advertising_id"],
+            device_id=values["student.device_id"],
             lat=values["student.lat"],
             lon=values["student.lon"],
         )
