@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 from edscan import __version__
 from edscan.errors import CaptureError
 from edscan.models import Body, Flow, WebSocketMessage
@@ -48,16 +50,22 @@ def make_header(settings: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 class CaptureWriter:
-    """Appends flows to a capture file, one flushed line each."""
+    """Appends flows to a capture file, one flushed line each.
+
+    Lines are serialised with orjson (compact, UTF-8, like ``json.dumps(ensure_ascii=False)``):
+    escaping a large body is most of what recording a flow costs, and orjson does it ~30x
+    faster, which keeps the live recorder off the proxy's hot path. A string that is not valid
+    UTF-8 (a lone surrogate) raises ``TypeError`` before anything is written.
+    """
 
     def __init__(self, path: str | os.PathLike[str], settings: dict[str, Any] | None = None):
         self.path = Path(path)
-        self._file = open_private(self.path)
+        self._file = open_private(self.path, binary=True)
         self.flows = 0
         self._write_line(make_header(settings))
 
     def _write_line(self, obj: dict[str, Any]) -> None:
-        self._file.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._file.write(orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE))
         self._file.flush()
 
     def write(self, flow: Flow) -> None:

@@ -97,6 +97,7 @@ class Recorder:
         # WebSocket flows are written when they end; the ones still open are flushed in done()
         self._open_websockets: dict[str, http.HTTPFlow] = {}
         self._onboarding_host = "mitm.it"
+        self._netlocs: set[str] = set()
         # called with the new label whenever the phase changes (edscan capture's console)
         self.on_phase: Callable[[str | None], None] | None = None
 
@@ -161,6 +162,7 @@ class Recorder:
             raise _options_error(f"edscan_capture: cannot create {path}: {e.strerror or e}") from e
         self.failure = None
         self.stats = RecorderStats(phases=[self.phase] if self.phase else [])
+        self._netlocs = set()
         logger.info(f"edscan: recording to {path}")
 
     def _close(self) -> None:
@@ -244,7 +246,16 @@ class Recorder:
             if f.killable:
                 f.kill()  # type: ignore[no-untyped-call]  # stopped: nothing passes unrecorded
             return
-        host = f.request.pretty_host
+        req = f.request
+        host = req.host
+        if host != MARK_HOST and host != self._onboarding_host:
+            # transparent mode: the name is only in the Host header (pretty_host parses it, at
+            # a cost every flow would pay; a prefix test rules nearly all flows out first)
+            host_header = req.host_header
+            if not host_header or not host_header.startswith((MARK_HOST, self._onboarding_host)):
+                f.metadata[PHASE_KEY] = self.phase
+                return
+            host = req.pretty_host
         if host == MARK_HOST:
             self._done.add(f)
             try:
@@ -307,6 +318,10 @@ class Recorder:
             return
         try:
             writer.write(flow)
+        except (TypeError, UnicodeError):  # a value the format cannot hold; nothing was written
+            self.stats.unrecorded += 1
+            logger.exception(f"edscan: could not record flow {f.id} ({f.request.url})")
+            return
         except (OSError, ValueError) as e:  # ValueError: the file was closed under us
             self._write_failed(writer.path, e, f)
             return
@@ -315,7 +330,11 @@ class Recorder:
     def _count(self, flow: Flow) -> None:
         stats = self.stats
         stats.flows += 1
-        stats.hosts.add(flow.host)
+        # Flow.host parses the URL; the authority part is a cheap key for "seen already"
+        netloc = flow.url.split("/", 3)[2] if "://" in flow.url else flow.url
+        if netloc not in self._netlocs:
+            self._netlocs.add(netloc)
+            stats.hosts.add(flow.host)
         if flow.request_body is not None:
             stats.bytes += flow.request_body.size
         if flow.response_body is not None:

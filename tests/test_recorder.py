@@ -15,6 +15,7 @@ from mitmproxy.proxy.layers.tls import TlsData  # type: ignore[attr-defined]
 from mitmproxy.test import taddons, tflow
 
 from edscan.capture import read_capture
+from edscan.importers.mitm import flow_from_mitmproxy
 from edscan.models import Flow
 from edscan.recorder import (
     DEFAULT_MAX_BODY,
@@ -381,7 +382,7 @@ def test_write_failure_stops_the_proxy_loudly(
         pytest.skip("/dev/full is needed to make writes fail")
     assert rec.writer is not None
     rec.writer._file.close()
-    rec.writer._file = full.open("w", encoding="utf-8")
+    rec.writer._file = full.open("wb")
     f = _flow(resp=_response())
     rec.request(f)
     with caplog.at_level(logging.ERROR):
@@ -437,3 +438,43 @@ def test_switching_capture_files(tctx: taddons.context, rec: Recorder, tmp_path:
     assert first is not None
     assert [x.id for x in _flows(first)] == [f.id]
     assert [(x.index, x.id) for x in _flows(second)] == [(0, g.id)]
+
+
+def test_bytes_that_are_not_utf8_never_stop_the_recording(rec: Recorder, tmp_capture: Path) -> None:
+    req = http.Request(
+        "api.example.test", 80, b"G\xffT", b"http", b"api.example.test", b"/a\xffb?q=\xfe",
+        b"HTTP/1.1", http.Headers([(b"Host", b"api.example.test")]), b"", None, 1.0, 2.0,
+    )  # fmt: skip
+    f = tflow.tflow(req=req, resp=_response())
+    rec.request(f)
+    rec.response(f)
+    assert rec.failure is None
+    rec.done()
+    [got] = _flows(tmp_capture)
+    assert got.url == "http://api.example.test/a%FFb?q=%FE" and got.method == "G%FFT"
+
+
+@pytest.mark.parametrize(
+    ("url", "host_header"),
+    [
+        ("http://127.0.0.1:9999/p?q=1", "127.0.0.1:9999"),  # regular proxy mode
+        ("http://example.test/p", "example.test"),  # default port
+        ("https://example.test/p", "example.test:443"),
+        ("http://10.0.0.1/p", "school.example.test"),  # transparent mode: the name wins
+        ("http://10.0.0.1:8080/p", "school.example.test:8080"),
+        ("http://example.test:8080/p", "example.test"),
+        ("http://example.test/p", None),
+    ],
+)
+def test_url_is_mitmproxys_pretty_url(url: str, host_header: str | None) -> None:
+    headers = [(b"Host", host_header.encode())] if host_header else []
+    f = tflow.tflow(req=http.Request.make("GET", url, b"", headers), resp=_response())
+    got = flow_from_mitmproxy(f, index=0)
+    assert got.url == f.request.pretty_url
+
+
+def test_mark_in_transparent_mode_is_found_by_its_host_header(rec: Recorder) -> None:
+    m = _flow("http://10.0.0.9/exam", method="GET", content=b"")
+    m.request.headers["Host"] = "edscan.mark"  # the IP in the URL, the name only here
+    rec.request(m)
+    assert m.response is not None and rec.phase == "exam"

@@ -16,6 +16,25 @@ def _text(b: bytes) -> str:
     return b.decode("utf-8", "replace")
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def _clean(s: str) -> str:
+    """A string that can be written as UTF-8.
+
+    mitmproxy decodes raw bytes of a URL, a method or an HTTP version with surrogateescape, so
+    bytes that are not UTF-8 arrive as lone surrogates, which no UTF-8 file can hold (and a
+    hostile request must not stop a recording). Each such byte becomes ``%XX``, as in a URL.
+    """
+    if s.isascii():
+        return s
+    return _SURROGATE.sub(lambda m: f"%{ord(m.group()) - 0xDC00:02X}", s)
+
+
+def _clean_opt(s: str | None) -> str | None:
+    return None if s is None else _clean(s)
+
+
 def _headers(headers: Any) -> Headers:
     # .fields keeps order and duplicates, as sent
     return tuple((_text(k), _text(v)) for k, v in headers.fields)
@@ -56,11 +75,18 @@ def _url(req: Any) -> str:
     if req.method == "CONNECT" and req.first_line_format == "authority":
         from mitmproxy.net.http.url import unparse
 
-        return str(unparse("http" if req.port == 80 else "https", req.host, req.port, "/"))
+        return _clean(str(unparse("http" if req.port == 80 else "https", req.host, req.port, "/")))
     # pretty_url prefers the Host header / :authority: in transparent and WireGuard modes (and
     # in some dumps) req.url names only the server's IP, which no tracker list can attribute.
     # mitmproxy's own HAR export uses pretty_url too, so both import paths agree.
-    return str(req.pretty_url)
+    # Fast path (this runs on the live proxy for every flow): when the Host header names the
+    # host and port the URL already has, pretty_url is req.url, at a fifth of the cost.
+    host_header = req.host_header
+    if not host_header or host_header == f"{req.host}:{req.port}":
+        return _clean(str(req.url))
+    if host_header == req.host and req.port == {"http": 80, "https": 443}.get(req.scheme):
+        return _clean(str(req.url))
+    return _clean(str(req.pretty_url))
 
 
 def flow_from_mitmproxy(
@@ -78,20 +104,20 @@ def flow_from_mitmproxy(
         response_end=resp.timestamp_end if resp is not None else None,
         client_address=_address(client.peername),
         server_address=_address(server.address),
-        sni=server.sni or client.sni,
+        sni=_clean_opt(server.sni or client.sni),
         tls_version=(server.tls_version or client.tls_version) if https else None,
         tls_intercepted=bool(client.tls_established) if https else False,
         scheme=req.scheme,
-        method=req.method,
+        method=_clean(req.method),
         url=_url(req),
-        http_version=req.http_version,
+        http_version=_clean(req.http_version),
         request_headers=_headers(req.headers),
         request_body=_body(req.raw_content, max_body),
         status=resp.status_code if resp is not None else None,
-        reason=resp.reason if resp is not None else None,
+        reason=_clean(resp.reason) if resp is not None else None,
         response_headers=_headers(resp.headers) if resp is not None else (),
         response_body=_body(resp.raw_content, max_body) if resp is not None else None,
-        error=f.error.msg if f.error is not None else None,
+        error=_clean(f.error.msg) if f.error is not None else None,
         websocket=_websocket(f),
         phase=phase,
     )
