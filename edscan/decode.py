@@ -223,7 +223,7 @@ def _request_body(ctx: Ctx, flow: Flow) -> None:
     assert body is not None
     decode_body(
         ctx,
-        body.content,
+        _as_bytes(body.content),
         ctype=flow.request_header("content-type"),
         cenc=flow.request_header("content-encoding"),
         loc="body",
@@ -234,13 +234,20 @@ def _request_body(ctx: Ctx, flow: Flow) -> None:
 
 def _ws_message(ctx: Ctx, flow: Flow, i: int) -> None:
     message = flow.websocket[i]
-    data = message.content
+    data = _as_bytes(message.content)
     if message.is_text and data[:1].isdigit():
         # Socket.IO / Engine.IO frames: a packet type number before the JSON ("42[...]")
         stripped = data.lstrip(b"0123456789")
         if stripped[:1] in (b"[", b"{"):
             data = stripped
     decode_body(ctx, data, ctype=None, cenc=None, loc=f"ws[{i}]", tree=f"ws[{i}]:$")
+
+
+def _as_bytes(content: bytes | str) -> bytes:
+    """Message content as bytes (old mitmproxy dumps give text WebSocket messages as str)."""
+    if isinstance(content, str):
+        return content.encode("utf-8", "surrogatepass")
+    return content
 
 
 def _response_headers(ctx: Ctx, flow: Flow) -> None:
@@ -263,7 +270,7 @@ def _response_body(ctx: Ctx, flow: Flow) -> None:
     assert body is not None
     decode_body(
         ctx,
-        body.content,
+        _as_bytes(body.content),
         ctype=flow.response_header("content-type"),
         cenc=flow.response_header("content-encoding"),
         loc="response-body",

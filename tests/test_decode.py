@@ -18,9 +18,11 @@ import brotli
 import msgpack
 import pytest
 import zstandard
+from conftest import shared_path
 
 from edscan.decode import Decoded, decode_flow
 from edscan.decoders.context import MAX_FIELDS
+from edscan.importers import open_source
 from edscan.models import Body, Field, Flow, WebSocketMessage
 
 # --------------------------------------------------------------------------- helpers
@@ -894,3 +896,59 @@ def test_field_cap_over_many_decoded_values() -> None:
     url = "https://x.example/c?" + "&".join(f"p{i}={value}" for i in range(500))
     d = _bounded(make_flow(url))
     assert len(d.fields) == MAX_FIELDS
+
+
+def test_text_websocket_message_given_as_str() -> None:
+    """Old mitmproxy dumps hand text WebSocket messages over as str; decode them all the same."""
+    message = WebSocketMessage(from_client=True, timestamp=None, is_text=True, content=b"")
+    object.__setattr__(message, "content", '{"email": "' + EMAIL + '"}')
+    d = decode_flow(make_flow("wss://ws.example/", websocket=(message,)))
+    assert one(d, "ws[0]:$.email", EMAIL)
+    assert d.limits == []
+
+
+def test_inbound_layer_limit_is_by_design_not_reported() -> None:
+    nested = b64(json.dumps({"inner": b64(json.dumps({"id": "u-1"}))}))
+    d = decode_flow(make_flow(response_headers=(("X-Ctx", nested),)))
+    assert one(d.inbound, "response-header:x-ctx>$.inner")
+    assert not find(d.inbound, "response-header:x-ctx>$.inner>$.id")
+    assert d.limits == []
+
+
+# --------------------------------------------------------------------------- real captures
+
+
+def test_real_captures_decode_without_errors() -> None:
+    corpus = shared_path("corpus")
+    paths = sorted(corpus.glob("har-tools/*.har")) + sorted(corpus.glob("mitmproxy/flows/*.mitm"))
+    paths.append(corpus / "mitmproxy" / "dumpfile-7-websocket.mitm")
+    decoded = 0
+    for path in paths:
+        for flow in open_source(path):
+            d = decode_flow(flow)
+            assert not [m for m in d.limits if "stopped early" in m], (path.name, d.limits)
+            decoded += 1
+    assert decoded > 900
+
+
+def test_real_capture_classdojo_login_email_at_its_own_api() -> None:
+    path = shared_path("corpus", "edtech", "teacher-login-www.classdojo.com.har")
+    hits = [
+        (flow.host, f.location, f.encodings)
+        for flow in open_source(path)
+        for f in decode_flow(flow).fields
+        if "bob@bob.com" in f.value
+    ]
+    assert hits == [("api.classdojo.com", "body:$.email", ("json",))]
+
+
+def test_real_capture_cookie_sync_protobuf_cookie() -> None:
+    """A DSP cookie is base64 protobuf: its partner names come out by field number."""
+    path = shared_path("corpus", "har-tools", "www-theverge-com.har")
+    values = {
+        f.value
+        for flow in open_source(path)
+        for f in decode_flow(flow).fields
+        if f.location.startswith("cookie:TDCPM>$.2") and f.encodings == ("base64", "protobuf")
+    }
+    assert {"casale", "sonobi"} <= values

@@ -19,7 +19,7 @@ from edscan.decoders.context import (
     MAX_TEXT_BODY_CHARS,
     Ctx,
 )
-from edscan.decoders.sniff import looks_like_form, seg
+from edscan.decoders.sniff import looks_like_form, parse_json, seg
 from edscan.decoders.walk import Enc, account, emit_graphql, emit_pairs, emit_str, emit_tree
 
 _JSON = frozenset({"application/json", "text/json", "application/javascript+json"})
@@ -210,13 +210,11 @@ def _printable(sample: str) -> bool:
 
 
 def _json(ctx: Ctx, data: bytes, loc: str, tree: str, enc: Enc, layer: int, depth: int) -> bool:
-    import json
-
     try:
         try:
-            obj = json.loads(data)
+            obj = parse_json(data)
         except UnicodeDecodeError:
-            obj = json.loads(data.decode("utf-8", "replace"))
+            obj = parse_json(data.decode("utf-8", "replace"))
     except RecursionError:
         ctx.limit("JSON nested too deep to parse; kept as text")
         return False
@@ -232,8 +230,6 @@ def _json(ctx: Ctx, data: bytes, loc: str, tree: str, enc: Enc, layer: int, dept
 def _ndjson(ctx: Ctx, data: bytes, tree: str, enc: Enc, layer: int, depth: int) -> None:
     """One document per line; a Sentry envelope item header with ``length`` announces a payload
     of that many bytes (which may hold newlines) instead of a line."""
-    import json
-
     enc = (*enc, "ndjson")
     pos, i, n = 0, 0, len(data)
     while pos < n:
@@ -248,7 +244,7 @@ def _ndjson(ctx: Ctx, data: bytes, tree: str, enc: Enc, layer: int, depth: int) 
         obj = None
         if line[:1] in (b"{", b"["):
             try:
-                obj = json.loads(line)
+                obj = parse_json(line)
             except RecursionError:
                 ctx.limit("JSON nested too deep to parse; kept as text")
             except ValueError:

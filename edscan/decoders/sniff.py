@@ -10,7 +10,7 @@ from __future__ import annotations
 import binascii
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import unquote
 
@@ -86,10 +86,26 @@ def looks_like_form(text: str) -> bool:
 # ---------------------------------------------------------------- JSON
 
 
-def loads(text: str | bytes) -> Any:
-    """``json.loads`` or None; RecursionError (absurd nesting) propagates to be reported."""
+_fast_loads: Callable[[str | bytes], Any]
+try:  # a few times faster than json on the small bodies that dominate analytics traffic
+    from orjson import loads as _fast_loads
+except ImportError:  # pragma: no cover - orjson is a dependency; stay correct without it
+    _fast_loads = json.loads
+
+
+def parse_json(text: str | bytes) -> Any:
+    """``json.loads``, faster: what orjson refuses (NaN, huge integers, deep nesting, invalid
+    UTF-8, trailing documents) goes to ``json`` so the error (or result) is the standard one."""
     try:
+        return _fast_loads(text)
+    except ValueError:
         return json.loads(text)
+
+
+def loads(text: str | bytes) -> Any:
+    """``parse_json`` or None; RecursionError (absurd nesting) propagates to be reported."""
+    try:
+        return parse_json(text)
     except ValueError:
         return None
 

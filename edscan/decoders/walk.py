@@ -40,7 +40,10 @@ _MAX_DECOMPRESSIONS = 2  # decompressions in one chain of decoded bytes
 
 
 def _layer_cap(ctx: Ctx, s: str) -> None:
-    """Report the layer cap only for values that plainly had more inside."""
+    """Report the layer cap only for values that plainly had more inside (outbound: inbound
+    data is decoded one layer deep by design)."""
+    if ctx.inbound:
+        return
     c = s[0]
     if c in "{[" or s.startswith(("eyJ", "http://", "https://")) or b64_candidate(s):
         ctx.limit(
