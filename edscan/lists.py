@@ -404,6 +404,7 @@ def status(base: Path) -> dict[str, Any]:
             "noncommercial": source.noncommercial,
             "default": name in upstream.DEFAULT_SOURCES,
             "installed": meta is not None and "error" not in meta,
+            "urls": [url for _f, url in source.files],
         }
         if meta is not None:
             problem = meta.get("error")
