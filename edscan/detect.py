@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from edscan.detectors.patterns import ID_LIKE, Detection, PatternDetector, parent_location
-from edscan.detectors.persona import Hit, PersonaMatcher
+from edscan.detectors.persona import Hit, PersonaMatcher, key_tails
 from edscan.detectors.variants import Variant, persona_variants, value_variants
 from edscan.models import Confidence, Field, Flow, Observation
 from edscan.models import Detector as DetectorKind
@@ -136,7 +136,9 @@ class Detector:
             element = v.element
             if element in _DEVICE_ELEMENTS and f.key:
                 # the key says which kind of device id it is (idfa, gps_adid, android_id ...)
-                specific = [e for e in elements_for_key(f.key) if e.startswith("dev.")]
+                specific = [
+                    e for t in key_tails(f.key) for e in elements_for_key(t) if e.startswith("dev.")
+                ]
                 if specific:
                     element = specific[0]
             detail = v.detail
@@ -168,6 +170,9 @@ class Detector:
         explained: set[tuple[int, str]],
     ) -> list[Observation]:
         strong = {(d.field, d.element) for d in detections if d.confidence > Confidence.LOW}
+        # a value found raw and inside its decoded form (an e-mail in a JSON string and in the
+        # parsed JSON) is reported at the inner location only, where its own key is known
+        inner = {(fields[d.field].location, d.value) for d in detections}
         out: list[Observation] = []
         seen: set[tuple[str, str, str]] = set()
         for d in detections:
@@ -177,6 +182,10 @@ class Detector:
             f = fields[d.field]
             # the decoder emits a value as found and as decoded at the same location
             if (f.location, d.element, d.value) in seen:
+                continue
+            if len(inner) > 1 and any(
+                value == d.value and loc.startswith(f.location + ">") for loc, value in inner
+            ):
                 continue
             seen.add((f.location, d.element, d.value))
             out.append(

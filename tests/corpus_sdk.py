@@ -384,9 +384,17 @@ _BY_KEY = {
 }
 
 
-def truth_element(key: str, sent_under: str) -> str:
-    """The element a persona value is, given the key it was sent under (device ids vary)."""
+def truth_element(key: str, tag: str, sent_under: str, shape: str) -> str:
+    """The element a persona value is, given how and where it was sent.
+
+    Coordinates at 2 decimals are coarse; a device id's kind shows only in its key, so where
+    the shape drops key names (protobuf, text) it is the generic advertising or device id.
+    """
+    if key in ("student.lat", "student.lon") and tag == "2dp":
+        return "geo.coarse"
     if key in ("student.advertising_id", "student.device_id"):
+        if shape in ("firebase", "path"):  # no key names at all
+            return "dev.ad_id" if key == "student.advertising_id" else "dev.install_id"
         return _BY_KEY[sent_under]
     return ELEMENT[key]
 
@@ -766,7 +774,7 @@ def adjust(items: Items, rng: random.Random) -> _Req:
         [("user-agent", _ANDROID_UA), ("content-type", "application/x-www-form-urlencoded")],
         urlencode(form).encode(),
     )
-    r.truth.update({"dev.gaid", "dev.android_id"})
+    r.truth.update({"dev.gaid", "dev.install_id"})
     return r
 
 
@@ -783,6 +791,7 @@ def fullstory(items: Items, rng: random.Random) -> _Req:
         _browser_headers([("content-type", "text/plain")]),
         body,
     )
+    r.truth.add("dev.install_id")  # FullStory's own UserId
     return r
 
 
@@ -800,6 +809,7 @@ def hotjar(items: Items, rng: random.Random) -> _Req:
         _browser_headers([("content-type", "application/json"), ("content-encoding", "gzip")]),
         gzip.compress(body.encode()),
     )
+    r.truth.add("dev.install_id")  # Hotjar's own visitor id
     return r
 
 
@@ -1094,11 +1104,14 @@ def positives(rng: random.Random, start: int = 0) -> list[Sample]:
             shape = "basic-auth"
         else:
             r = SHAPES[shape]([(k, value)], rng)
-        truth = set(r.truth) | {truth_element(key, k)}
+        truth = set(r.truth) | {truth_element(key, tag, k, shape)}
         # other persona values inside this one (the first name in the full name or a note)
         implied = {o for o in PERSONA if o != key and PERSONA[o].lower() in PERSONA[key].lower()}
+        if key.startswith("custom."):  # a name written in a note is the name, as text
+            truth |= {ELEMENT[o] for o in implied if o not in GATED}
         if tag == "basic-auth":
             implied.add("student.username")
+            truth.add("sid.username")
         out.append(
             Sample(
                 flow=_flow(start + len(out), r, rng),

@@ -165,11 +165,16 @@ def test_coordinates_come_in_pairs_and_say_their_precision() -> None:
         ("geo.coarse", Kind.PATTERN, MEDIUM)
     }
     assert found(fld("ll", "40.7128,-74.0060")) == {("geo.precise", Kind.PATTERN, MEDIUM)}
-    assert found(fld("lat", "40.7128")) == set()  # half a pair
-    assert (
-        found(fld("lat", "40.7128", loc="body:$.a.lat"), fld("lon", "-74.0060", loc="body:$.b.lon"))
-        == set()
+    # half a pair, or two halves of different objects: low
+    assert found(fld("lat", "40.7128")) == {("geo.precise", Kind.PATTERN, LOW)}
+    obs = observe(
+        fld("lat", "40.7128", loc="body:$.a.lat"), fld("lon", "-74.0060", loc="body:$.b.lon")
     )
+    assert [(o.confidence, o.detail) for o in obs] == [
+        (LOW, "latitude at 4 decimals, no longitude"),
+        (LOW, "longitude at 4 decimals, no latitude"),
+    ]
+    assert found(fld("lat", "40.71")) == set()
 
 
 def test_birth_dates_only_under_birth_keys() -> None:

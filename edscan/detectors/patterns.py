@@ -98,7 +98,9 @@ PHONE_NANP = re.compile(r"^(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.
 JWT = re.compile(r"^(?:Bearer\s+)?(eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)$")
 COORD = re.compile(r"^-?\d{1,3}\.(\d{1,15})$")
 COORD_PAIR = re.compile(r"^\s*(-?\d{1,2}\.(\d+))\s*[,;\s]\s*(-?\d{1,3}\.(\d+))\s*$")
-ID_LIKE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{2,63}$")
+ID_LIKE = re.compile(r"^[A-Za-z0-9_$][A-Za-z0-9._:$\-]{2,127}$")
+STREET = re.compile(r"^\d{1,6}[A-Za-z]?\s+\S+(?:\s+\S+){0,6}$")
+US_ZIP = re.compile(r"^\d{5}(?:-\d{4})?$")
 _DATE_FORMATS = (
     (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+(?:Z|[+-][\d:]+)?)?$"), "ymd"),
     (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$"), "mdy"),
@@ -337,7 +339,9 @@ def _h_indicator(ctx: _Ctx, i: int, f: Field, element: str) -> None:
 def _h_token(ctx: _Ctx, i: int, f: Field, element: str) -> None:
     v = f.value.strip()
     if normalise_key(f.key) == "authorization":
-        scheme = v.split(None, 1)[0].lower() if v else ""
+        if " " not in v:
+            return  # the decoded credential itself (user:password), reported by its keys
+        scheme = v.split(None, 1)[0].lower()
         if scheme == "basic":
             ctx.add(i, "sid.password", PATTERN, MEDIUM, "HTTP Basic credentials")
         elif scheme == "bearer" and len(v) > 16:
@@ -363,6 +367,20 @@ def _h_oauth_code(ctx: _Ctx, i: int, f: Field, element: str) -> None:
     haystack = (where + " " + referer).lower()
     idp = next((name for hint, name in _IDPS if hint in haystack), "")
     ctx.add(i, element, PATTERN, MEDIUM, f"OAuth authorization code{f' ({idp})' if idp else ''}")
+
+
+def _h_address(ctx: _Ctx, i: int, f: Field, element: str) -> None:
+    v = f.value.strip()
+    if STREET.match(v) and any(c.isalpha() for c in v):
+        ctx.add(i, element, PATTERN, MEDIUM, "street address under an address key")
+
+
+def _h_zip(ctx: _Ctx, i: int, f: Field, element: str) -> None:
+    v = f.value.strip()
+    if US_ZIP.match(v):
+        ctx.add(i, element, PATTERN, MEDIUM, "ZIP code under a ZIP key")
+    elif DIGEST.match(v):
+        ctx.add(i, element, PATTERN, MEDIUM, "hashed ZIP code under a ZIP key")
 
 
 def _h_keyname(ctx: _Ctx, i: int, f: Field, element: str) -> None:
@@ -425,7 +443,10 @@ def _key_table() -> dict[str, tuple[str, Handler]]:
     for k in ("age", "db", "bd"):
         table.setdefault(k, ("demo.dob", _h_dob))
     table["code"] = ("cred.oauth_code", _h_oauth_code)
-    table["token"] = ("cred.access_token", _h_token)
+    for k in ("address", "street", "street_address", "home_address", "address1", "address_line1"):
+        table[k] = ("st_contact.address", _h_address)
+    for k in ("zip", "zipcode", "zip_code", "postal_code", "postcode", "zp"):
+        table[k] = ("st_contact.address", _h_zip)
     table["ph"] = ("st_contact.phone", _h_phone)
     table["pn"] = ("st_contact.phone", _h_phone)
     return table
@@ -476,9 +497,14 @@ class PatternDetector:
                     continue  # version and build strings are never ids, IPs or phones
             self._shapes(ctx, i, f)
         for parent, (i, d1) in lat.items():
-            j = lon.get(parent)
-            if j is not None:
-                self._coordinates(ctx, i, fields[i].value, fields[j[0]].value, max(d1, j[1]))
+            pair = lon.get(parent)
+            if pair is not None:
+                self._coordinates(ctx, i, fields[i].value, fields[pair[0]].value, max(d1, pair[1]))
+            elif d1 >= 3:
+                ctx.add(i, "geo.precise", PATTERN, LOW, f"latitude at {d1} decimals, no longitude")
+        for parent, (k, d2) in lon.items():
+            if parent not in lat and d2 >= 3:
+                ctx.add(k, "geo.precise", PATTERN, LOW, f"longitude at {d2} decimals, no latitude")
         if len(fp_seen) >= _FP_MIN:
             first = min(fp_seen.values())
             names = ", ".join(sorted(fp_seen)[:8])
@@ -562,7 +588,13 @@ class PatternDetector:
             f = fields[i]
             element = "st_contact.email"
             nk = normalise_key(f.key) if f.key else ""
-            if _parentish(f) or _KEYS.get(nk, ("",))[0] == "pg_contact.email":
+            before = joined[max(starts[i], s - 24) : s].lower()  # "parent_email=..." in text
+            if (
+                _parentish(f)
+                or _KEYS.get(nk, ("",))[0] == "pg_contact.email"
+                or "parent" in before
+                or "guardian" in before
+            ):
                 element = "pg_contact.email"
             if (i, address.lower()) in seen:
                 continue

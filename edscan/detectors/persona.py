@@ -164,7 +164,7 @@ class PersonaMatcher:
             vs = gated.get(s)
             if not vs:
                 continue
-            tails = _tails(f.key) if f.key else ("",)
+            tails = key_tails(f.key) if f.key else ("",)
             ok = tuple(v for v in vs if not self._agree[v.field].isdisjoint(tails))
             if ok:
                 start = value.lower().find(s)
@@ -178,7 +178,7 @@ class PersonaMatcher:
                 )
 
 
-def _tails(key: str) -> tuple[str, ...]:
+def key_tails(key: str) -> tuple[str, ...]:
     """The normalised key and its word suffixes: ``x-student-grade`` -> ``x_student_grade``,
     ``student_grade``, ``grade``, so prefixed names (``user_zip``, ``x-grade``) still agree."""
     nk = normalise_key(key)

@@ -1,0 +1,129 @@
+"""Precision and recall of the detectors that need no persona, on the labelled SDK corpus.
+
+The corpus (``tests/corpus_sdk.py``) labels every flow with the student-data elements truly in
+it: the persona's values in every encoding, other people's data, the SDKs' own identifiers,
+and known traps with nothing in them. Here the persona is *not* given: what the pattern and
+key-name detectors find is scored per (flow, element) against those labels, at medium
+confidence and above, and with low included. The persona detector is scored alongside as the
+reference (its recall and zero false positives are also asserted by ``tests/test_accuracy.py``).
+
+Misses are expected where only a seeded value can tell (a hashed name, a bare student number
+under a neutral key, a value inside an essay); the point is to see how much a persona adds.
+
+    python benchmarks/pattern_accuracy.py [--misses]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from corpus_sdk import Sample, build_corpus, persona_toml  # noqa: E402
+
+from edscan.decode import decode_flow  # noqa: E402
+from edscan.detect import Detector  # noqa: E402
+from edscan.models import Confidence, Observation  # noqa: E402
+from edscan.models import Detector as Kind  # noqa: E402
+from edscan.persona import parse_persona  # noqa: E402
+
+
+def _score(
+    samples: list[Sample], predicted: dict[int, set[str]]
+) -> tuple[float, float, int, int, int, Counter[str], Counter[str]]:
+    tp = fp = fn = 0
+    false_pos: Counter[str] = Counter()
+    misses: Counter[str] = Counter()
+    for s in samples:
+        got = predicted.get(s.flow.index, set())
+        tp += len(got & s.truth)
+        fp += len(got - s.truth)
+        fn += len(s.truth - got)
+        for e in got - s.truth:
+            false_pos[f"{e}  ({s.label})"] += 1
+        for e in s.truth - got:
+            misses[e] += 1
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    return precision, recall, tp, fp, fn, false_pos, misses
+
+
+def _predicted(
+    obs: dict[int, list[Observation]], kinds: set[Kind], floor: Confidence
+) -> dict[int, set[str]]:
+    return {
+        i: {o.element for o in os if o.detector in kinds and o.confidence >= floor}
+        for i, os in obs.items()
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument(
+        "--misses", action="store_true", help="list false positives and missed elements"
+    )
+    args = ap.parse_args()
+
+    samples = build_corpus()
+    decoded = {s.flow.index: decode_flow(s.flow) for s in samples}
+    bare = Detector(None)
+    without = {s.flow.index: bare.observe(s.flow, decoded[s.flow.index]) for s in samples}
+    seeded = Detector(parse_persona(tomllib.loads(persona_toml())))
+    with_persona = {s.flow.index: seeded.observe(s.flow, decoded[s.flow.index]) for s in samples}
+
+    positives = sum(1 for s in samples if s.carries)
+    print(
+        f"corpus: {len(samples)} flows ({positives} carry a persona value, "
+        f"{len(samples) - positives} do not), {sum(len(s.truth) for s in samples)} labelled "
+        "(flow, element) pairs"
+    )
+    print()
+    print(f"{'detectors':<44} {'precision':>9} {'recall':>7} {'tp':>5} {'fp':>4} {'fn':>5}")
+    rows = [
+        (
+            "pattern + keyname, medium and above",
+            without,
+            {Kind.PATTERN, Kind.KEYNAME},
+            Confidence.MEDIUM,
+        ),
+        ("pattern + keyname, low and above", without, {Kind.PATTERN, Kind.KEYNAME}, Confidence.LOW),
+        ("pattern only", without, {Kind.PATTERN}, Confidence.LOW),
+        ("keyname only", without, {Kind.KEYNAME}, Confidence.LOW),
+        ("persona only (seeded)", with_persona, {Kind.PERSONA}, Confidence.HIGH),
+        ("all detectors with the persona", with_persona, set(Kind), Confidence.LOW),
+    ]
+    details = {}
+    for name, obs, kinds, floor in rows:
+        p, r, tp, fp, fn, fps, misses = _score(samples, _predicted(obs, kinds, floor))
+        details[name] = (fps, misses)
+        print(f"{name:<44} {p:>9.3f} {r:>7.3f} {tp:>5} {fp:>4} {fn:>5}")
+    traps = [s for s in samples if s.negative and not s.truth - {"dev.install_id"}]
+    noisy = sum(
+        1
+        for s in traps
+        for o in without[s.flow.index]
+        if o.confidence >= Confidence.MEDIUM and o.element not in s.truth
+    )
+    print()
+    print(
+        f"traps and noise-only flows: {len(traps)}; medium-or-above pattern detections on them "
+        f"that are not labelled: {noisy}"
+    )
+    if args.misses:
+        for name in ("pattern + keyname, low and above",):
+            fps, misses = details[name]
+            print(f"\n{name}: false positives")
+            for k, n in fps.most_common():
+                print(f"  {n:>3}  {k}")
+            print(f"\n{name}: missed elements")
+            for k, n in misses.most_common():
+                print(f"  {n:>3}  {k}")
+
+
+if __name__ == "__main__":
+    main()
