@@ -6,12 +6,15 @@ Heavy modules (mitmproxy, pandas, jinja2) are imported inside commands so ``--he
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from edscan import __version__
-from edscan.errors import EXIT_USAGE
+from edscan.errors import EXIT_FINDINGS, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from edscan.models import ScanResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -648,6 +651,216 @@ def lists_show_command(
     )
     s = lists.show(db, host, path)
     _emit(lists.format_show(s) if fmt == "text" else json.dumps(s, indent=2) + "\n", output)
+
+
+# --- scan
+
+
+def analysis_options(func: F) -> F:
+    """The options every command that analyses a capture shares (scan, report)."""
+    for option in reversed(
+        (
+            click.option(
+                "--persona",
+                type=click.Path(exists=True, dir_okay=False),
+                default=None,
+                help="The test student's persona file (edscan persona new): its values are "
+                "found in any encoding, with high confidence.",
+            ),
+            click.option(
+                "--first-party",
+                "first_party",
+                multiple=True,
+                metavar="DOMAIN",
+                help="A domain of the audited app (repeatable). Without it, the first party is "
+                "inferred from the traffic and the output says so.",
+            ),
+            click.option(
+                "--reveal",
+                is_flag=True,
+                help="Show detected values as sent instead of labels. The output then holds "
+                "personal data and is written readable by you only; credentials, cookies and "
+                "tokens are never shown.",
+            ),
+            _noncommercial_option,
+            data_dir_option,
+        )
+    ):
+        func = option(func)
+    return func
+
+
+def run_scan(
+    capture: str,
+    persona: str | None,
+    first_party: tuple[str, ...],
+    accept_noncommercial: bool,
+    data_dir: str | None,
+) -> ScanResult:
+    from pathlib import Path
+
+    from edscan.persona import load_persona
+    from edscan.scan import scan
+
+    return scan(
+        capture,
+        persona=load_persona(persona) if persona else None,
+        first_party=first_party,
+        data_dir=Path(data_dir) if data_dir else None,
+        accept_noncommercial=accept_noncommercial,
+    )
+
+
+FAIL_ON = ("critical", "high", "medium", "low", "info", "never")
+
+
+@cli.command("scan")
+@click.argument("capture", type=click.Path(exists=True))
+@analysis_options
+@output_options(("text", "json", "csv", "sarif", "html"), "text")
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default="never",
+    show_default=True,
+    help="Exit with code 1 when a finding has this severity or higher (for CI).",
+)
+def scan_command(
+    capture: str,
+    persona: str | None,
+    first_party: tuple[str, ...],
+    reveal: bool,
+    accept_noncommercial: bool,
+    data_dir: str | None,
+    fmt: str,
+    output: str | None,
+    fail_on: str,
+) -> None:
+    """Scan CAPTURE (an edscan capture, a HAR or a .mitm dump) and print what it found.
+
+    The student data that left the device (observations), who received it (recipients),
+    the findings and the risk score. Data goes to standard output or -o; progress and the
+    one-line summary go to standard error, so `-f json | jq` works. With `-f csv -o x.csv`
+    the three tables are written as x.findings.csv, x.recipients.csv and x.observations.csv.
+
+    \b
+    Example:
+        edscan scan seesaw.edscan.jsonl --persona maya.toml
+        edscan scan teacher-login.har -f json | jq '.recipients[].organization'
+        edscan scan app.edscan.jsonl -f sarif -o app.sarif --fail-on high
+    """
+    from edscan import formats
+    from edscan.models import Severity
+
+    result = run_scan(capture, persona, first_party, accept_noncommercial, data_dir)
+    written = formats.write(result, fmt, output, reveal=reveal)
+    for path in written:
+        click.echo(f"wrote {path}", err=True)
+    for warning in result.capture.warnings[:5]:
+        click.echo(f"warning: {warning}", err=True)
+    grade = f"grade {result.score.grade}, risk {result.score.value}/100; " if result.score else ""
+    third = sum(1 for r in result.recipients if r.party.value == "third")
+    click.echo(
+        f"{result.capture.flows} flows, {len(result.observations)} observations, "
+        f"{third} third-party recipients, {len(result.findings)} findings ({grade.rstrip('; ')})",
+        err=True,
+    )
+    if fail_on != "never":
+        threshold = Severity(fail_on)
+        if any(f.severity >= threshold for f in result.findings):
+            raise SystemExit(EXIT_FINDINGS)
+
+
+# --- report
+
+
+@cli.command("report")
+@click.argument("capture", type=click.Path(exists=True))
+@click.option(
+    "--persona",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="The test student's persona file (edscan persona new): its values are found in any "
+    "encoding, with high confidence.",
+)
+@click.option(
+    "--first-party",
+    "first_party",
+    multiple=True,
+    metavar="DOMAIN",
+    help="A domain of the audited app (repeatable). Without it, the first party is inferred "
+    "from the traffic and the report says so.",
+)
+@click.option(
+    "--reveal",
+    is_flag=True,
+    help="Show detected values as sent instead of labels. The report then holds personal data "
+    "and is written readable by you only; credentials, cookies and tokens are never shown.",
+)
+@click.option(
+    "--json",
+    "json_sidecar",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    metavar="SIDECAR",
+    help="Also write the whole result as JSON (schema edscan-result/1) to this file.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True),
+    help="Where to write the HTML report.",
+)
+@_noncommercial_option
+@data_dir_option
+def report_command(
+    capture: str,
+    persona: str | None,
+    first_party: tuple[str, ...],
+    reveal: bool,
+    json_sidecar: str | None,
+    output: str,
+    accept_noncommercial: bool,
+    data_dir: str | None,
+) -> None:
+    """Write the HTML risk report for CAPTURE (an edscan capture, a HAR or a .mitm dump).
+
+    One self-contained file: the grade and verdict, what leaves the device and to whom, the
+    findings with their evidence, questions to ask the vendor, and how the report was made.
+    It opens offline in any browser and prints cleanly to PDF. Values are redacted unless
+    --reveal is given.
+
+    \b
+    Example:
+        edscan report seesaw.edscan.jsonl --persona maya.toml -o seesaw.html
+        edscan report teacher-login.har --first-party classdojo.com \\
+            -o dojo.html --json dojo.json
+    """
+    from pathlib import Path
+
+    from edscan import formats
+    from edscan.persona import load_persona
+    from edscan.scan import scan
+
+    result = scan(
+        capture,
+        persona=load_persona(persona) if persona else None,
+        first_party=tuple(first_party),
+        data_dir=Path(data_dir) if data_dir else None,
+        accept_noncommercial=accept_noncommercial,
+    )
+    # render everything before opening any file: a failure leaves nothing half-written
+    html = formats.render(result, "html", reveal=reveal)
+    sidecar = formats.render(result, "json", reveal=reveal) if json_sidecar else None
+    formats.save_text(output, html, private=reveal)
+    if json_sidecar and sidecar is not None:
+        formats.save_text(json_sidecar, sidecar, private=reveal)
+    grade = f"grade {result.score.grade}, risk {result.score.value}/100, " if result.score else ""
+    mode = "REVEALED: holds personal data, readable by you only" if reveal else "redacted"
+    click.echo(f"wrote {output} ({grade}{len(result.findings)} findings; {mode})", err=True)
+    if json_sidecar:
+        click.echo(f"wrote {json_sidecar}", err=True)
 
 
 def main() -> None:

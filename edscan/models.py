@@ -470,3 +470,4 @@ class ScanResult:
     lists: tuple[ListInfo, ...] = ()
     persona_fields: tuple[str, ...] = ()  # keys only ("student.email"); never the values
     settings: dict[str, Any] = field(default_factory=dict)
+    first_party_reason: str = ""  # one sentence: what the first-party decision was based on
