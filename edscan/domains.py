@@ -117,6 +117,10 @@ def normalize_host(host: str) -> str:
 
 
 def is_ip(host: str) -> bool:
+    # a host name's last label never ends in a digit, and only IPv6 has colons: most hosts
+    # are told apart without parsing (and the exception a failed parse costs)
+    if not host or (":" not in host and not host[-1].isdigit()):
+        return False
     try:
         ipaddress.ip_address(host)
     except ValueError:
