@@ -182,6 +182,11 @@ class FirstParty:
     organizations: tuple[str, ...] = ()  # owners of ``domains`` per the lists (entity-aware)
     reason: str = ""  # one sentence for the report: what the decision was based on
     owner: Callable[[str], str | None] | None = field(default=None, repr=False, compare=False)
+    _org_keys: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # party() runs once per observation: normalise the owners' names once
+        object.__setattr__(self, "_org_keys", frozenset(_norm_org(o) for o in self.organizations))
 
     def party(self, host: str) -> Party:
         """FIRST for the app's own domains and for hosts its owner owns; THIRD otherwise."""
@@ -190,7 +195,7 @@ class FirstParty:
             return Party.FIRST
         if self.organizations and self.owner is not None:
             org = self.owner(host)
-            if org is not None and _norm_org(org) in {_norm_org(o) for o in self.organizations}:
+            if org is not None and _norm_org(org) in self._org_keys:
                 return Party.FIRST
         return Party.THIRD
 
