@@ -98,6 +98,8 @@ def decode_body(
             break
         account(ctx, kind, inflated)
         data, enc = inflated.data, (*enc, kind)
+    if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark
+        data = data[3:]
     mime, params = content_type(ctype)
 
     if ctx.inbound:  # responses only teach derived ids: structured data, nothing else

@@ -77,14 +77,20 @@ def decode_more(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> N
 
 
 # Values that decode to nothing, remembered: analytics traffic repeats the same user agents,
-# titles, URLs-free ids and event names thousands of times. Bounded, so memory stays flat.
+# titles, ids and event names thousands of times. Two generations, so a stream of one-off values
+# (message ids, timestamps) cannot flush the recurring ones: a full current generation becomes
+# the old one, and a value found in the old one moves back. Bounded: memory stays flat.
 _PLAIN: set[str] = set()
-_PLAIN_MAX = 65_536
+_PLAIN_OLD: set[str] = set()
+_PLAIN_MAX = 32_768
 _PLAIN_MAX_LEN = 256
 
 
 def decode_plain_cached(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> None:
     """``decode_str``, skipping (and learning) values known to decode to nothing."""
+    if s in _PLAIN_OLD:
+        _remember(s)
+        return
     out = ctx.out
     before = len(out)
     limits = len(ctx.limits)
@@ -96,9 +102,15 @@ def decode_plain_cached(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: i
         and "%" not in s  # its decoding depends on how often it was percent-decoded already
         and ctx.budget > MAX_FLOW_DECOMPRESSED // 2  # not a verdict of an exhausted budget
     ):
-        if len(_PLAIN) >= _PLAIN_MAX:
-            _PLAIN.clear()
-        _PLAIN.add(s)
+        _remember(s)
+
+
+def _remember(s: str) -> None:
+    if len(_PLAIN) >= _PLAIN_MAX:
+        _PLAIN_OLD.clear()
+        _PLAIN_OLD.update(_PLAIN)
+        _PLAIN.clear()
+    _PLAIN.add(s)
 
 
 def decode_str(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> None:
@@ -123,8 +135,11 @@ def decode_str(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> No
     if (c == "h" and s.startswith(("https://", "http://"))) or (
         c == "/" and len(s) > 1 and s[1] != " " and ("/" in s[2:] or "?" in s)
     ):
-        if " " not in s:
+        if " " not in s and not s.startswith("/9j/"):  # /9j/: base64 of a JPEG, not a path
             emit_url(ctx, s, loc + ">", enc, layer)
+        return
+    if c == "d" and s.startswith("data:"):
+        _data_uri(ctx, s, loc, key, enc, layer)
         return
     if s.isalnum():  # the common case: no punctuation at all
         if s.isascii() and not s.isdigit():
@@ -150,6 +165,18 @@ def decode_str(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> No
         return
     if s.isascii() and not is_uuid(s) and b64_candidate(s):
         _base64(ctx, s, loc, key, enc, layer)
+
+
+def _data_uri(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> None:
+    """``data:[type][;base64],payload``: text and JSON payloads are decoded, media is not."""
+    head, comma, payload = s.partition(",")
+    media = head[5:].split(";", 1)[0].lower()
+    if not comma or not (media in ("", "application/json") or media.startswith("text/")):
+        return
+    if head.endswith(";base64"):
+        _base64(ctx, payload, loc, key, enc, layer)
+    else:
+        emit_str(ctx, unquote(payload, errors="replace"), loc, key, (*enc, "url"), layer)
 
 
 def _base64(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> None:
@@ -325,18 +352,26 @@ def emit_pairs(ctx: Ctx, s: str, prefix: str, enc: Enc, layer: int, *, tree: boo
             decode_more(ctx, value, here, key, enc, layer)
 
 
-# (location suffix, key, value, decode further?) of URLs seen inside values: page URLs and
-# referrers repeat on every hit of a page. Bounded, so memory stays flat.
-_URL_PARTS: dict[str, tuple[tuple[str, str, str, bool], ...]] = {}
-_URL_CACHE_MAX = 4096
+# How a URL part is emitted: as found only, as found and decoded further, or only what decodes
+# out of it (path segments of a URL inside a value: the URL itself is a field already).
+RAW, RAW_AND_DECODED, DECODED_ONLY = 0, 1, 2
+Part = tuple[str, str, str, int]  # (location suffix, key, value, mode)
+
+# Parts of URLs seen inside values: page URLs and referrers repeat on every hit of a page.
+# Two generations, as for _PLAIN. Bounded, so memory stays flat.
+_URL_PARTS: dict[str, tuple[Part, ...]] = {}
+_URL_PARTS_OLD: dict[str, tuple[Part, ...]] = {}
+_URL_CACHE_MAX = 2048
 _URL_CACHE_MAX_LEN = 1024
 
 
-def url_parts(url: str, *, query: bool = True) -> tuple[tuple[str, str, str, bool], ...]:
+def url_parts(url: str, *, query: bool = True, inner: bool = False) -> tuple[Part, ...]:
     """The path segments, query parameters (unless ``query`` is False) and fragment of a URL
-    (absolute or relative), as ``(location suffix, key, value, decode further?)``."""
-    parts: list[tuple[str, str, str, bool]] = []
+    (absolute or relative). ``inner``: a URL inside a value, whose plain path segments are not
+    emitted on their own."""
+    parts: list[Part] = []
     path, q, fragment = split_url(url)
+    segment_mode = DECODED_ONLY if inner else RAW_AND_DECODED
     if len(path) > 1:
         i = 0
         for part in path.split("/"):
@@ -348,29 +383,29 @@ def url_parts(url: str, *, query: bool = True) -> tuple[tuple[str, str, str, boo
             i += 1
             if ";" in part and "=" in part:  # matrix parameters (Floodlight: ;u1=...;ord=...)
                 head, *params = part.split(";")
-                parts.append((here, "", head, True))
+                parts.append((here, "", head, segment_mode))
                 for param in params:
                     name, _, value = param.partition("=")
-                    parts.append((f"{here};{name_part(name)}", name, value, True))
+                    parts.append((f"{here};{name_part(name)}", name, value, RAW_AND_DECODED))
                 continue
-            parts.append((here, "", part, True))
+            parts.append((here, "", part, segment_mode))
     if q and query:
         _pairs_into(parts, q, "query")
     if fragment:
         if "=" in fragment:
-            parts.append(("fragment", "", fragment, False))
+            parts.append(("fragment", "", fragment, RAW))
             _pairs_into(parts, fragment[fragment.find("?") + 1 :], "fragment")
         else:
-            parts.append(("fragment", "", fragment, True))
+            parts.append(("fragment", "", fragment, RAW_AND_DECODED))
     return tuple(p for p in parts if p[2])
 
 
-def _pairs_into(parts: list[tuple[str, str, str, bool]], s: str, base: str) -> None:
+def _pairs_into(parts: list[Part], s: str, base: str) -> None:
     for name, value, had_eq in iter_pairs(s):
         if had_eq:
-            parts.append((f"{base}:{name_part(name)}", inner_key(name), value, True))
+            parts.append((f"{base}:{name_part(name)}", inner_key(name), value, RAW_AND_DECODED))
         else:
-            parts.append((base, "", name, True))
+            parts.append((base, "", name, RAW_AND_DECODED))
 
 
 def emit_url(ctx: Ctx, url: str, prefix: str, enc: Enc, layer: int) -> None:
@@ -378,9 +413,13 @@ def emit_url(ctx: Ctx, url: str, prefix: str, enc: Enc, layer: int) -> None:
     if prefix:
         parts = _URL_PARTS.get(url)
         if parts is None:
-            parts = url_parts(url)
+            parts = _URL_PARTS_OLD.get(url)
+            if parts is None:
+                parts = url_parts(url, inner=True)
             if len(url) <= _URL_CACHE_MAX_LEN:
-                if len(_URL_PARTS) >= _URL_CACHE_MAX:
+                if len(_URL_PARTS) >= _URL_CACHE_MAX:  # two generations, as for _PLAIN
+                    _URL_PARTS_OLD.clear()
+                    _URL_PARTS_OLD.update(_URL_PARTS)
                     _URL_PARTS.clear()
                 _URL_PARTS[url] = parts
         _emit_parts(ctx, parts, prefix, enc, layer)
@@ -396,11 +435,11 @@ def emit_url(ctx: Ctx, url: str, prefix: str, enc: Enc, layer: int) -> None:
         _emit_parts(ctx, parts[len(path) :], "", enc, layer)
 
 
-def _emit_parts(
-    ctx: Ctx, parts: Sequence[tuple[str, str, str, bool]], prefix: str, enc: Enc, layer: int
-) -> None:
-    for suffix, key, value, decode in parts:
-        if decode:
+def _emit_parts(ctx: Ctx, parts: Sequence[Part], prefix: str, enc: Enc, layer: int) -> None:
+    for suffix, key, value, mode in parts:
+        if mode == RAW_AND_DECODED:
             emit_str(ctx, value, prefix + suffix, key, enc, layer)
-        else:
+        elif mode == RAW:
             ctx.emit(prefix + suffix, key, value, enc)
+        elif len(value) >= 8 and value not in _PLAIN:
+            decode_more(ctx, value, prefix + suffix, key, enc, layer)
