@@ -219,10 +219,18 @@ class Redactor:
     @classmethod
     def for_result(cls, result: ScanResult, *, reveal: bool = False) -> Redactor:
         seen: dict[str, tuple[str, str, bool]] = {}
+        secret: dict[tuple[str, str | None, str], bool] = {}  # a capture repeats few shapes
         for obs in result.observations:
-            if obs.value and obs.value not in seen:
-                seen[obs.value] = (obs.value, value_label(obs), is_secret(obs))
-            elif obs.value and is_secret(obs):
+            if not obs.value:
+                continue
+            shape = (obs.element, obs.persona_field, obs.location)
+            s = secret.get(shape)
+            if s is None:
+                s = secret[shape] = is_secret(obs)
+            known = seen.get(obs.value)
+            if known is None:
+                seen[obs.value] = (obs.value, SECRET if s else value_label(obs), s)
+            elif s and not known[2]:
                 seen[obs.value] = (obs.value, SECRET, True)
         return cls(seen.values(), reveal=reveal)
 

@@ -249,6 +249,8 @@ _RECIPIENTS: dict[str, dict[str, Any]] = {
 
 
 def _domain(host: str) -> str:
+    if ".tracker" in host:  # big_result's synthetic trackers: cdn7.tracker7.example
+        return ".".join(host.split(".")[-2:])
     for d in sorted(_RECIPIENTS, key=len, reverse=True):
         if host == d or host.endswith("." + d):
             return d
@@ -852,11 +854,14 @@ def big_result(n_flows: int = 100_000, *, seed: int = 5) -> ScanResult:
     base_obs: dict[int, list[Observation]] = {}
     for o in base.observations:
         base_obs.setdefault(o.flow, []).append(o)
-    extra_hosts = [f"cdn{i}.tracker{i % 30}.example" for i in range(60)]
+    extra_hosts = [f"cdn{i}.tracker{i % 60}.example" for i in range(90)]
+    device_id = "3f9c2a71-5d4e-4b8a-9c1f-0e6d7b2a8c45"
     flows: list[FlowSummary] = []
     observations: list[Observation] = []
     phases = base.capture.phases
     duration = 3 * 3600.0
+    used = 0  # template flows placed so far (every one of them recurs)
+    copies: dict[int, list[int]] = {}  # template flow -> its copies
     for i in range(n_flows):
         t = T0 + duration * i / n_flows
         phase = phases[min(len(phases) - 1, i * len(phases) // n_flows)]
@@ -877,19 +882,33 @@ def big_result(n_flows: int = 100_000, *, seed: int = 5) -> ScanResult:
                 error=None,
             )
             flows.append(f)
+            if i % 8 == 3:  # half of them carry an SDK device id
+                observations.append(
+                    Observation(
+                        flow=i,
+                        host=host,
+                        element="dev.install_id",
+                        detector=Detector.PATTERN,
+                        confidence=Confidence.MEDIUM,
+                        location="query:did",
+                        value=device_id,
+                    )
+                )
             continue
-        src = template[i % len(template)]
+        src = template[used % len(template)]
+        used += 1
+        copies.setdefault(src.index, []).append(i)
         flows.append(dataclasses.replace(src, index=i, time=t, phase=phase))
         for o in base_obs.get(src.index, ()):
             observations.append(dataclasses.replace(o, flow=i))
-    recipients = list(_recipients(f for f in flows if not f.host.endswith("tracker0.example")))
+    recipients = _recipients(flows)
     # make the synthetic trackers real-looking recipients
     recipients = [
         r
-        if ".tracker" not in r.domain
+        if not r.domain.startswith("tracker")
         else dataclasses.replace(
             r,
-            organization=f"Tracker Company {r.domain.split('.')[1]}",
+            organization=f"Tracker Company {r.domain.split('.')[0][7:]}",
             categories=(
                 rng.choice(["analytics", "advertising", "audience measurement", "CDN / hosting"]),
             ),
@@ -898,14 +917,34 @@ def big_result(n_flows: int = 100_000, *, seed: int = 5) -> ScanResult:
     ]
     findings = []
     for f in base.findings:
-        ev = [e for e in f.evidence]
-        more = [
-            dataclasses.replace(e, flow=e.flow + k * len(template))
-            for k in range(1, 400)
-            for e in ev
-            if e.flow + k * len(template) < n_flows
+        ev = [
+            dataclasses.replace(e, flow=i, phase=flows[i].phase)
+            for e in f.evidence
+            for i in copies.get(e.flow, [])[:400]
         ]
-        findings.append(dataclasses.replace(f, evidence=tuple(ev + more)))
+        findings.append(dataclasses.replace(f, evidence=tuple(ev), occurrences=len(ev) * 3))
+    by_domain: dict[str, list[FlowSummary]] = {}
+    for fl in flows:
+        if ".tracker" in fl.host:
+            by_domain.setdefault(".".join(fl.host.split(".")[-2:]), []).append(fl)
+    for k, (domain, fls) in enumerate(sorted(by_domain.items())):
+        findings.append(
+            Finding(
+                rule="EDS021",
+                title=f"Device identifier sent to {domain} before login",
+                severity=(Severity.HIGH, Severity.MEDIUM, Severity.LOW)[k % 3],
+                confidence=Confidence.MEDIUM,
+                summary=f"Observed an SDK device identifier sent to {domain} in {len(fls):,} requests.",
+                elements=("dev.install_id",),
+                recipients=(domain,),
+                evidence=tuple(_ev(flows, fl.index, "query:did") for fl in fls[:50]),
+                concerns=(CONCERNS["C"], CONCERNS["SUR"]),
+                provisions=("COPPA 16 CFR 312.5",),
+                questions=(f"Why is {domain} contacted before a teacher or parent has agreed?",),
+                fingerprint=f"f-eds021-{domain}",
+                occurrences=len(fls),
+            )
+        )
     return dataclasses.replace(
         base,
         capture=dataclasses.replace(

@@ -195,9 +195,11 @@ def test_methodology_and_limits(soup: BeautifulSoup) -> None:
     lists = [
         [_text(td) for td in tr.find_all("td")] for tr in m.select("tbody tr") if tr.find("td")
     ]
-    assert next(
-        r for r in lists if r[0] == "edscan-trackers"
-    )[:3] == ["edscan-trackers", "2026.01", "612"]
+    assert next(r for r in lists if r[0] == "edscan-trackers")[:3] == [
+        "edscan-trackers",
+        "2026.01",
+        "612",
+    ]
     lim = _section(soup, "limits")
     assert "api.pinnedsdk.example" in _text(lim.select_one("ul.limits li"))
     assert "Sharing between servers" in _text(lim)

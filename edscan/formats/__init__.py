@@ -121,11 +121,12 @@ def write(
     else:
         targets = [(Path(output), render(result, f.value, reveal=reveal))]
     for path, text in targets:
-        _write_file(path, text, private=reveal)
+        save_text(path, text, private=reveal)
     return [path for path, _ in targets]
 
 
-def _write_file(path: Path, text: str, *, private: bool) -> None:
+def save_text(path: str | Path, text: str, *, private: bool = False) -> None:
+    """Write rendered output; ``private`` (revealed output) makes the file owner-only (0600)."""
     try:
         if private:
             from edscan.capture import open_private

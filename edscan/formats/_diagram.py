@@ -114,6 +114,10 @@ def layout(
         members = [r for r in hidden_rc if r.group == group]
         if not members:
             continue
+        if len(members) == 1:  # a "+1 more" box takes the same room as the company itself
+            shown_rc.append(members[0])
+            rc_key[members[0].key] = members[0].key
+            continue
         node = RecipientNode(
             key=f"__more_{group.key}",
             name=f"+{len(members)} more: {group.label.lower()}",
@@ -230,7 +234,7 @@ def layout(
             (RC_X, "Who receives it"),
         ),
         hidden_elements=len(hidden_el),
-        hidden_recipients=len(hidden_rc),
+        hidden_recipients=sum(1 for r in hidden_rc if rc_key[r.key] != r.key),
     )
 
 
@@ -282,6 +286,7 @@ def _edge(x1: float, y1: float, x2: float, y2: float, colour: str, width: float)
 
 
 def _fit(text: str, width: float, *, size: float = 12.0) -> str:
-    """Cut ``text`` to what fits ``width`` pixels at ``size`` (a conservative average glyph)."""
-    limit = max(4, int(width / (size * 0.56)))
+    """Cut ``text`` to what fits ``width`` pixels at ``size`` (a conservative average glyph:
+    titles are bold, so they are measured wider)."""
+    limit = max(4, int(width / (size * (0.62 if size >= 12 else 0.56))))
     return text if len(text) <= limit else text[: limit - 1] + "…"

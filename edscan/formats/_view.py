@@ -7,6 +7,7 @@ escaped again by the templates.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -222,6 +223,7 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
         if o.party is Party.THIRD:
             flow_elements.setdefault(o.flow, {})[o.element] = None
 
+    @functools.cache
     def element_label(eid: str) -> str:
         return red.text(element_info(eid).label)
 
@@ -307,7 +309,22 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
                 weight=sum(len(rc_to_el.get(d, {})) for d in domains),
             )
         )
-    rc_nodes.sort(key=lambda n: (_palette.rank(n.group), -n.weight))
+    # which companies get a box of their own when there are too many: the app's own servers,
+    # then those named by the most severe findings, then those that received the most data
+    # (the layout groups the rest into "+N more" boxes)
+    severest: dict[str, int] = {}
+    for f in result.findings:
+        for d in f.recipients:
+            k = company_of.get(d, d)
+            severest[k] = max(severest.get(k, -1), f.severity.rank)
+    rc_nodes.sort(
+        key=lambda n: (
+            n.group is not _palette.FIRST,
+            -severest.get(n.key, -1),
+            -n.weight,
+            _palette.rank(n.group),
+        )
+    )
     app_name = red.text(", ".join(result.first_party)) or "the app"
     diagram = _diagram.layout(app_name, el_nodes, rc_nodes, links, _palette.ALL)
 
@@ -375,22 +392,27 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
     flows = result.flows
     order = _timeline.phase_order(flows, result.capture.phases)
 
+    # called once per flow: memoised per host (a capture has few hosts, many flows)
+    @functools.cache
     def party_of(host: str) -> Party:
         r = by_host.get(host)
         return r.party if r else Party.THIRD
 
+    @functools.cache
     def host_name(host: str) -> str:
         r = by_host.get(host)
         return name(r) if r else red.text(host)
 
+    @functools.cache
     def host_group(host: str) -> Group | None:
         r = by_host.get(host)
         if r is not None and r.party is Party.FIRST:
             return None
         return _palette.group_of(r) if r else _palette.UNKNOWN
 
-    fe = {k: [element_label(e) for e in v] for k, v in flow_elements.items()}
-    phase_rows = _timeline.rows(flows, order, result.capture.start, party_of, host_name, fe)
+    phase_rows = _timeline.rows(
+        flows, order, result.capture.start, party_of, host_name, flow_elements
+    )
     phase_rows = [
         _timeline.PhaseRow(
             phase=red.text(p.phase),
@@ -399,7 +421,7 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
             first_flows=p.first_flows,
             companies=p.companies,
             more_companies=p.more_companies,
-            elements=p.elements,
+            elements=tuple(element_label(e) for e in p.elements),
         )
         for p in phase_rows
     ]
