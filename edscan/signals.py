@@ -40,6 +40,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -218,6 +219,10 @@ _FORM_RX = re.compile("|".join(re.escape(m) for m in FORM_MARKERS), re.I)
 _OPENRTB_RX = re.compile(r"^body:\$(\[\d+\])?\.imp\[")
 _form_cache: dict[str, bool] = {}  # locations repeat across flows; the cache keeps it cheap
 _FORM_CACHE_MAX = 65536
+# The same signal (a Referer, an Origin, a cookie's lifetime) recurs in flow after flow: one
+# shared Field per distinct signal keeps the summaries small and saves building it again.
+_interned: dict[tuple[str, str, str], Field] = {}
+_INTERN_MAX = 16384
 
 
 class DecodedLike(Protocol):
@@ -234,22 +239,41 @@ class _Keep(Protocol):
 def kind_of(signal: Field) -> str | None:
     """The signal vocabulary entry a kept field belongs to (see the module docstring)."""
     loc = signal.location
+    ident = (loc, signal.key)
+    kind = _kind_cache.get(ident, "")
+    if kind != "":
+        return kind
     special = _SPECIAL_LOCATIONS.get(loc)
     if special is not None:
-        return special
-    if loc.startswith("set-cookie:"):
-        return "cookie"
-    return _field_kind(signal.key.lower(), signal.value, loc)
+        kind = special
+    elif loc.startswith("set-cookie:"):
+        kind = "cookie"
+    else:
+        kind = _field_kind(signal.key.lower(), signal.value, loc)
+        if signal.key.lower() == "type":
+            return kind  # decided by the value: not cached by location and key
+    if len(_kind_cache) < _FORM_CACHE_MAX:
+        _kind_cache[ident] = kind
+    return kind
+
+
+_kind_cache: dict[tuple[str, str], str | None] = {}
+
+
+_ON = frozenset({"1", "true", "yes", "y", "on"})
+_OFF = frozenset({"0", "false", "no", "n", "off"})
+# "on" values as SDKs send them: a set lookup without strip() or lower() for hot loops
+FLAG_ON = _ON | {"True", "TRUE", "Yes", "YES", "Y", "On", "ON"}
 
 
 def is_set(value: str) -> bool:
     """Whether a flag value means "on" (``1``, ``true``, ``yes``, ``Y``)."""
-    return value.strip().lower() in ("1", "true", "yes", "y", "on")
+    return value in _ON or value.strip().lower() in _ON
 
 
 def is_unset(value: str) -> bool:
     """Whether a flag value explicitly means "off" (``0``, ``false``, ``no``, ``N``)."""
-    return value.strip().lower() in ("0", "false", "no", "n", "off")
+    return value in _OFF or value.strip().lower() in _OFF
 
 
 def _is_form_location(location: str) -> bool:
@@ -272,11 +296,21 @@ def _field_kind(lkey: str, value: str, location: str) -> str | None:
     return None
 
 
+_REQUEST_HEADERS = {
+    "referer": "header:referer",
+    "origin": "header:origin",
+    "content-type": "header:content-type",
+    "sec-gpc": "header:sec-gpc",
+    "dnt": "header:dnt",
+}
+
+
 def signals(flow: Flow, decoded: DecodedLike) -> tuple[Field, ...]:
     """The rule-relevant fields of one flow (see the module docstring for the vocabulary)."""
     out: list[Field] = []
     seen: set[tuple[str, str, str]] = set()
     counts: dict[str, int] = {}
+    interned = _interned
 
     def keep(kind: str, location: str, key: str, value: str) -> None:
         n = counts.get(kind, 0)
@@ -289,29 +323,55 @@ def signals(flow: Flow, decoded: DecodedLike) -> tuple[Field, ...]:
             return
         seen.add(ident)
         counts[kind] = n + 1
-        out.append(Field(location=location, key=key, value=value[:MAX_VALUE]))
+        field = interned.get(ident)
+        if field is None:
+            field = Field(location=location, key=key, value=value[:MAX_VALUE])
+            if len(interned) >= _INTERN_MAX:
+                interned.clear()
+            interned[ident] = field
+        out.append(field)
 
-    for name in ("referer", "origin", "content-type", "sec-gpc", "dnt"):
-        value = flow.request_header(name)
-        if value is not None:
-            location = f"header:{name}"
-            keep(_SPECIAL_LOCATIONS[location], location, name, value)
+    for name, value in flow.request_headers:
+        location = _REQUEST_HEADERS.get(name.lower())
+        if location is not None:
+            keep(_SPECIAL_LOCATIONS[location], location, name.lower(), value)
 
     if flow.tls_version and flow.tls_version.replace(" ", "").lower() in OLD_TLS:
         keep("tls", "tls", "version", flow.tls_version)
 
-    _redirect(flow, keep)
-    _cookies(flow, keep)
+    if flow.response_headers:
+        _redirect(flow, keep)
+        _cookies(flow, keep)
 
+    # one dictionary lookup per field in the common case; this loop is the hot path
+    form_cache = _form_cache
+    kinds = _KIND_BY_KEY
     openrtb = False
     for f in decoded.fields:
         location = f.location
-        if not openrtb and _OPENRTB_RX.match(location):
+        # headers, cookies and path segments were read above or carry nothing the rules use
+        if not location or location[0] not in "qbfw":
+            continue
+        if (
+            not openrtb
+            and location.startswith("body:$")
+            and ".imp[" in location
+            and _OPENRTB_RX.match(location)
+        ):
             openrtb = True
             keep("openrtb", "body:$.imp", "imp", "")
-        kind = _field_kind(f.key.lower(), f.value, location)
+        form = form_cache.get(location)
+        if form is None:
+            form = _is_form_location(location)
+        if form:
+            keep("form", location, f.key, "")
+            continue
+        lkey = f.key.lower()
+        kind = kinds.get(lkey)
         if kind is not None:
             keep(kind, location, f.key, f.value)
+        elif lkey == "type" and f.value.lower() in REPLAY_TYPES:
+            keep("event", location, f.key, f.value)
     return tuple(out)
 
 
@@ -339,13 +399,20 @@ def _cookies(flow: Flow, keep: _Keep) -> None:
         keep("cookie", f"set-cookie:{name[:128]}", key, value)
 
 
+@lru_cache(maxsize=4096)
+def http_date(value: str) -> float | None:
+    """An HTTP date as epoch seconds, or None; cached, as captures repeat the same dates."""
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
 def _reference_time(flow: Flow) -> float | None:
     date = flow.response_header("date")
-    if date:
-        try:
-            return parsedate_to_datetime(date).timestamp()
-        except (TypeError, ValueError, IndexError, OverflowError):
-            pass
+    parsed = http_date(date.strip()) if date else None
+    if parsed is not None:
+        return parsed
     return flow.response_end if flow.response_end is not None else flow.request_start
 
 
@@ -355,6 +422,23 @@ def cookie_lifetime(header: str, reference: float | None) -> tuple[str, str, str
     Max-Age wins over Expires (RFC 6265 §5.3); Expires is measured against ``reference`` (the
     response Date, else the flow's time). Without either it is a session cookie.
     """
+    parsed = _parse_set_cookie(header)
+    if parsed is None:
+        return None
+    name, max_age, expires = parsed
+    if max_age is not None:
+        return None if max_age <= 0 else (name, "max-age", str(max_age))
+    if expires is not None:
+        if reference is None:
+            return (name, "expires", str(int(expires)))
+        seconds = int(expires - reference)
+        return None if seconds <= 0 else (name, "max-age", str(seconds))
+    return (name, "session", "")
+
+
+@lru_cache(maxsize=4096)
+def _parse_set_cookie(header: str) -> tuple[str, int | None, float | None] | None:
+    """(name, Max-Age, Expires as epoch seconds); cached, as captures repeat the same cookies."""
     parts = header.split(";")
     name, sep, _ = parts[0].partition("=")
     name = name.strip()
@@ -371,15 +455,5 @@ def cookie_lifetime(header: str, reference: float | None) -> tuple[str, str, str
             except ValueError:
                 continue
         elif akey == "expires":
-            try:
-                expires = parsedate_to_datetime(avalue.strip()).timestamp()
-            except (TypeError, ValueError, IndexError, OverflowError):
-                continue
-    if max_age is not None:
-        return None if max_age <= 0 else (name, "max-age", str(max_age))
-    if expires is not None:
-        if reference is None:
-            return (name, "expires", str(int(expires)))
-        seconds = int(expires - reference)
-        return None if seconds <= 0 else (name, "max-age", str(seconds))
-    return (name, "session", "")
+            expires = http_date(avalue.strip())
+    return name, max_age, expires

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from edscan.models import Confidence, Evidence, Finding, FlowSummary, Severity
+from edscan.models import Confidence, Finding, FlowSummary, Severity
 from edscan.rules import law, patterns, vocab
-from edscan.rules.base import Context, Rule, best, element_list, make, weakest
+from edscan.rules.base import Context, Ref, Rule, best, element_list, make, weakest
 from edscan.rules.consent import is_ad_request
 
 FAMILY = "advertising"
@@ -92,7 +92,7 @@ def _identity_sync(ctx: Context, rule: Rule) -> Iterable[Finding]:
                     chained.append((f, target))
         if not (broker or syncs or chained):
             continue
-        evidence: list[Evidence] = [ctx.evidence_of_flow(f, "header:location") for f, _ in chained]
+        evidence: list[Ref] = [ctx.evidence_of_flow(f, "header:location") for f, _ in chained]
         evidence += [ctx.evidence_of_flow(f) for f in syncs]
         parts = []
         if broker:

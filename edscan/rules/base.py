@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,9 +32,12 @@ from edscan.models import (
     Severity,
 )
 from edscan.rules import law, vocab
-from edscan.signals import is_set, kind_of
+from edscan.signals import FLAG_ON, kind_of
 
 MAX_EVIDENCE = 20  # evidence items kept per finding; ``occurrences`` keeps the full count
+
+# (flow index, location, decoding chain): what a rule says about one piece of evidence
+Ref = tuple[int, str, tuple[str, ...]]
 
 # the phase names that open a gate: collection before them is "before login or consent"
 GATE_PHASE = re.compile(r"log[ _-]?in|sign[ _-]?in|signin|consent|age[ _-]?gate|sso|auth", re.I)
@@ -83,6 +86,8 @@ class Context:
     def __init__(self, result: ScanResult) -> None:
         self.result = result
         self.flows: dict[int, FlowSummary] = {f.index: f for f in result.flows}
+        self._signals: dict[int, dict[str, list[Field]]] = {}
+        self._kind_by_id: dict[int, str | None] = {}
         self.first_party = frozenset(result.first_party)
         self.recipients: dict[str, Recipient] = {r.domain: r for r in result.recipients}
         self._host_domain: dict[str, str] = {}
@@ -165,10 +170,22 @@ class Context:
     # ------------------------------------------------------------ signals
 
     def signals(self, flow: int, kind: str) -> list[Field]:
-        f = self.flows.get(flow)
-        if f is None:
-            return []
-        return [s for s in f.signals if kind_of(s) == kind]
+        """The flow's signals of one kind (grouped once per flow: rules ask again and again)."""
+        grouped = self._signals.get(flow)
+        if grouped is None:
+            grouped = {}
+            f = self.flows.get(flow)
+            # signals are shared objects (signals.py interns them): classify each object once;
+            # ids stay valid because the result holds every signal while the context lives
+            kinds = self._kind_by_id
+            for s in f.signals if f is not None else ():
+                k = kinds.get(id(s), "?")
+                if k == "?":
+                    k = kinds[id(s)] = kind_of(s)
+                if k is not None:
+                    grouped.setdefault(k, []).append(s)
+            self._signals[flow] = grouped
+        return grouped.get(kind, [])
 
     def _gate(self) -> tuple[int, str] | None:
         """(index of the first flow of the login/consent phase, its name), when marked."""
@@ -179,31 +196,36 @@ class Context:
 
     # ------------------------------------------------------------ evidence
 
-    def evidence_of(self, observations: Iterable[Observation]) -> list[Evidence]:
-        out: dict[tuple[int, str], Evidence] = {}
-        for o in observations:
-            key = (o.flow, o.location)
-            if key in out:
-                continue
-            f = self.flows.get(o.flow)
-            out[key] = Evidence(
-                flow=o.flow,
-                method=f.method if f else "",
-                url=f.url if f else "",
-                location=o.location,
-                encodings=o.encodings,
-                phase=f.phase if f else None,
-            )
-        return list(out.values())
+    def evidence_of(self, observations: Iterable[Observation]) -> list[Ref]:
+        return [(o.flow, o.location, o.encodings) for o in observations]
 
-    def evidence_of_flow(self, flow: FlowSummary, location: str = "") -> Evidence:
-        return Evidence(
-            flow=flow.index,
-            method=flow.method,
-            url=flow.url,
-            location=location,
-            phase=flow.phase,
-        )
+    def evidence_of_flow(self, flow: FlowSummary, location: str = "") -> Ref:
+        return (flow.index, location, ())
+
+    def evidence(self, refs: Iterable[Ref]) -> tuple[tuple[Evidence, ...], int]:
+        """The first MAX_EVIDENCE evidence items (by flow, then location) and the flow count.
+
+        Rules hand over cheap references; only the items a finding keeps become Evidence.
+        """
+        first: dict[tuple[int, str], tuple[str, ...]] = {}
+        for flow, loc, enc in refs:
+            first.setdefault((flow, loc), enc)
+        unique = sorted(first.items())
+        flows = {flow for (flow, _), _ in unique}
+        out = []
+        for (flow, location), encodings in unique[:MAX_EVIDENCE]:
+            f = self.flows.get(flow)
+            out.append(
+                Evidence(
+                    flow=flow,
+                    method=f.method if f else "",
+                    url=f.url if f else "",
+                    location=location,
+                    encodings=encodings,
+                    phase=f.phase if f else None,
+                )
+            )
+        return tuple(out), len(flows)
 
 
 def child_directed(result: ScanResult) -> bool:
@@ -212,7 +234,10 @@ def child_directed(result: ScanResult) -> bool:
     setting = result.settings.get("child_directed")
     if isinstance(setting, bool):
         return setting
-    return any(kind_of(s) == "child" and is_set(s.value) for f in result.flows for s in f.signals)
+    # the value test first: one set lookup, rarely true, so kind_of runs on few signals
+    return any(
+        s.value in FLAG_ON and kind_of(s) == "child" for f in result.flows for s in f.signals
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -254,15 +279,14 @@ def make(
     confidence: Confidence,
     elements: Iterable[str] = (),
     recipients: Iterable[str] = (),
-    evidence: Sequence[Evidence] = (),
+    evidence: Iterable[Ref] = (),
     why: str = "",
     key: str = "",
 ) -> Finding:
     """A finding of ``rule``: "Observed …; this may be inconsistent with … unless …"."""
     els = tuple(sorted(set(elements)))
     recs = tuple(sorted(set(recipients)))
-    items = sorted(evidence, key=lambda e: (e.flow, e.location))
-    occurrences = len({e.flow for e in items})
+    items, occurrences = ctx.evidence(evidence)
     summary = f"Observed {observed} in {flows_phrase(occurrences)}."
     if why:
         summary += f" {why}"
@@ -279,7 +303,7 @@ def make(
         summary=summary,
         elements=els,
         recipients=recs,
-        evidence=tuple(items[:MAX_EVIDENCE]),
+        evidence=items,
         concerns=rule.concerns,
         provisions=law.provision_texts(rule.provisions),
         questions=rule.questions,

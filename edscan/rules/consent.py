@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from edscan.models import Confidence, Evidence, Finding, FlowSummary, Observation, Severity
+from edscan.models import Confidence, Finding, FlowSummary, Observation, Severity
 from edscan.rules import law, patterns, vocab
-from edscan.rules.base import Context, Rule, best, element_list, make, weakest
+from edscan.rules.base import Context, Ref, Rule, best, element_list, make, weakest
 from edscan.signals import NON_PERSONALISED_KEYS, is_set, is_unset
 
 FAMILY = "consent"
@@ -30,9 +30,9 @@ def _child_flags(ctx: Context, rule: Rule) -> Iterable[Finding]:
         cats = ctx.categories(domain)
         if not cats & _FLAGGED:
             continue
-        off: list[Evidence] = []
+        off: list[Ref] = []
         with_ids: list[Observation] = []
-        missing: list[Evidence] = []
+        missing: list[Ref] = []
         for f in ctx.flows_by_domain[domain]:
             child = ctx.signals(f.index, "child")
             if any(is_set(s.value) for s in child):

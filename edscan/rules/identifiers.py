@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from edscan.models import Confidence, Evidence, Finding, Observation, Severity
+from edscan.models import Confidence, Finding, Observation, Severity
 from edscan.rules import law, vocab
-from edscan.rules.base import Context, Rule, best, element_list, make, weakest
+from edscan.rules.base import Context, Ref, Rule, best, element_list, make, weakest
 from edscan.rules.disclosure import third_party_observations
 from edscan.signals import is_set
 
@@ -84,7 +84,7 @@ def _long_lived_cookies(ctx: Context, rule: Rule) -> Iterable[Finding]:
     start = ctx.result.capture.start
     for domain in ctx.third_party_domains():
         names: dict[str, int] = {}
-        evidence: list[Evidence] = []
+        evidence: list[Ref] = []
         for f in ctx.flows_by_domain[domain]:
             for s in ctx.signals(f.index, "cookie"):
                 seconds = _lifetime(s.key, s.value, f.time if f.time is not None else start)

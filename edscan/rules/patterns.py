@@ -9,7 +9,6 @@ a host matches its suffix exactly or as a subdomain.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 _Pattern = tuple[str, re.Pattern[str]]
 
@@ -80,13 +79,34 @@ REPLAY_UPLOADS: tuple[_Pattern, ...] = (
 )
 
 
+_PATH = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*://)?[^/?#]*([^?#]*)")
+
+
+def url_path(url: str) -> str:
+    """The path of an absolute URL, without parsing the rest (``urlsplit`` is slow)."""
+    m = _PATH.match(url)
+    return (m.group(1) if m else "") or "/"
+
+
 def _host_matches(host: str, suffix: str) -> bool:
     return host == suffix or host.endswith("." + suffix)
 
 
+_candidates: dict[tuple[int, str], tuple[re.Pattern[str], ...]] = {}
+
+
 def matches(url: str, host: str, patterns: tuple[_Pattern, ...]) -> bool:
-    path = urlsplit(url).path or "/"
-    return any(_host_matches(host, h) and rx.search(path) for h, rx in patterns)
+    # the path regexes that apply to a host are found once per host, not once per flow
+    ident = (id(patterns), host)
+    rxs = _candidates.get(ident)
+    if rxs is None:
+        rxs = tuple(rx for h, rx in patterns if _host_matches(host, h))
+        if len(_candidates) < 65536:
+            _candidates[ident] = rxs
+    if not rxs:
+        return False
+    path = url_path(url)
+    return any(rx.search(path) for rx in rxs)
 
 
 def is_pixel(url: str, host: str) -> bool:
@@ -97,12 +117,12 @@ def is_ad_request(url: str, host: str, *, advertising: bool) -> bool:
     """A request for an ad: a known ad endpoint, or an ad-shaped path on an advertising host."""
     if matches(url, host, AD_REQUESTS):
         return True
-    return advertising and bool(AD_PATH.search(urlsplit(url).path or "/"))
+    return advertising and bool(AD_PATH.search(url_path(url)))
 
 
 def is_sync(url: str, host: str) -> bool:
     """A cookie- or ID-sync shaped request (to be read with the host's categories)."""
-    return bool(SYNC_HOST.match(host)) or bool(SYNC_PATH.search(urlsplit(url).path or "/"))
+    return bool(SYNC_HOST.match(host)) or bool(SYNC_PATH.search(url_path(url)))
 
 
 def is_replay_upload(url: str, host: str) -> bool:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from edscan.models import Confidence, Evidence, Finding, FlowSummary, Observation, Severity
+from edscan.models import Confidence, Finding, FlowSummary, Observation, Severity
 from edscan.rules import law, vocab
-from edscan.rules.base import Context, Rule, best, element_list, is_loopback, make
+from edscan.rules.base import Context, Ref, Rule, best, element_list, is_loopback, make
 
 FAMILY = "security"
 
@@ -172,7 +172,7 @@ def _sensitive_in_url(ctx: Context, rule: Rule) -> Iterable[Finding]:
 
 
 def _weak_tls(ctx: Context, rule: Rule) -> Iterable[Finding]:
-    by_domain: dict[str, list[Evidence]] = defaultdict(list)
+    by_domain: dict[str, list[Ref]] = defaultdict(list)
     versions: dict[str, set[str]] = defaultdict(set)
     for f in ctx.result.flows:
         for s in ctx.signals(f.index, "tls"):

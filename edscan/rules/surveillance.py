@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from edscan.models import Confidence, Evidence, Finding, FlowSummary, Observation, Severity
+from edscan.models import Confidence, Finding, FlowSummary, Observation, Severity
 from edscan.rules import law, patterns, vocab
-from edscan.rules.base import Context, Rule, best, element_list, make
+from edscan.rules.base import Context, Ref, Rule, best, element_list, make
 from edscan.signals import REPLAY_TYPES
 
 FAMILY = "surveillance"
@@ -83,7 +83,7 @@ def _form_capture(ctx: Context, rule: Rule) -> Iterable[Finding]:
     for o in ctx.result.observations:
         if o.persona_field and not ctx.is_third_observation(o):
             submitted[o.persona_field] = min(submitted.get(o.persona_field, o.flow), o.flow)
-    markers: dict[str, list[Evidence]] = defaultdict(list)
+    markers: dict[str, list[Ref]] = defaultdict(list)
     early: dict[str, list[Observation]] = defaultdict(list)
     for domain in ctx.third_party_domains():
         for f in ctx.flows_by_domain[domain]:
