@@ -7,7 +7,7 @@ auditor marked are drawn as labelled bands behind them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from edscan.formats._palette import Group
@@ -86,7 +86,7 @@ def rows(
     start: float | None,
     party_of: Callable[[str], Party],
     name_of: Callable[[str], str],
-    elements_of_flow: Mapping[int, Sequence[str]],
+    elements_of_flow: Mapping[int, Iterable[str]],
     *,
     max_companies: int = 6,
 ) -> list[PhaseRow]:
