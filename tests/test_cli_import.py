@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import DATA, shared_path
+from mitmproxy import io as mitmio
+from mitmproxy.io import tnetstring
+from mitmproxy.test import tflow
 
 from edscan.capture import CaptureWriter
 from edscan.cli import cli
@@ -184,12 +187,31 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     for name, (content, message) in files.items():
         (tmp_path / name).write_bytes(content)
         out[name] = (tmp_path / name, message)
+    state = tflow.tflow(resp=True).get_state()
+    state["version"] = [0, 9]  # older than any format mitmproxy 11 reads
+    with (tmp_path / "old.mitm").open("wb") as fo:
+        tnetstring.dump(state, fo)
+    out["too-old.mitm"] = (tmp_path / "old.mitm", "old mitmproxy (flow format 0.9)")
+    cut = tmp_path / "cut.mitm"
+    with cut.open("wb") as fo:
+        mitmio.FlowWriter(fo).add(tflow.tflow(resp=True))
+    cut.write_bytes(cut.read_bytes()[:150])
+    out["truncated.mitm"] = (cut, "cut off before its first complete flow")
     out["directory"] = (tmp_path, "is a directory")
     out["missing"] = (tmp_path / "missing.har", "no such file")
     return out
 
 
-BAD = ["empty", "not-har.json", "truncated.har", "junk.bin", "directory", "missing"]
+BAD = [
+    "empty",
+    "not-har.json",
+    "truncated.har",
+    "junk.bin",
+    "too-old.mitm",
+    "truncated.mitm",
+    "directory",
+    "missing",
+]
 
 
 @pytest.mark.parametrize("command", ["info", "convert"])
@@ -233,9 +255,6 @@ def test_real_process(tmp_path: Path) -> None:
 
 def test_convert_repairs_text_a_capture_cannot_hold(tmp_path: Path) -> None:
     # mitmproxy keeps bytes that are not UTF-8 (here in the method) as lone surrogates
-    from mitmproxy import io as mitmio
-    from mitmproxy.test import tflow
-
     f = tflow.tflow(resp=True)
     f.request.data.method = b"GE\xffT"
     dump = tmp_path / "d.mitm"
