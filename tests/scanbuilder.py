@@ -105,6 +105,7 @@ class ScanBuilder:
         persona_field: str | None = None,
         detail: str = "",
         encodings: tuple[str, ...] = (),
+        value: str = "x",
     ) -> ScanBuilder:
         host = self.flows[flow].host
         self.observations.append(
@@ -118,7 +119,7 @@ class ScanBuilder:
                 encodings=encodings,
                 persona_field=persona_field,
                 party=self._party(registrable_domain(host)),
-                value="x",
+                value=value,
                 detail=detail,
             )
         )

@@ -790,3 +790,29 @@ def test_redirects_between_one_company_s_domains_are_no_sync() -> None:
     )
     b.flow("https://www.google.com/ads/ga-audiences")
     assert "EDS012" not in _rules_of(b.findings())
+
+
+def test_a_vendor_api_key_to_its_own_service_is_not_a_leaked_credential() -> None:
+    b = ScanBuilder().recipient("openai.com", "AI model provider")
+    i = b.flow("https://api.openai.com/v1/chat/completions", method="POST")
+    b.obs(i, "cred.access_token", location="header:authorization", value="sk-app-key")
+    j = b.flow("https://api.school.example/me")
+    b.obs(j, "cred.access_token", location="header:authorization", value="student-session")
+    assert "EDS008" not in _rules_of(b.findings())
+
+
+def test_the_student_session_token_at_a_third_party_is_a_leak() -> None:
+    b = ScanBuilder().recipient("mixpanel.com", "analytics")
+    j = b.flow("https://api.school.example/me")
+    b.obs(j, "cred.access_token", location="header:authorization", value="student-session")
+    i = b.flow("https://api-js.mixpanel.com/track", method="POST")
+    b.obs(i, "cred.access_token", location="body:$.properties.auth", value="student-session")
+    f = _one(b.build(), "EDS008")
+    assert f.severity is Severity.CRITICAL and f.recipients == ("mixpanel.com",)
+
+
+def test_a_key_name_alone_in_a_vendor_url_is_not_student_data_in_a_url() -> None:
+    b = ScanBuilder().recipient("fullstory.com", "session replay")
+    i = b.flow("https://rs.fullstory.com/rec/page?UserId=123")
+    b.obs(i, "sid.provider", location="query:UserId", confidence=Confidence.LOW)
+    assert "EDS016" not in _rules_of(b.findings())

@@ -94,20 +94,57 @@ def _plaintext(ctx: Context, rule: Rule) -> Iterable[Finding]:
         )
 
 
+def in_copied_url(location: str) -> bool:
+    """The value sat in a URL that the request carried inside something else: a Referer, a
+    page-URL field of a beacon (``query:dl>query:code``)."""
+    if location_kind(location) == "referer":
+        return True
+    inner = location.rsplit(">", 1)[-1] if ">" in location else ""
+    return inner.startswith(("query", "path", "fragment"))
+
+
+def _student_credentials(ctx: Context) -> frozenset[str]:
+    """Credential values the app itself received: the student's session, not a vendor key."""
+    return frozenset(
+        o.value
+        for o in ctx.result.observations
+        if o.value and vocab.is_credential(o.element) and not ctx.is_third_observation(o)
+    )
+
+
+def _leaked(o: Observation, own: frozenset[str]) -> bool:
+    """Whether a credential seen at a third party is the student's or the app's session.
+
+    A third party's own cookie, or the app's API key for a third-party service in that
+    service's Authorization header, is how that service works, not a leak. What counts: a
+    seeded or derived persona value, a value the app's own servers also received, or a value
+    copied from the app's URLs (Referer, page-URL fields).
+    """
+    return bool(o.persona_field) or (bool(o.value) and o.value in own) or in_copied_url(o.location)
+
+
 def _credentials(ctx: Context, rule: Rule) -> Iterable[Finding]:
+    own = _student_credentials(ctx)
     for domain in sorted(ctx.observations_by_domain):
         obs = [o for o in ctx.observations_by_domain[domain] if vocab.is_credential(o.element)]
         if not obs:
             continue
         trusted = ctx.is_first(domain) or vocab.SSO in ctx.categories(domain)
-        third = [o for o in obs if ctx.is_third_observation(o)] if not trusted else []
+        third = (
+            [o for o in obs if ctx.is_third_observation(o) and _leaked(o, own)]
+            if not trusted
+            else []
+        )
+        if not trusted and not third:
+            continue
         if third:
             hits = third
             severity = Severity.CRITICAL
-            via_referer = any(location_kind(o.location) == "referer" for o in hits)
+            copied = any(in_copied_url(o.location) for o in hits)
             why = (
-                "The token reached the third party in the Referer header, copied from a page URL."
-                if via_referer
+                "The credential was copied from the app's own URL (the Referer header or a "
+                "page address the tracker records)."
+                if copied
                 else "A third party holding a student's credential or "
                 "session token can act as the student."
             )
@@ -141,8 +178,10 @@ def _credentials(ctx: Context, rule: Rule) -> Iterable[Finding]:
 
 def _in_url(o: Observation) -> bool:
     e = o.element
+    # a key name alone in a URL is usually the vendor's own parameter (FullStory's UserId)
     return (
-        location_kind(o.location) in URL_KINDS
+        o.confidence >= Confidence.MEDIUM
+        and location_kind(o.location) in URL_KINDS
         and not vocab.is_credential(e)
         and (vocab.is_identity(e) or vocab.tier(e) >= 3)
     )
