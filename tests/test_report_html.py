@@ -134,6 +134,7 @@ def test_recipients_table(soup: BeautifulSoup) -> None:
     ]
     assert fs.select_one(".chip.t3") is not None
     assert cells[-1] == "bundled:edscan-trackers@2026.01"
+    assert [str(x) for x in fs.select_one("td.src").contents] == ["bundled:edscan-trackers@2026.01"]
 
 
 def test_findings_by_severity_with_redacted_evidence(soup: BeautifulSoup) -> None:

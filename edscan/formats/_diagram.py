@@ -288,5 +288,5 @@ def _edge(x1: float, y1: float, x2: float, y2: float, colour: str, width: float)
 def _fit(text: str, width: float, *, size: float = 12.0) -> str:
     """Cut ``text`` to what fits ``width`` pixels at ``size`` (a conservative average glyph:
     titles are bold, so they are measured wider)."""
-    limit = max(4, int(width / (size * (0.62 if size >= 12 else 0.56))))
+    limit = max(4, int(width / (size * (0.6 if size >= 12 else 0.56))))
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -87,7 +87,7 @@ class RecipientRow:
     last_seen: str
     first_seen_iso: str
     last_seen_iso: str
-    sources: str
+    sources: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -351,7 +351,7 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
                 last_seen=_timeline.clock(r.last_seen, result.capture.start),
                 first_seen_iso=iso(r.first_seen) or "",
                 last_seen_iso=iso(r.last_seen) or "",
-                sources=red.text(", ".join(r.sources)) or "no list (unknown domain)",
+                sources=tuple(red.text(s) for s in r.sources) or ("no list (unknown domain)",),
             )
         )
 
