@@ -593,12 +593,10 @@ class Installed:
 
 
 def bundled_psl_info() -> ListInfo:
-    import importlib.metadata
+    import tldextract
 
-    try:
-        version = importlib.metadata.version("tldextract")
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a broken install
-        version = "unknown"
+    # the module's own attribute: a metadata lookup would scan sys.path on every load
+    version = str(getattr(tldextract, "__version__", "unknown"))
     return ListInfo(
         name="publicsuffix",
         version=f"tldextract {version} snapshot",
