@@ -629,7 +629,8 @@ def lists_show_command(
 ) -> None:
     """Explain who HOST belongs to: the attribution, and every list's opinion with provenance.
 
-    HOST may also be a URL; its path then names the SDK (Meta Pixel for facebook.com/tr).
+    HOST may also be a URL (scheme optional); its path then names the SDK (Meta Pixel for
+    facebook.com/tr).
 
     \b
     Example:
@@ -643,8 +644,8 @@ def lists_show_command(
     from edscan import lists
     from edscan.trackers import load_trackers
 
-    if "://" in host:
-        parts = urlsplit(host)
+    if "/" in host:  # a URL, with or without its scheme: its path names the SDK
+        parts = urlsplit(host if "://" in host else "//" + host)
         host, path = parts.netloc, path or parts.path
     db = load_trackers(
         Path(data_dir) if data_dir else None, accept_noncommercial=accept_noncommercial
