@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from edscan.detectors.patterns import ID_LIKE, Detection, PatternDetector, parent_location
-from edscan.detectors.persona import Hit, PersonaMatcher, key_tails
+from edscan.detectors.persona import FlowText, Hit, PersonaMatcher, key_tails
 from edscan.detectors.variants import Variant, persona_variants, value_variants
 from edscan.models import Confidence, Field, Flow, Observation
 from edscan.models import Detector as DetectorKind
@@ -101,19 +101,21 @@ class Detector:
         fields = decoded.fields
         observations: list[Observation] = []
         explained: set[tuple[int, str]] = set()  # (field index, element) a persona hit covers
-        if self._matcher is not None and fields:
+        text = FlowText(fields) if fields else None
+        host = flow.host
+        if self._matcher is not None and text is not None:
             found: list[Observation] = []
-            for hit in self._matcher.search(fields):
-                for obs in self._persona_observations(flow, fields, hit):
+            for hit in self._matcher.search(fields, text):
+                for obs in self._persona_observations(flow, host, fields, hit):
                     found.append(obs)
                     explained.add((hit.field, obs.element))
             observations.extend(_distinct(found))
-        if self._patterns is not None and fields:
-            observations.extend(
-                self._pattern_observations(
-                    flow, fields, self._patterns.detect(flow, fields), explained
+        if self._patterns is not None and text is not None:
+            detections = self._patterns.detect(flow, fields, text)
+            if detections:
+                observations.extend(
+                    self._pattern_observations(flow, host, fields, detections, explained)
                 )
-            )
         if self._matcher is not None and decoded.inbound:
             self._learn(decoded.inbound)
         return observations
@@ -121,7 +123,7 @@ class Detector:
     # ----------------------------------------------------------------------- persona
 
     def _persona_observations(
-        self, flow: Flow, fields: Sequence[Field], hit: Hit
+        self, flow: Flow, host: str, fields: Sequence[Field], hit: Hit
     ) -> list[Observation]:
         f = fields[hit.field]
         sent = f.value[hit.start : hit.end]
@@ -147,7 +149,7 @@ class Detector:
             out.append(
                 Observation(
                     flow=flow.index,
-                    host=flow.host,
+                    host=host,
                     element=element,
                     detector=DetectorKind.PERSONA,
                     confidence=Confidence.HIGH,
@@ -165,11 +167,13 @@ class Detector:
     @staticmethod
     def _pattern_observations(
         flow: Flow,
+        host: str,
         fields: Sequence[Field],
         detections: list[Detection],
         explained: set[tuple[int, str]],
     ) -> list[Observation]:
-        strong = {(d.field, d.element) for d in detections if d.confidence > Confidence.LOW}
+        low = Confidence.LOW
+        strong = {(d.field, d.element) for d in detections if d.confidence is not low}
         # a value found raw and inside its decoded form (an e-mail in a JSON string and in the
         # parsed JSON) is reported at the inner location only, where its own key is known
         inner = {(fields[d.field].location, d.value) for d in detections}
@@ -177,7 +181,7 @@ class Detector:
         seen: set[tuple[str, str, str]] = set()
         for d in detections:
             k = (d.field, d.element)
-            if k in explained or (d.confidence == Confidence.LOW and k in strong):
+            if k in explained or (d.confidence is low and k in strong):
                 continue
             f = fields[d.field]
             # the decoder emits a value as found and as decoded at the same location
@@ -191,7 +195,7 @@ class Detector:
             out.append(
                 Observation(
                     flow=flow.index,
-                    host=flow.host,
+                    host=host,
                     element=d.element,
                     detector=d.detector,
                     confidence=d.confidence,
@@ -210,19 +214,20 @@ class Detector:
         assert self._matcher is not None
         if len(self._derived) >= self._max_derived:
             return
+        # the persona's identity as a whole value of a structured response (a JSON object),
+        # not a mention inside text; a dict lookup per field, no search
+        known = self._matcher.anchors
         anchors: list[tuple[str, str]] = []  # (parent location, persona field)
-        for hit in self._matcher.search(inbound):
-            f = inbound[hit.field]
-            if f.location.startswith(("response-header:", "set-cookie:", "header:", "cookie:")):
+        for f in inbound:
+            loc = f.location
+            if not (loc.startswith("response-body:$") or (loc[:3] == "ws[" and ":$" in loc)):
                 continue
-            if hit.start != 0 and f.value[: hit.start].strip():
-                continue  # the value must be the whole field, not a mention inside text
-            if f.value[hit.end :].strip():
-                continue
-            for v in hit.variants:
-                if v.field in _ANCHORS and not v.encodings:
-                    anchors.append((parent_location(f.location), v.field))
-                    break
+            vs = known.get(f.value.strip().lower())
+            if vs:
+                for v in vs:
+                    if v.field in _ANCHORS:
+                        anchors.append((parent_location(loc), v.field))
+                        break
         if not anchors:
             return
         learned: list[Variant] = []

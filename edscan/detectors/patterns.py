@@ -23,10 +23,10 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
-from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from edscan.detectors.persona import FlowText
 from edscan.models import Confidence, Detector, Field, Flow
 from edscan.taxonomy import ELEMENTS, normalise_key
 
@@ -209,7 +209,7 @@ def _ip(v: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     s = v.strip()
     if not 3 <= len(s) <= 45 or not (s[0].isdigit() or s[0] in ":abcdefABCDEF"):
         return None
-    if "." not in s and ":" not in s:
+    if ":" not in s and s.count(".") != 3:
         return None
     try:
         ip = ipaddress.ip_address(s)
@@ -453,6 +453,36 @@ def _key_table() -> dict[str, tuple[str, Handler]]:
 
 
 _KEYS = _key_table()
+_FP, _LAT, _LON, _PAIR, _CONTENT = 1, 2, 3, 4, 5
+_SHAPE_START = frozenset("0123456789+(:")
+_HEX_LETTERS = frozenset("abcdefABCDEF")
+KeyInfo = tuple[str, tuple[str, Handler] | None, int, bool]
+_INFO: dict[str, KeyInfo] = {}
+
+
+def _key_info(key: str) -> KeyInfo:
+    """What a raw key name means here, computed once per distinct name (keys repeat a lot)."""
+    nk = normalise_key(key)
+    kind = (
+        _FP
+        if nk in _FP_KEYS
+        else _LAT
+        if nk in _GEO_LAT
+        else _LON
+        if nk in _GEO_LON
+        else _PAIR
+        if nk in _GEO_PAIR
+        else _CONTENT
+        if nk == "content"
+        else 0
+    )
+    info = (nk, _KEYS.get(nk), kind, bool(_VERSIONISH.search(nk)))
+    if len(_INFO) >= 50_000:  # hostile captures with endless distinct keys: stay bounded
+        _INFO.clear()
+    _INFO[key] = info
+    return info
+
+
 _STUDENT_TO_PARENT = {
     "st_contact.email": "pg_contact.email",
     "st_contact.phone": "pg_contact.phone",
@@ -463,39 +493,55 @@ _STUDENT_TO_PARENT = {
 class PatternDetector:
     """Stateless: ``detect(flow, fields)`` returns what the shapes and key names show."""
 
-    def detect(self, flow: Flow, fields: Sequence[Field]) -> list[Detection]:
+    def detect(
+        self, flow: Flow, fields: Sequence[Field], text: FlowText | None = None
+    ) -> list[Detection]:
         out: list[Detection] = []
         ctx = _Ctx(flow, fields, out)
-        keys = _KEYS
+        info_of = _INFO.get
         fp_seen: dict[str, int] = {}
         lat: dict[str, tuple[int, int]] = {}  # parent location -> (field, decimals)
         lon: dict[str, tuple[int, int]] = {}
         for i, f in enumerate(fields):
             key = f.key
-            nk = normalise_key(key) if key else ""
-            if nk:
-                entry = keys.get(nk)
+            if key:
+                info = info_of(key) or _key_info(key)
+                entry = info[1]
                 if entry is not None:
                     element, handler = entry
                     if element in _STUDENT_TO_PARENT and _parentish(f):
                         element = _STUDENT_TO_PARENT[element]
                     handler(ctx, i, f, element)
-                if nk in _FP_KEYS:
-                    fp_seen.setdefault(nk, i)
-                elif nk in _GEO_LAT or nk in _GEO_LON:
-                    m = COORD.match(f.value.strip())
-                    if m:
-                        (lat if nk in _GEO_LAT else lon)[parent_location(f.location)] = (
-                            i,
-                            len(m.group(1)),
-                        )
-                elif nk in _GEO_PAIR:
-                    self._pair(ctx, i, f.value)
-                elif nk == "content" and ".messages[" in f.location and len(f.value) >= 40:
-                    ctx.add(i, "work.content", KEYNAME, LOW, "chat message text (AI API shape)")
-                if _VERSIONISH.search(nk):
+                kind = info[2]
+                if kind:
+                    if kind == _FP:
+                        fp_seen.setdefault(info[0], i)
+                    elif kind in (_LAT, _LON):
+                        m = COORD.match(f.value.strip())
+                        if m:
+                            (lat if kind == _LAT else lon)[parent_location(f.location)] = (
+                                i,
+                                len(m.group(1)),
+                            )
+                    elif kind == _PAIR:
+                        self._pair(ctx, i, f.value)
+                    elif ".messages[" in f.location and len(f.value) >= 40:  # _CONTENT
+                        ctx.add(i, "work.content", KEYNAME, LOW, "chat message text (AI API shape)")
+                if info[3]:
                     continue  # version and build strings are never ids, IPs or phones
-            self._shapes(ctx, i, f)
+            # cheap guards first: most values are short words, numbers, URLs or user agents
+            v = f.value
+            n = len(v)
+            if n < 7:
+                continue
+            c = v[0]
+            if (
+                n == 17
+                or (c == "e" and v.startswith("eyJ"))
+                or (c == "B" and v.startswith("Bearer eyJ"))
+                or (n <= 45 and (c in _SHAPE_START or (c in _HEX_LETTERS and ":" in v)))
+            ) and not v.isdigit():
+                self._shapes(ctx, i, f)
         for parent, (i, d1) in lat.items():
             pair = lon.get(parent)
             if pair is not None:
@@ -511,7 +557,7 @@ class PatternDetector:
             ctx.add(
                 first, "fp.signals", KEYNAME, LOW, f"{len(fp_seen)} fingerprinting keys: {names}"
             )
-        self._emails(ctx)
+        self._emails(ctx, text or FlowText(fields))
         return out
 
     @staticmethod
@@ -565,17 +611,10 @@ class PatternDetector:
                     ctx.add(i, element, PATTERN, MEDIUM, "phone number")
 
     @staticmethod
-    def _emails(ctx: _Ctx) -> None:
-        fields = ctx.fields
-        values = [f.value for f in fields]
-        joined = "\x00".join(values)
+    def _emails(ctx: _Ctx, text: FlowText) -> None:
+        joined = text.joined
         if "@" not in joined:
             return
-        starts: list[int] = []
-        pos = 0
-        for v in values:
-            starts.append(pos)
-            pos += len(v) + 1
         seen: set[tuple[int, str]] = set()
         for m in EMAIL.finditer(joined):
             s = m.start()
@@ -584,11 +623,11 @@ class PatternDetector:
             address = m.group()
             if address.rsplit(".", 1)[1].lower() in _FILE_TLDS:
                 continue  # icon@2x.png
-            i = bisect_right(starts, s) - 1
-            f = fields[i]
+            i, offset = text.locate(s)
+            f = ctx.fields[i]
             element = "st_contact.email"
             nk = normalise_key(f.key) if f.key else ""
-            before = joined[max(starts[i], s - 24) : s].lower()  # "parent_email=..." in text
+            before = text.values[i][max(0, offset - 24) : offset].lower()  # "parent_email=..."
             if (
                 _parentish(f)
                 or _KEYS.get(nk, ("",))[0] == "pg_contact.email"

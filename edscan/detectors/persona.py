@@ -16,6 +16,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import ahocorasick
 
@@ -70,15 +71,42 @@ def _bounded(text: str, start: int, end: int) -> bool:
     return True
 
 
+class FlowText:
+    """A flow's outbound values joined once for every detector that searches text.
+
+    ``joined`` is ``SEP + v1 + SEP + v2 ... + SEP`` over the values stripped of outer
+    whitespace, so a whole field value is ``SEP + value + SEP`` (how gated variants are found by
+    the same automaton pass) and no match can span two fields.
+    """
+
+    __slots__ = ("_starts", "joined", "values")
+
+    def __init__(self, fields: Sequence[Field]) -> None:
+        self.values = [f.value.strip() for f in fields]
+        self.joined = SEP + SEP.join(self.values) + SEP
+        self._starts: list[int] | None = None
+
+    def locate(self, pos: int) -> tuple[int, int]:
+        """(field index, offset in its stripped value) of position ``pos`` of ``joined``."""
+        if self._starts is None:
+            starts = []
+            p = 1
+            for v in self.values:
+                starts.append(p)
+                p += len(v) + 1
+            self._starts = starts
+        i = bisect_right(self._starts, pos) - 1
+        return i, pos - self._starts[i]
+
+
 class PersonaMatcher:
-    """The automaton and gated table for a set of variants; ``add`` grows it (derived ids)."""
+    """One automaton for a set of variants; ``add`` grows it (derived ids)."""
 
     def __init__(self, variants: Iterable[Variant] = ()) -> None:
         self._variants: list[Variant] = []
         self._agree: dict[str, frozenset[str]] = {}
         self._automaton: ahocorasick.Automaton | None = None
-        self._gated: dict[str, tuple[Variant, ...]] = {}
-        self._gated_max = 0
+        self.anchors: dict[str, tuple[Variant, ...]] = {}  # plain text -> variants, for learning
         self.add(variants)
 
     def __len__(self) -> int:
@@ -94,90 +122,73 @@ class PersonaMatcher:
             if v.field not in self._agree:
                 self._agree[v.field] = _agree_keys(v.field)
         words: dict[str, list[Variant]] = {}
-        gated: dict[str, list[Variant]] = {}
         for v in self._variants:
-            (gated if v.gated else words).setdefault(v.text, []).append(v)
+            # a gated variant must be a whole field value: it is searched with the separators
+            # around it, and its key is checked only when the automaton finds it
+            text = f"{SEP}{v.text}{SEP}" if v.gated else v.text
+            words.setdefault(text, []).append(v)
+        anchors: dict[str, list[Variant]] = {}
+        for v in self._variants:
+            if not v.encodings:
+                anchors.setdefault(v.text, []).append(v)
+        self.anchors = {k: tuple(v) for k, v in anchors.items()}
         if words:
             a = ahocorasick.Automaton()
             for text, vs in words.items():
-                a.add_word(text, (len(text), tuple(vs)))
+                a.add_word(text, (len(text), tuple(vs), text[0] == SEP))
             a.make_automaton()
             self._automaton = a
         else:
             self._automaton = None
-        self._gated = {k: tuple(v) for k, v in gated.items()}
-        self._gated_max = max((len(k) for k in self._gated), default=0)
 
-    def search(self, fields: Sequence[Field]) -> list[Hit]:
+    def search(self, fields: Sequence[Field], text: FlowText | None = None) -> list[Hit]:
         """Every hit in ``fields``, longest first where they overlap, in field order."""
-        if not fields or not self._variants:
+        if not fields or self._automaton is None:
             return []
+        t = text or FlowText(fields)
         hits: list[Hit] = []
-        if self._automaton is not None:
-            values = [f.value for f in fields]
-            joined = SEP.join(values)
-            low = joined.lower()
-            if len(low) == len(joined):
-                self._scan(joined, low, values, 0, hits)
-            else:  # a character whose lower case is longer: offsets would drift, go per field
-                for i, value in enumerate(values):
-                    lv = value.lower()
-                    if len(lv) == len(value):
-                        self._scan(value, lv, [value], i, hits)
-        if self._gated:
-            self._gated_hits(fields, hits)
+        low = t.joined.lower()
+        if len(low) == len(t.joined):
+            self._scan(t, low, fields, hits)
+        else:  # a character whose lower case is longer: offsets would drift, go per field
+            for i, f in enumerate(fields):
+                one = FlowText([f])
+                if len(one.joined.lower()) == len(one.joined):
+                    for h in self.search([f], one):
+                        hits.append(Hit(field=i, start=h.start, end=h.end, variants=h.variants))
         return _longest(hits)
 
-    def _scan(self, text: str, low: str, values: list[str], first: int, out: list[Hit]) -> None:
+    def _scan(self, t: FlowText, low: str, fields: Sequence[Field], out: list[Hit]) -> None:
         assert self._automaton is not None
-        starts: list[int] | None = None
-        for end, (length, variants) in self._automaton.iter(low):
+        joined = t.joined
+        for end, (length, variants, gated) in self._automaton.iter(low):
             start = end - length + 1
             stop = end + 1
-            if not _bounded(text, start, stop):
+            if gated:
+                start += 1
+                stop -= 1
+            elif not _bounded(joined, start, stop):
                 continue
-            if starts is None:
-                starts = []
-                pos = 0
-                for v in values:
-                    starts.append(pos)
-                    pos += len(v) + 1
-            i = bisect_right(starts, start) - 1
-            offset = starts[i]
+            i, offset = t.locate(start)
+            f = fields[i]
+            if gated:
+                tails = key_tails(f.key) if f.key else ("",)
+                variants = tuple(v for v in variants if not self._agree[v.field].isdisjoint(tails))
+                if not variants:
+                    continue
+            value = f.value
+            lead = len(value) - len(value.lstrip()) if value[:1].isspace() else 0
             out.append(
                 Hit(
-                    field=first + i,
-                    start=start - offset,
-                    end=stop - offset,
+                    field=i,
+                    start=offset + lead,
+                    end=offset + lead + stop - start,
                     variants=variants,
                 )
             )
 
-    def _gated_hits(self, fields: Sequence[Field], out: list[Hit]) -> None:
-        limit = self._gated_max + 8  # room for surrounding whitespace
-        gated = self._gated
-        for i, f in enumerate(fields):
-            value = f.value
-            if len(value) > limit:
-                continue
-            s = value.strip().lower()
-            vs = gated.get(s)
-            if not vs:
-                continue
-            tails = key_tails(f.key) if f.key else ("",)
-            ok = tuple(v for v in vs if not self._agree[v.field].isdisjoint(tails))
-            if ok:
-                start = value.lower().find(s)
-                out.append(
-                    Hit(
-                        field=i,
-                        start=start,
-                        end=start + len(s),
-                        variants=ok,
-                    )
-                )
 
-
+@lru_cache(maxsize=8192)
 def key_tails(key: str) -> tuple[str, ...]:
     """The normalised key and its word suffixes: ``x-student-grade`` -> ``x_student_grade``,
     ``student_grade``, ``grade``, so prefixed names (``user_zip``, ``x-grade``) still agree."""
