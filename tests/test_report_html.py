@@ -92,10 +92,12 @@ def test_verdict(soup: BeautifulSoup) -> None:
 
 def test_mode_is_stated(soup: BeautifulSoup) -> None:
     assert soup.find("meta", attrs={"name": "edscan-mode"})["content"] == "redacted"
-    assert _text(soup.find(id="mode")).startswith("Redacted report")
+    assert _text(soup.find(id="mode")).startswith("Redacted: test-student values appear as labels")
     revealed = _soup(realistic_result(), reveal=True)
     assert revealed.find("meta", attrs={"name": "edscan-mode"})["content"] == "revealed"
-    assert "REVEALED: contains personal data" in _text(revealed.find(id="mode"))
+    assert _text(revealed.find(id="mode")).startswith(
+        "This report contains personal data. Revealed (--reveal)"
+    )
     assert "revealed" in revealed.body["class"]
 
 
