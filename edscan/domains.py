@@ -212,8 +212,7 @@ class FirstParty:
         CDN, SSO ...) are only chosen when nothing else was seen.
         """
 
-        def owner(host: str) -> str | None:
-            return db.attribute(host).organization
+        owner = db.owner_of
 
         if given:
             named = tuple(d for d in _dedupe(registrable_domain(g) for g in given) if d)

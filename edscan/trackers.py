@@ -125,6 +125,9 @@ class Opinion:
 
 
 _CACHE_MAX = 500_000
+# per host: the attribution without a path, the path-specific SDK rules that may apply, and
+# the list key that decided the owner
+_Resolved = tuple[Attribution, tuple[tuple[SdkRule, str], ...], str]
 
 
 class TrackerDB:
@@ -142,7 +145,7 @@ class TrackerDB:
         self.problems = list(problems)  # installed lists that could not be read, and why
         self._unused = list(unused)
         self._extra_infos = list(extra_infos)
-        self._cache: dict[str, tuple[Attribution, tuple[tuple[SdkRule, str], ...]]] = {}
+        self._cache: dict[str, _Resolved] = {}
         # SDK rules from the layers that have them, most authoritative first
         self._rules: dict[str, list[tuple[SdkRule, str]]] = {}
         self._any_host: list[tuple[SdkRule, str]] = []
@@ -163,7 +166,7 @@ class TrackerDB:
             hit = self._resolve(host)
             if len(self._cache) < _CACHE_MAX:
                 self._cache[host] = hit
-        base, rules = hit
+        base, rules, _key = hit
         if not path or not rules:
             return base
         return self._with_path(base, rules, path)
@@ -217,11 +220,28 @@ class TrackerDB:
 
     # -- internals
 
-    def _resolve(self, host: str) -> tuple[Attribution, tuple[tuple[SdkRule, str], ...]]:
+    def owner_of(self, host: str) -> str | None:
+        """The organisation that owns ``host``'s registrable domain itself, for grouping
+        domains into one party. None when the lists only know a hosting suffix above it:
+        ``myapp.herokuapp.com`` is a Heroku customer's domain, not Salesforce's."""
+        hit = self._cache.get(host)
+        if hit is None:
+            hit = self._resolve(host)
+            if len(self._cache) < _CACHE_MAX:
+                self._cache[host] = hit
+        base, _rules, key = hit
+        if not key or base.organization is None:
+            return None
+        d = base.domain
+        if key == d or key.endswith("." + d) or (key.endswith(".*") and d.startswith(key[:-1])):
+            return base.organization
+        return None
+
+    def _resolve(self, host: str) -> _Resolved:
         h = domains.normalize_host(host)
         domain = domains.registrable_domain(h)
         if not h or domains.is_ip(h) or domain == domains.LOCALHOST:
-            return Attribution(domain=domain), ()
+            return Attribution(domain=domain), (), ""
         suffixes = _suffixes(h, domain)
         org: Entry | None = None
         org_label = ""
@@ -263,7 +283,7 @@ class TrackerDB:
             sdk=sdk,
             sources=tuple(dict.fromkeys(sources)),
         )
-        return base, path_rules
+        return base, path_rules, org.suffix if org else ""
 
     def _rules_for(self, suffixes: list[str]) -> list[tuple[SdkRule, str]]:
         out: list[tuple[SdkRule, str]] = []

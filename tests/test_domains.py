@@ -172,3 +172,15 @@ def test_only_trackers_seen_still_picks_one_and_no_flows_picks_none(db: TrackerD
     empty = FirstParty.resolve([], [], db)
     assert empty.domains == () and empty.inferred
     assert empty.party("anything.example") is Party.THIRD
+
+
+def test_a_customer_of_a_hosting_company_is_not_the_hosting_company(db: TrackerDB) -> None:
+    # the lists know herokuapp.com (Salesforce) and firebaseapp.com (Google) as hosting
+    # suffixes; an app hosted there is its own party, not a Salesforce or Google domain
+    fp = FirstParty.resolve(["myapp.herokuapp.com"], [], db)
+    assert fp.domains == ("myapp.herokuapp.com",) and fp.organizations == ()
+    assert fp.party("beacon.krxd.net") is Party.THIRD  # Salesforce's Krux: still third party
+    classroom = FirstParty.resolve(["classroom.google.com"], [], db)
+    assert classroom.organizations == ("Google LLC",)
+    assert classroom.party("otherschool.firebaseapp.com") is Party.THIRD
+    assert classroom.party("stats.g.doubleclick.net") is Party.FIRST  # same company
