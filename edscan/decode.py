@@ -31,9 +31,14 @@ Paths are JSONPath-ish: ``$`` the root, ``.key`` (or ``['odd key']`` when the ke
 made of letters, digits, ``_$@-``), ``[i]`` a list index, ``.7`` a protobuf field number. A
 step after ``>`` is a path into a decoded value (``query:data>$.properties.email``: the ``data``
 parameter held base64 JSON) or, for a URL inside a value, the same URL bases
-(``header:referer>query:email``, ``query:dl>path[2]``). JWTs decode to
-``>$.header.alg`` / ``>$.payload.email``; Basic credentials to ``>$.username`` /
-``>$.password``. A ``>`` inside a name is written ``%3E``.
+(``header:referer>query:email``, ``query:dl>fragment``). The path segments of a URL inside a
+value are not fields of their own (the URL is, whole); what decodes out of one is
+(``query:u>path[4]>$.key``). JWTs decode to ``>$.header.alg`` / ``>$.payload.email``; Basic
+credentials to ``>$.username`` / ``>$.password``; GraphQL literal arguments to
+``body:$.query>$.email``. A ``>`` inside a name is written ``%3E``.
+
+Where one value is decoded without a new structure (base64 or hex text, percent-decoding,
+decompression), the decoded value keeps the location and only the encodings grow.
 
 ``Field.key`` is the innermost key name (``email``; ``em`` for ``ud[em]``; the cookie, header or
 parameter name), or "" where there is none (path segments, text bodies).
@@ -46,6 +51,13 @@ beyond the container's own), basic (an Authorization: Basic credential), strings
 of an undecodable binary body). The containers of the location itself (query string, cookie,
 header, URL inside a value) add nothing. Every value is emitted as found *and* decoded: a base64
 parameter yields its raw string and the fields inside it.
+
+Limits
+------
+Up to 3 layers of values inside values (1 for inbound data); 16 MiB decompressed per body and
+no more than 100:1 beyond 1 MiB; 64 MiB of decompression per flow; nesting 64 deep; 20,000
+outbound and 5,000 inbound fields per flow; 64 Ki characters per value (1 Mi for a text body).
+Each limit hit adds one message to ``Decoded.limits`` and decoding goes on (``decoders.context``).
 """
 
 from __future__ import annotations
@@ -56,7 +68,8 @@ from dataclasses import dataclass, field
 from edscan.decoders.body import decode_body
 from edscan.decoders.context import Ctx, FieldCap
 from edscan.decoders.sniff import b64decode, name_part
-from edscan.decoders.walk import decode_str, emit_str, emit_url
+from edscan.decoders.url import emit_url
+from edscan.decoders.walk import decode_str, emit_str
 from edscan.models import Field, Flow
 
 __all__ = ["Decoded", "decode_flow"]
@@ -135,10 +148,11 @@ def decode_flow(flow: Flow) -> Decoded:
     inbound = Ctx(limits=limits, seen=seen, inbound=True)
 
     _guarded(out, "URL", _url, flow)
-    _guarded(out, "request headers", _request_headers, flow)
+    body_headers: list[str | None] = [None, None]  # Content-Type, Content-Encoding
+    _guarded(out, "request headers", _request_headers, flow, body_headers)
     body = flow.request_body
     if body is not None and body.content:
-        _guarded(out, "request body", _request_body, flow)
+        _guarded(out, "request body", _request_body, flow, body_headers)
     for i, message in enumerate(flow.websocket):
         target = out if message.from_client else inbound
         _guarded(target, f"WebSocket message {i}", _ws_message, flow, i)
@@ -149,7 +163,7 @@ def decode_flow(flow: Flow) -> Decoded:
     return Decoded(fields=out.out, inbound=inbound.out, limits=limits)
 
 
-def _guarded(ctx: Ctx, part: str, fn: Callable[..., None], flow: Flow, *args: int) -> None:
+def _guarded(ctx: Ctx, part: str, fn: Callable[..., None], flow: Flow, *args: object) -> None:
     try:
         fn(ctx, flow, *args)
     except FieldCap:
@@ -172,17 +186,49 @@ def _header_loc(prefix: str, name: str) -> str:
     return loc
 
 
-def _request_headers(ctx: Ctx, flow: Flow) -> None:
-    for name, value in flow.request_headers:
+_SKIP, _PLAIN_HEADER, _COOKIE, _AUTH, _CTYPE, _CENC = range(6)
+# header name as sent -> (lower-cased name, location, kind); names repeat on every flow
+_REQUEST_HEADER: dict[str, tuple[str, str, int]] = {}
+
+
+def _request_header_kind(name: str) -> tuple[str, str, int]:
+    info = _REQUEST_HEADER.get(name)
+    if info is None:
         lname = name.lower()
-        if lname in _SKIP_REQUEST_HEADERS or lname.startswith(":") or not value:
-            continue
-        if lname == "cookie":
-            _cookies(ctx, value)
+        if lname == "content-type":
+            kind = _CTYPE
+        elif lname == "content-encoding":
+            kind = _CENC
+        elif lname in _SKIP_REQUEST_HEADERS or lname.startswith(":"):
+            kind = _SKIP
+        elif lname == "cookie":
+            kind = _COOKIE
         elif lname in ("authorization", "proxy-authorization"):
-            _authorization(ctx, lname, value)
+            kind = _AUTH
         else:
-            emit_str(ctx, value, _header_loc("header:", lname), lname, (), 0)
+            kind = _PLAIN_HEADER
+        info = (lname, "header:" + name_part(lname), kind)
+        if len(_REQUEST_HEADER) < 4096:
+            _REQUEST_HEADER[name] = info
+    return info
+
+
+def _request_headers(ctx: Ctx, flow: Flow, body_headers: list[str | None]) -> None:
+    for name, value in flow.request_headers:
+        lname, loc, kind = _REQUEST_HEADER.get(name) or _request_header_kind(name)
+        if not value or kind == _SKIP:
+            continue
+        if kind == _PLAIN_HEADER:
+            emit_str(ctx, value, loc, lname, (), 0)
+        elif kind == _COOKIE:
+            _cookies(ctx, value)
+        elif kind == _AUTH:
+            _authorization(ctx, lname, value)
+        elif kind == _CTYPE:
+            if body_headers[0] is None:
+                body_headers[0] = value
+        elif body_headers[1] is None:  # _CENC
+            body_headers[1] = value
 
 
 def _cookies(ctx: Ctx, header: str) -> None:
@@ -218,14 +264,14 @@ def _authorization(ctx: Ctx, lname: str, value: str) -> None:
         decode_str(ctx, credentials, loc, lname, (), 1)
 
 
-def _request_body(ctx: Ctx, flow: Flow) -> None:
+def _request_body(ctx: Ctx, flow: Flow, body_headers: list[str | None]) -> None:
     body = flow.request_body
     assert body is not None
     decode_body(
         ctx,
         _as_bytes(body.content),
-        ctype=flow.request_header("content-type"),
-        cenc=flow.request_header("content-encoding"),
+        ctype=body_headers[0],
+        cenc=body_headers[1],
         loc="body",
         tree="body:$",
         truncated=body.truncated,

@@ -9,18 +9,17 @@ back to the bytes as they are.
 
 from __future__ import annotations
 
-import contextlib
 import re
 
-from edscan.decoders import compress, protobuf
+from edscan.decoders import compress, formats
 from edscan.decoders.context import (
     MAX_BODY_BYTES,
     MAX_INBOUND_BODY_BYTES,
     MAX_TEXT_BODY_CHARS,
     Ctx,
 )
-from edscan.decoders.sniff import looks_like_form, parse_json, seg
-from edscan.decoders.walk import Enc, account, emit_graphql, emit_pairs, emit_str, emit_tree
+from edscan.decoders.sniff import looks_like_form, parse_json
+from edscan.decoders.walk import Enc, account, emit_graphql, emit_str, emit_tree
 
 _JSON = frozenset({"application/json", "text/json", "application/javascript+json"})
 _NDJSON = frozenset(
@@ -46,9 +45,6 @@ _PROTOBUF = frozenset(
 )
 _SKIP_PREFIXES = ("image/", "audio/", "video/", "font/")
 _CODINGS = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate", "br": "br", "zstd": "zstd"}
-_MAX_NESTED_BODIES = 4  # a body inside a body (multipart part, envelope item) this deep
-_MAX_STRINGS = 2000
-_PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]{8,}")
 _DISPOSITION_PARAM = re.compile(r';\s*([\w*-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))')
 _WS = b" \t\r\n"
 _WS_DELETE = str.maketrans("", "", "\t\r\n")
@@ -104,31 +100,33 @@ def decode_body(
 
     if ctx.inbound:  # responses only teach derived ids: structured data, nothing else
         if mime in _NDJSON:
-            _ndjson(ctx, data, tree, enc, layer, depth)
+            formats.ndjson(ctx, data, tree, enc, layer, depth)
         elif mime in _JSON or mime.endswith("+json") or data.lstrip(_WS)[:1] in (b"{", b"["):
             _json(ctx, data, loc, tree, enc, layer, depth)
         return
 
     if mime.startswith("multipart/") and params.get("boundary"):
-        _multipart(ctx, data, params["boundary"], tree, enc, layer, depth)
+        formats.multipart(ctx, data, params["boundary"], tree, enc, layer, depth)
         return
     if (mime in _JSON or mime.endswith("+json")) and _json(ctx, data, loc, tree, enc, layer, depth):
         return
     if mime in _NDJSON:
-        _ndjson(ctx, data, tree, enc, layer, depth)
+        formats.ndjson(ctx, data, tree, enc, layer, depth)
         return
     if mime == _FORM:  # some SDKs declare it for anything (Firebase: gzipped protobuf)
-        text = _text(data, params)
+        text = text_of(data, params)
         if text is not None and _printable(text[:4096]):
-            _form(ctx, text, loc, tree, enc, layer)
+            formats.form(ctx, text, loc, tree, enc, layer)
             return
-    if mime in _MSGPACK and _msgpack(ctx, data, tree, enc, layer, strict=False):
+    if mime in _MSGPACK and formats.msgpack_body(ctx, data, tree, enc, layer, strict=False):
         return
     grpc = mime.startswith("application/grpc")
-    if (mime in _PROTOBUF or grpc) and _protobuf(ctx, data, tree, enc, layer, grpc=grpc):
+    if (mime in _PROTOBUF or grpc) and formats.protobuf_body(
+        ctx, data, tree, enc, layer, grpc=grpc
+    ):
         return
     if mime == "application/graphql":
-        text = _text(data, params)
+        text = text_of(data, params)
         if text is not None:
             emit_str(ctx, text, loc, "", enc, layer, MAX_TEXT_BODY_CHARS)
             emit_graphql(ctx, text, tree, enc, layer)
@@ -158,7 +156,7 @@ def _content_decode(
     return data, enc
 
 
-def _text(data: bytes, params: dict[str, str]) -> str | None:
+def text_of(data: bytes, params: dict[str, str]) -> str | None:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -185,7 +183,7 @@ def _sniff(
     start = data.lstrip(_WS)[:1]
     if start in (b"{", b"[") and _json(ctx, data, loc, tree, enc, layer, depth):
         return
-    text = _text(data, params)
+    text = text_of(data, params)
     if text is not None and not _printable(text[:4096]):
         text = None  # valid UTF-8 but control bytes: binary
     elif text is None:
@@ -196,15 +194,17 @@ def _sniff(
             text = candidate
     if text is not None:
         if looks_like_form(text):
-            _form(ctx, text, loc, tree, enc, layer)
+            formats.form(ctx, text, loc, tree, enc, layer)
         else:
             emit_str(ctx, text, loc, "", enc, layer, MAX_TEXT_BODY_CHARS)
         return
-    if data[0] in _MSGPACK_START and _msgpack(ctx, data, tree, enc, layer, strict=True):
+    if data[0] in formats.MSGPACK_START and formats.msgpack_body(
+        ctx, data, tree, enc, layer, strict=True
+    ):
         return
-    if _protobuf(ctx, data, tree, enc, layer, strict=True):
+    if formats.protobuf_body(ctx, data, tree, enc, layer, strict=True):
         return
-    _strings(ctx, data, loc, enc)
+    formats.strings(ctx, data, loc, enc)
 
 
 def _printable(sample: str) -> bool:
@@ -222,211 +222,8 @@ def _json(ctx: Ctx, data: bytes, loc: str, tree: str, enc: Enc, layer: int, dept
         return False
     except ValueError as e:
         if getattr(e, "msg", "") == "Extra data":  # one document per line
-            _ndjson(ctx, data, tree, enc, layer, depth)
+            formats.ndjson(ctx, data, tree, enc, layer, depth)
             return True
         return False
     emit_tree(ctx, obj, tree, "", (*enc, "json"), 0, layer)
     return True
-
-
-def _ndjson(ctx: Ctx, data: bytes, tree: str, enc: Enc, layer: int, depth: int) -> None:
-    """One document per line; a Sentry envelope item header with ``length`` announces a payload
-    of that many bytes (which may hold newlines) instead of a line."""
-    enc = (*enc, "ndjson")
-    pos, i, n = 0, 0, len(data)
-    while pos < n:
-        nl = data.find(b"\n", pos)
-        end = n if nl < 0 else nl
-        line = data[pos:end].strip()
-        pos = end + 1
-        if not line:
-            continue
-        here = f"{tree}[{i}]"
-        i += 1
-        obj = None
-        if line[:1] in (b"{", b"["):
-            try:
-                obj = parse_json(line)
-            except RecursionError:
-                ctx.limit("JSON nested too deep to parse; kept as text")
-            except ValueError:
-                obj = None
-        if obj is None:
-            if depth < _MAX_NESTED_BODIES:
-                decode_body(
-                    ctx,
-                    line,
-                    ctype=None,
-                    cenc=None,
-                    loc=here,
-                    tree=here,
-                    enc=enc,
-                    layer=layer,
-                    depth=depth + 1,
-                )
-            continue
-        emit_tree(ctx, obj, here, "", enc, 0, layer)
-        length = obj.get("length") if type(obj) is dict else None
-        if type(length) is int and length >= 0 and "type" in obj:
-            payload = data[pos : pos + length]
-            pos += length
-            if data[pos : pos + 1] == b"\n":
-                pos += 1
-            here = f"{tree}[{i}]"
-            i += 1
-            ctype = obj.get("content_type")
-            if depth < _MAX_NESTED_BODIES:
-                decode_body(
-                    ctx,
-                    payload,
-                    ctype=ctype if type(ctype) is str else None,
-                    cenc=None,
-                    loc=here,
-                    tree=here,
-                    enc=enc,
-                    layer=layer,
-                    depth=depth + 1,
-                )
-
-
-def _form(ctx: Ctx, text: str, loc: str, tree: str, enc: Enc, layer: int) -> None:
-    text = text.strip()
-    if "\n" in text:
-        lines = [line.strip() for line in text.split("\n") if line.strip()]
-        if all(looks_like_form(line) for line in lines[:8]):
-            enc = (*enc, "lines", "form")
-            for i, line in enumerate(lines):
-                emit_pairs(ctx, line, f"{tree}[{i}]", enc, layer, tree=True)
-            return
-        emit_str(ctx, text, loc, "", enc, layer, MAX_TEXT_BODY_CHARS)
-        return
-    emit_pairs(ctx, text, tree, (*enc, "form"), layer, tree=True)
-
-
-def _multipart(
-    ctx: Ctx, data: bytes, boundary: str, tree: str, enc: Enc, layer: int, depth: int
-) -> None:
-    enc = (*enc, "multipart")
-    delimiter = b"--" + boundary.encode("latin-1", "replace")
-    for index, chunk in enumerate(data.split(delimiter)[1:]):
-        if chunk.startswith(b"--"):
-            break  # the closing delimiter
-        if chunk.startswith(b"\r\n"):
-            chunk = chunk[2:]
-        elif chunk.startswith(b"\n"):
-            chunk = chunk[1:]
-        head, sep, content = chunk.partition(b"\r\n\r\n")
-        if not sep:
-            head, sep, content = chunk.partition(b"\n\n")
-        if content.endswith(b"\r\n"):
-            content = content[:-2]
-        elif content.endswith(b"\n"):
-            content = content[:-1]
-        headers: dict[str, str] = {}
-        for line in head.decode("utf-8", "replace").splitlines():
-            hname, _, hvalue = line.partition(":")
-            headers[hname.strip().lower()] = hvalue.strip()
-        _, disposition = content_type(headers.get("content-disposition"))
-        name = disposition.get("name") or f"part{index}"
-        filename = disposition.get("filename") or disposition.get("filename*")
-        here = tree + seg(name)
-        if filename:
-            emit_str(ctx, filename, here + ";filename", "filename", enc, layer)
-        if headers.get("content-transfer-encoding", "").lower() == "base64":
-            import binascii
-
-            with contextlib.suppress(binascii.Error):
-                content = binascii.a2b_base64(content)
-        ptype = headers.get("content-type")
-        text = None
-        if not filename and (not ptype or ptype.lower().startswith("text/")):
-            text = _text(content, {})
-        if text is not None:
-            emit_str(ctx, text, here, name, enc, layer)
-        elif depth < _MAX_NESTED_BODIES:
-            decode_body(
-                ctx,
-                content,
-                ctype=ptype,
-                cenc=headers.get("content-encoding"),
-                loc=here,
-                tree=here + ">$",
-                enc=enc,
-                layer=layer,
-                depth=depth + 1,
-            )
-
-
-_MSGPACK_START = frozenset([*range(0x80, 0xA0), 0xDC, 0xDD, 0xDE, 0xDF])
-
-
-def _msgpack(ctx: Ctx, data: bytes, tree: str, enc: Enc, layer: int, *, strict: bool) -> bool:
-    import msgpack
-
-    try:
-        obj = msgpack.unpackb(data, raw=False, strict_map_key=False, unicode_errors="replace")
-    except Exception:  # msgpack raises a zoo of types (ValueError, TypeError, its own)
-        return False
-    if strict and not _msgpack_plausible(obj):
-        return False
-    emit_tree(ctx, obj, tree, "", (*enc, "msgpack"), 0, layer)
-    return True
-
-
-def _msgpack_plausible(obj: object) -> bool:
-    """A sniffed MessagePack parse is believed if it is a map of string keys (or a list of them)."""
-    if type(obj) is list and obj:
-        obj = obj[0]
-    return type(obj) is dict and bool(obj) and all(type(k) is str for k in obj)
-
-
-def _protobuf(
-    ctx: Ctx,
-    data: bytes,
-    tree: str,
-    enc: Enc,
-    layer: int,
-    *,
-    grpc: bool = False,
-    strict: bool = False,
-) -> bool:
-    if len(data) > protobuf.MAX_MESSAGE_BYTES:
-        ctx.limit("protobuf body larger than 4 MiB not parsed")
-        return False
-    enc = (*enc, "protobuf")
-    if not grpc:
-        message = protobuf.parse(data, strict=strict)
-        if message is None:
-            return False
-        emit_tree(ctx, message, tree, "", enc, 0, layer)
-        return True
-    # gRPC / gRPC-Web: frames of [flags:1][length:4 big-endian][message]
-    pos, i, found = 0, 0, False
-    while pos + 5 <= len(data):
-        flags = data[pos]
-        size = int.from_bytes(data[pos + 1 : pos + 5], "big")
-        payload = data[pos + 5 : pos + 5 + size]
-        pos += 5 + size
-        if flags & 0x80:  # gRPC-Web trailers
-            continue
-        if flags & 1 and payload.startswith(compress.GZIP_MAGIC):
-            inflated = compress.gunzip(payload, ctx.decompress_cap(len(payload)))
-            if inflated is not None:
-                account(ctx, "gzip", inflated)
-                payload = inflated.data
-        message = protobuf.parse(payload, strict=False)
-        if message is not None:
-            emit_tree(ctx, message, f"{tree}[{i}]", "", enc, 0, layer)
-            found = True
-        i += 1
-    return found
-
-
-def _strings(ctx: Ctx, data: bytes, loc: str, enc: Enc) -> None:
-    """Printable runs of an undecodable binary body, so text in an unknown format is seen."""
-    enc = (*enc, "strings")
-    for count, m in enumerate(_PRINTABLE_RUN.finditer(data)):
-        if count >= _MAX_STRINGS:
-            ctx.limit(f"printable-run cap ({_MAX_STRINGS}) hit in a binary body")
-            break
-        ctx.emit(loc, "", m.group().decode("ascii"), enc)

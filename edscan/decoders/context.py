@@ -35,21 +35,27 @@ class FieldCap(Exception):
 # flow at tens of thousands of flows per second, so this is the hot path. If Field ever gains a
 # field this shortcut does not know, Ctx falls back to the ordinary constructor (see below).
 _FAST = {f.name for f in dataclasses.fields(Field)} == {"location", "key", "value", "encodings"}
-_new_field = object.__new__
-_set_location = Field.__dict__["location"].__set__
-_set_key = Field.__dict__["key"].__set__
-_set_value = Field.__dict__["value"].__set__
-_set_encodings = Field.__dict__["encodings"].__set__
+new_field = object.__new__
+set_location = Field.__dict__["location"].__set__
+set_key = Field.__dict__["key"].__set__
+set_value = Field.__dict__["value"].__set__
+set_encodings = Field.__dict__["encodings"].__set__
+
+
+# Values up to this long may be emitted inline by the walkers' hot loops (``walk.py``), which
+# build the Field themselves and skip the per-flow character budget: 20,000 fields of 256
+# characters stay far below it. -1 (nothing inline) if the shortcut above is unavailable.
+INLINE_MAX_CHARS = 256 if _FAST else -1
 
 
 def make_field(location: str, key: str, value: str, encodings: tuple[str, ...]) -> Field:
     if not _FAST:
         return Field(location=location, key=key, value=value, encodings=encodings)
-    f: Field = _new_field(Field)
-    _set_location(f, location)
-    _set_key(f, key)
-    _set_value(f, value)
-    _set_encodings(f, encodings)
+    f: Field = new_field(Field)
+    set_location(f, location)
+    set_key(f, key)
+    set_value(f, value)
+    set_encodings(f, encodings)
     return f
 
 
@@ -95,11 +101,11 @@ class Ctx:
             self._emit_capped(location, key, value, encodings, max_chars)
             return
         self.chars = chars
-        f = _new_field(Field)
-        _set_location(f, location)
-        _set_key(f, key)
-        _set_value(f, value)
-        _set_encodings(f, encodings)
+        f = new_field(Field)
+        set_location(f, location)
+        set_key(f, key)
+        set_value(f, value)
+        set_encodings(f, encodings)
         out.append(f)
 
     def _emit_capped(

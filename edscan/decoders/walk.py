@@ -9,30 +9,36 @@ decompression of decoded bytes do not count as layers (they are bounded separate
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote
 
-from edscan.decoders import compress, protobuf
-from edscan.decoders.context import MAX_DEPTH, MAX_FLOW_DECOMPRESSED, MAX_VALUE_CHARS, Ctx
+from edscan.decoders import compress, protobuf, url
+from edscan.decoders.context import (
+    INLINE_MAX_CHARS,
+    MAX_DEPTH,
+    MAX_FLOW_DECOMPRESSED,
+    MAX_VALUE_CHARS,
+    Ctx,
+    new_field,
+    set_encodings,
+    set_key,
+    set_location,
+    set_value,
+)
 from edscan.decoders.sniff import (
     _SEG_CACHE,
     b64_candidate,
     b64decode,
     graphql_literals,
     hex_candidate,
-    inner_key,
     is_texty,
     is_uuid,
-    iter_pairs,
     jwt,
     loads,
     looks_graphql,
-    name_part,
     seg,
-    split_url,
-    unquote_form,
 )
+from edscan.models import Field
 
 Enc = tuple[str, ...]
 _MAX_URL_DECODES = 2  # percent-decoding applied to one value (beyond the container's own)
@@ -64,7 +70,7 @@ def emit_str(
     if not s:
         return
     ctx.emit(loc, key, s, enc, max_chars)
-    if len(s) >= 8 and s not in _PLAIN:
+    if len(s) >= 8 and s not in PLAIN:
         decode_more(ctx, s, loc, key, enc, layer)
 
 
@@ -80,15 +86,17 @@ def decode_more(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> N
 # titles, ids and event names thousands of times. Two generations, so a stream of one-off values
 # (message ids, timestamps) cannot flush the recurring ones: a full current generation becomes
 # the old one, and a value found in the old one moves back. Bounded: memory stays flat.
-_PLAIN: set[str] = set()
-_PLAIN_OLD: set[str] = set()
-_PLAIN_MAX = 32_768
-_PLAIN_MAX_LEN = 256
+PLAIN: set[str] = set()
+PLAIN_OLD: set[str] = set()
+PLAIN_MAX = 32_768
+PLAIN_MAX_LEN = 256
 
 
 def decode_plain_cached(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> None:
     """``decode_str``, skipping (and learning) values known to decode to nothing."""
-    if s in _PLAIN_OLD:
+    if s.isdigit():  # counters, timestamps, ids: never encoded, and too many to remember
+        return
+    if s in PLAIN_OLD:
         _remember(s)
         return
     out = ctx.out
@@ -98,7 +106,7 @@ def decode_plain_cached(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: i
     if (
         len(out) == before
         and len(ctx.limits) == limits
-        and len(s) <= _PLAIN_MAX_LEN
+        and len(s) <= PLAIN_MAX_LEN
         and "%" not in s  # its decoding depends on how often it was percent-decoded already
         and ctx.budget > MAX_FLOW_DECOMPRESSED // 2  # not a verdict of an exhausted budget
     ):
@@ -106,11 +114,11 @@ def decode_plain_cached(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: i
 
 
 def _remember(s: str) -> None:
-    if len(_PLAIN) >= _PLAIN_MAX:
-        _PLAIN_OLD.clear()
-        _PLAIN_OLD.update(_PLAIN)
-        _PLAIN.clear()
-    _PLAIN.add(s)
+    if len(PLAIN) >= PLAIN_MAX:
+        PLAIN_OLD.clear()
+        PLAIN_OLD.update(PLAIN)
+        PLAIN.clear()
+    PLAIN.add(s)
 
 
 def decode_str(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> None:
@@ -136,7 +144,7 @@ def decode_str(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> No
         c == "/" and len(s) > 1 and s[1] != " " and ("/" in s[2:] or "?" in s)
     ):
         if " " not in s and not s.startswith("/9j/"):  # /9j/: base64 of a JPEG, not a path
-            emit_url(ctx, s, loc + ">", enc, layer)
+            url.emit_url(ctx, s, loc + ">", enc, layer)
         return
     if c == "d" and s.startswith("data:"):
         _data_uri(ctx, s, loc, key, enc, layer)
@@ -161,7 +169,7 @@ def decode_str(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> No
             emit_str(ctx, u, loc, key, (*enc, "url"), layer - 1)  # not a layer of its own
         return
     if "=" in s and "&" in s:
-        emit_pairs(ctx, s, loc + ">$", (*enc, "form"), layer, tree=True)
+        url.emit_pairs(ctx, s, loc + ">$", (*enc, "form"), layer, tree=True)
         return
     if s.isascii() and not is_uuid(s) and b64_candidate(s):
         _base64(ctx, s, loc, key, enc, layer)
@@ -264,6 +272,8 @@ def emit_tree(ctx: Ctx, node: Any, loc: str, key: str, enc: Enc, depth: int, lay
             return
         depth += 1
         emit = ctx.emit
+        out = ctx.out
+        cap = ctx.max_fields
         for k, v in node.items():
             if type(k) is not str:
                 k = str(k)
@@ -271,8 +281,17 @@ def emit_tree(ctx: Ctx, node: Any, loc: str, key: str, enc: Enc, depth: int, lay
             tv = type(v)
             if tv is str:
                 if v:
-                    emit(here, k, v, enc)
-                    if len(v) >= 8 and v not in _PLAIN:
+                    n = len(v)
+                    if n <= INLINE_MAX_CHARS and len(out) < cap:  # ctx.emit, inlined
+                        f = new_field(Field)
+                        set_location(f, here)
+                        set_key(f, k)
+                        set_value(f, v)
+                        set_encodings(f, enc)
+                        out.append(f)
+                    else:
+                        emit(here, k, v, enc)
+                    if n >= 8 and v not in PLAIN:
                         if layer >= ctx.layers:
                             _layer_cap(ctx, v)
                         elif k == "query" and looks_graphql(v):
@@ -317,129 +336,3 @@ def emit_graphql(ctx: Ctx, document: str, tree: str, enc: Enc, layer: int) -> No
     """The literal arguments of a GraphQL document sent as a whole body."""
     for name, value in graphql_literals(document):
         emit_str(ctx, value, tree + seg(name), name, (*enc, "graphql"), layer)
-
-
-def emit_pairs(ctx: Ctx, s: str, prefix: str, enc: Enc, layer: int, *, tree: bool) -> None:
-    """Emit the pairs of a form-encoded string.
-
-    ``tree``: locations are ``<prefix>.name`` (form bodies and forms inside values); otherwise
-    ``<prefix>name`` (``query:``, ``fragment:``). A bare token without ``=`` is emitted at the
-    prefix itself (without its colon), without a key.
-    """
-    bare = prefix if tree else prefix[:-1]
-    emit = ctx.emit
-    plain = _PLAIN
-    for part in s.split("&"):
-        if not part:
-            continue
-        name, eq, value = part.partition("=")
-        if "+" in name or "%" in name:
-            name = unquote_form(name)
-        if not eq:
-            emit_str(ctx, name, bare, "", enc, layer)
-            continue
-        if not value:
-            continue
-        if "+" in value or "%" in value:
-            value = unquote_form(value)
-        if tree:
-            here = prefix + (_SEG_CACHE.get(name) or seg(name))
-        else:
-            here = prefix + (name_part(name) if ">" in name else name)
-        key = inner_key(name) if name[-1:] == "]" else name
-        emit(here, key, value, enc)
-        if len(value) >= 8 and value not in plain:
-            decode_more(ctx, value, here, key, enc, layer)
-
-
-# How a URL part is emitted: as found only, as found and decoded further, or only what decodes
-# out of it (path segments of a URL inside a value: the URL itself is a field already).
-RAW, RAW_AND_DECODED, DECODED_ONLY = 0, 1, 2
-Part = tuple[str, str, str, int]  # (location suffix, key, value, mode)
-
-# Parts of URLs seen inside values: page URLs and referrers repeat on every hit of a page.
-# Two generations, as for _PLAIN. Bounded, so memory stays flat.
-_URL_PARTS: dict[str, tuple[Part, ...]] = {}
-_URL_PARTS_OLD: dict[str, tuple[Part, ...]] = {}
-_URL_CACHE_MAX = 2048
-_URL_CACHE_MAX_LEN = 1024
-
-
-def url_parts(url: str, *, query: bool = True, inner: bool = False) -> tuple[Part, ...]:
-    """The path segments, query parameters (unless ``query`` is False) and fragment of a URL
-    (absolute or relative). ``inner``: a URL inside a value, whose plain path segments are not
-    emitted on their own."""
-    parts: list[Part] = []
-    path, q, fragment = split_url(url)
-    segment_mode = DECODED_ONLY if inner else RAW_AND_DECODED
-    if len(path) > 1:
-        i = 0
-        for part in path.split("/"):
-            if not part:
-                continue
-            if "%" in part:
-                part = unquote(part, errors="replace")
-            here = f"path[{i}]"
-            i += 1
-            if ";" in part and "=" in part:  # matrix parameters (Floodlight: ;u1=...;ord=...)
-                head, *params = part.split(";")
-                parts.append((here, "", head, segment_mode))
-                for param in params:
-                    name, _, value = param.partition("=")
-                    parts.append((f"{here};{name_part(name)}", name, value, RAW_AND_DECODED))
-                continue
-            parts.append((here, "", part, segment_mode))
-    if q and query:
-        _pairs_into(parts, q, "query")
-    if fragment:
-        if "=" in fragment:
-            parts.append(("fragment", "", fragment, RAW))
-            _pairs_into(parts, fragment[fragment.find("?") + 1 :], "fragment")
-        else:
-            parts.append(("fragment", "", fragment, RAW_AND_DECODED))
-    return tuple(p for p in parts if p[2])
-
-
-def _pairs_into(parts: list[Part], s: str, base: str) -> None:
-    for name, value, had_eq in iter_pairs(s):
-        if had_eq:
-            parts.append((f"{base}:{name_part(name)}", inner_key(name), value, RAW_AND_DECODED))
-        else:
-            parts.append((base, "", name, RAW_AND_DECODED))
-
-
-def emit_url(ctx: Ctx, url: str, prefix: str, enc: Enc, layer: int) -> None:
-    """Emit a URL's parts; ``prefix`` is "" for the flow's own URL, ``<location>>`` inside values."""
-    if prefix:
-        parts = _URL_PARTS.get(url)
-        if parts is None:
-            parts = _URL_PARTS_OLD.get(url)
-            if parts is None:
-                parts = url_parts(url, inner=True)
-            if len(url) <= _URL_CACHE_MAX_LEN:
-                if len(_URL_PARTS) >= _URL_CACHE_MAX:  # two generations, as for _PLAIN
-                    _URL_PARTS_OLD.clear()
-                    _URL_PARTS_OLD.update(_URL_PARTS)
-                    _URL_PARTS.clear()
-                _URL_PARTS[url] = parts
-        _emit_parts(ctx, parts, prefix, enc, layer)
-        return
-    # a flow's own URL rarely repeats: not worth caching; its query goes the fast way
-    parts = url_parts(url, query=False)
-    path = [p for p in parts if p[0].startswith("path")]
-    _emit_parts(ctx, path, "", enc, layer)
-    query = split_url(url)[1]
-    if query:
-        emit_pairs(ctx, query, "query:", enc, layer, tree=False)
-    if len(path) < len(parts):
-        _emit_parts(ctx, parts[len(path) :], "", enc, layer)
-
-
-def _emit_parts(ctx: Ctx, parts: Sequence[Part], prefix: str, enc: Enc, layer: int) -> None:
-    for suffix, key, value, mode in parts:
-        if mode == RAW_AND_DECODED:
-            emit_str(ctx, value, prefix + suffix, key, enc, layer)
-        elif mode == RAW:
-            ctx.emit(prefix + suffix, key, value, enc)
-        elif len(value) >= 8 and value not in _PLAIN:
-            decode_more(ctx, value, prefix + suffix, key, enc, layer)
