@@ -163,9 +163,7 @@ class TrackerDB:
         """Who ``host`` belongs to; with ``path``, also which SDK the endpoint is."""
         hit = self._cache.get(host)
         if hit is None:
-            hit = self._resolve(host)
-            if len(self._cache) < _CACHE_MAX:
-                self._cache[host] = hit
+            hit = self._remember(host)
         base, rules, _key = hit
         if not path or not rules:
             return base
@@ -176,9 +174,13 @@ class TrackerDB:
         return [layer.info for layer in self._layers] + self._extra_infos
 
     def is_service(self, host: str) -> bool:
-        """True when the lists place ``host`` in a third-party service category."""
+        """True when the lists place ``host`` in a third-party service category, as a domain
+        of its own (a customer's ``myapp.herokuapp.com`` is not the hosting service)."""
         cats = self.attribute(host).categories
-        return bool(cats) and all(c in SERVICE_CATEGORIES for c in cats)
+        if not cats or not all(c in SERVICE_CATEGORIES for c in cats):
+            return False
+        key = (self._cache.get(host) or self._remember(host))[2]
+        return not key or self.owner_of(host) is not None
 
     def opinions(self, host: str) -> list[Opinion]:
         """Every list's opinion about ``host``, in precedence order (unused lists last)."""
@@ -224,18 +226,19 @@ class TrackerDB:
         """The organisation that owns ``host``'s registrable domain itself, for grouping
         domains into one party. None when the lists only know a hosting suffix above it:
         ``myapp.herokuapp.com`` is a Heroku customer's domain, not Salesforce's."""
-        hit = self._cache.get(host)
-        if hit is None:
-            hit = self._resolve(host)
-            if len(self._cache) < _CACHE_MAX:
-                self._cache[host] = hit
-        base, _rules, key = hit
+        base, _rules, key = self._cache.get(host) or self._remember(host)
         if not key or base.organization is None:
             return None
         d = base.domain
         if key == d or key.endswith("." + d) or (key.endswith(".*") and d.startswith(key[:-1])):
             return base.organization
         return None
+
+    def _remember(self, host: str) -> _Resolved:
+        hit = self._resolve(host)
+        if len(self._cache) < _CACHE_MAX:
+            self._cache[host] = hit
+        return hit
 
     def _resolve(self, host: str) -> _Resolved:
         h = domains.normalize_host(host)

@@ -184,3 +184,16 @@ def test_a_customer_of_a_hosting_company_is_not_the_hosting_company(db: TrackerD
     assert classroom.organizations == ("Google LLC",)
     assert classroom.party("otherschool.firebaseapp.com") is Party.THIRD
     assert classroom.party("stats.g.doubleclick.net") is Party.FIRST  # same company
+
+
+def test_an_app_on_a_hosting_subdomain_can_be_inferred(db: TrackerDB) -> None:
+    flows = [
+        flow(0, "myapp.herokuapp.com"),
+        flow(1, "www.google-analytics.com"),
+        flow(2, "www.google-analytics.com"),
+        flow(3, "myapp.herokuapp.com"),
+    ]
+    fp = FirstParty.resolve([], flows, db)
+    assert fp.domains == ("myapp.herokuapp.com",) and fp.organizations == ()
+    assert db.is_service("www.google-analytics.com") and db.is_service("herokuapp.com")
+    assert not db.is_service("myapp.herokuapp.com")
