@@ -607,10 +607,10 @@ def lists_status_command(fmt: str, output: str | None, data_dir: str | None) -> 
     """
     import json
 
-    from edscan import lists, upstream
+    from edscan import listview, upstream
 
-    st = lists.status(upstream.resolve_data_dir(data_dir))
-    _emit(lists.format_status(st) if fmt == "text" else json.dumps(st, indent=2) + "\n", output)
+    st = listview.status(upstream.resolve_data_dir(data_dir))
+    _emit(listview.format_status(st) if fmt == "text" else json.dumps(st, indent=2) + "\n", output)
 
 
 @lists_group.command("show")
@@ -641,7 +641,7 @@ def lists_show_command(
     from pathlib import Path
     from urllib.parse import urlsplit
 
-    from edscan import lists
+    from edscan import listview
     from edscan.trackers import load_trackers
 
     if "/" in host:  # a URL, with or without its scheme: its path names the SDK
@@ -650,8 +650,8 @@ def lists_show_command(
     db = load_trackers(
         Path(data_dir) if data_dir else None, accept_noncommercial=accept_noncommercial
     )
-    s = lists.show(db, host, path)
-    _emit(lists.format_show(s) if fmt == "text" else json.dumps(s, indent=2) + "\n", output)
+    s = listview.show(db, host, path)
+    _emit(listview.format_show(s) if fmt == "text" else json.dumps(s, indent=2) + "\n", output)
 
 
 # --- scan
