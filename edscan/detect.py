@@ -102,20 +102,17 @@ class Detector:
         observations: list[Observation] = []
         explained: set[tuple[int, str]] = set()  # (field index, element) a persona hit covers
         text = FlowText(fields) if fields else None
-        host = flow.host
         if self._matcher is not None and text is not None:
             found: list[Observation] = []
             for hit in self._matcher.search(fields, text):
-                for obs in self._persona_observations(flow, host, fields, hit):
+                for obs in self._persona_observations(flow, fields, hit):
                     found.append(obs)
                     explained.add((hit.field, obs.element))
             observations.extend(_distinct(found))
         if self._patterns is not None and text is not None:
             detections = self._patterns.detect(flow, fields, text)
             if detections:
-                observations.extend(
-                    self._pattern_observations(flow, host, fields, detections, explained)
-                )
+                observations.extend(self._pattern_observations(flow, fields, detections, explained))
         if self._matcher is not None and decoded.inbound:
             self._learn(decoded.inbound)
         return observations
@@ -123,7 +120,7 @@ class Detector:
     # ----------------------------------------------------------------------- persona
 
     def _persona_observations(
-        self, flow: Flow, host: str, fields: Sequence[Field], hit: Hit
+        self, flow: Flow, fields: Sequence[Field], hit: Hit
     ) -> list[Observation]:
         f = fields[hit.field]
         sent = f.value[hit.start : hit.end]
@@ -149,7 +146,7 @@ class Detector:
             out.append(
                 Observation(
                     flow=flow.index,
-                    host=host,
+                    host=_host(flow),
                     element=element,
                     detector=DetectorKind.PERSONA,
                     confidence=Confidence.HIGH,
@@ -167,7 +164,6 @@ class Detector:
     @staticmethod
     def _pattern_observations(
         flow: Flow,
-        host: str,
         fields: Sequence[Field],
         detections: list[Detection],
         explained: set[tuple[int, str]],
@@ -195,7 +191,7 @@ class Detector:
             out.append(
                 Observation(
                     flow=flow.index,
-                    host=host,
+                    host=_host(flow),
                     element=d.element,
                     detector=d.detector,
                     confidence=d.confidence,
@@ -290,3 +286,17 @@ def _distinct(found: list[Observation]) -> list[Observation]:
         for o in unique
         if not any(pf == o.persona_field and loc.startswith(o.location + ">") for pf, loc in inner)
     ]
+
+
+_HOSTS: dict[str, str] = {}
+
+
+def _host(flow: Flow) -> str:
+    """``flow.host``, parsed once per URL (observations of one flow share it)."""
+    h = _HOSTS.get(flow.url)
+    if h is None:
+        h = flow.host
+        if len(_HOSTS) >= 4096:
+            _HOSTS.clear()
+        _HOSTS[flow.url] = h
+    return h

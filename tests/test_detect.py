@@ -375,3 +375,11 @@ def test_same_value_found_raw_and_decoded_is_reported_once_at_the_inner_location
     )
     locations = sorted(o.location for o in obs if o.detector is Kind.PERSONA)
     assert locations == ["header:referer>query:e", "query:data>$.email"]
+
+
+def test_values_with_nul_characters_and_padding_keep_their_field() -> None:
+    obs = observe(fld("blob", "a\x00b\x00c"), fld("grade", "  5\t"), fld("email", " " + NORM))
+    hits = persona_hits(obs)
+    assert hits["student.grade"].location == "body:$.grade"
+    assert hits["student.email"].location == "body:$.email"
+    assert hits["student.email"].value == NORM

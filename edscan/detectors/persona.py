@@ -13,7 +13,7 @@ not the first name inside it).
 
 from __future__ import annotations
 
-from bisect import bisect_right
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -71,32 +71,42 @@ def _bounded(text: str, start: int, end: int) -> bool:
     return True
 
 
+_PADDED = re.compile(r"\s\x00|\x00\s")
+_AROUND_SEP = re.compile(r"\s*\x00\s*")
+
+
 class FlowText:
     """A flow's outbound values joined once for every detector that searches text.
 
     ``joined`` is ``SEP + v1 + SEP + v2 ... + SEP`` over the values stripped of outer
     whitespace, so a whole field value is ``SEP + value + SEP`` (how gated variants are found by
-    the same automaton pass) and no match can span two fields.
+    the same automaton pass) and no match can span two fields. Building it is C work only (a
+    join, and a substitution in the rare flow with padded values); a position is mapped back
+    to its field only for hits.
     """
 
-    __slots__ = ("_starts", "joined", "values")
+    __slots__ = ("_values", "joined")
 
     def __init__(self, fields: Sequence[Field]) -> None:
-        self.values = [f.value.strip() for f in fields]
-        self.joined = SEP + SEP.join(self.values) + SEP
-        self._starts: list[int] | None = None
+        joined = SEP + SEP.join([f.value for f in fields]) + SEP
+        if joined.count(SEP) != len(fields) + 1:  # a value holds NUL characters: blank them
+            joined = SEP + SEP.join([f.value.replace(SEP, " ") for f in fields]) + SEP
+        if _PADDED.search(joined):
+            joined = _AROUND_SEP.sub(SEP, joined)
+        self.joined = joined
+        self._values: list[str] | None = None
+
+    @property
+    def values(self) -> list[str]:
+        """The stripped values, in field order."""
+        if self._values is None:
+            self._values = self.joined[1:-1].split(SEP)
+        return self._values
 
     def locate(self, pos: int) -> tuple[int, int]:
         """(field index, offset in its stripped value) of position ``pos`` of ``joined``."""
-        if self._starts is None:
-            starts = []
-            p = 1
-            for v in self.values:
-                starts.append(p)
-                p += len(v) + 1
-            self._starts = starts
-        i = bisect_right(self._starts, pos) - 1
-        return i, pos - self._starts[i]
+        joined = self.joined
+        return joined.count(SEP, 0, pos) - 1, pos - joined.rfind(SEP, 0, pos) - 1
 
 
 class PersonaMatcher:
