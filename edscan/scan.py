@@ -89,7 +89,7 @@ def scan(
         start=min(times) if times else None,
         end=max(times) if times else None,
         phases=phases,
-        warnings=tuple(source.warnings) + tuple(limits),
+        warnings=tuple(source.warnings) + tuple(db.problems) + tuple(limits),
     )
     result = ScanResult(
         tool_version=__version__,

@@ -46,6 +46,14 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect_ex", guarded("connect_ex", real_connect_ex))
 
 
+@pytest.fixture(autouse=True)
+def isolated_data_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lists a developer installed in their own data directory never leak into a test."""
+    monkeypatch.setenv("EDSCAN_DATA_DIR", str(tmp_path_factory.mktemp("edscan-data")))
+
+
 def shared_path(*parts: str) -> Path:
     """A path under ../shared, or skip the test where it is absent (a user's fresh clone)."""
     p = SHARED.joinpath(*parts)
