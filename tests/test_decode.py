@@ -657,6 +657,18 @@ def test_three_layers_deep_and_no_deeper() -> None:
     assert not find(d, "query:z>$.a>$.b>$.c>$.email")
     assert find(d, "query:z>$.a>$.b>$.c", layer3)  # kept as sent
     assert any("layer" in m for m in d.limits)
+    again = decode_flow(make_flow(f"https://x.example/c?z={layer0}"))
+    assert again.limits == d.limits  # reported for every flow, not only the first
+
+
+def test_results_do_not_depend_on_earlier_flows() -> None:
+    """The decoder remembers plain values and page URLs across flows; that must not show."""
+    flows = [c.flow() for c in CASES]
+    forward = [decode_flow(f) for f in flows]
+    backward = [decode_flow(f) for f in reversed(flows)][::-1]
+    assert [(d.fields, d.inbound, d.limits) for d in forward] == [
+        (d.fields, d.inbound, d.limits) for d in backward
+    ]
 
 
 # --------------------------------------------------------------------------- inbound

@@ -62,7 +62,17 @@ def make_field(location: str, key: str, value: str, encodings: tuple[str, ...]) 
 class Ctx:
     """Where one direction (outbound or inbound) of one flow's fields go, with its budgets."""
 
-    __slots__ = ("budget", "chars", "inbound", "layers", "limits", "max_fields", "out", "seen")
+    __slots__ = (
+        "budget",
+        "chars",
+        "hits",
+        "inbound",
+        "layers",
+        "limits",
+        "max_fields",
+        "out",
+        "seen",
+    )
 
     def __init__(
         self,
@@ -78,10 +88,12 @@ class Ctx:
         self.max_fields = MAX_INBOUND_FIELDS if inbound else MAX_FIELDS
         self.layers = MAX_INBOUND_LAYERS if inbound else MAX_LAYERS
         self.chars = 0
+        self.hits = 0  # limits hit, counted every time (``limits`` says each once)
         self.budget = MAX_FLOW_DECOMPRESSED  # bytes of decompression left (shared via decode)
 
     def limit(self, message: str) -> None:
         """Record that a limit was hit (once per message per flow)."""
+        self.hits += 1
         if message not in self.seen:
             self.seen.add(message)
             self.limits.append(message)

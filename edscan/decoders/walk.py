@@ -101,11 +101,11 @@ def decode_plain_cached(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: i
         return
     out = ctx.out
     before = len(out)
-    limits = len(ctx.limits)
+    hits = ctx.hits
     decode_str(ctx, s, loc, key, enc, layer)
     if (
         len(out) == before
-        and len(ctx.limits) == limits
+        and ctx.hits == hits  # a value that hit a limit must hit it again in the next flow
         and len(s) <= PLAIN_MAX_LEN
         and "%" not in s  # its decoding depends on how often it was percent-decoded already
         and ctx.budget > MAX_FLOW_DECOMPRESSED // 2  # not a verdict of an exhausted budget
@@ -263,59 +263,74 @@ def account(ctx: Ctx, kind: str, inflated: compress.Inflated) -> None:
         )
 
 
+_INDEX = tuple(f"[{i}]" for i in range(256))  # list index segments, built once
+
+
 def emit_tree(ctx: Ctx, node: Any, loc: str, key: str, enc: Enc, depth: int, layer: int) -> None:
-    """Emit every scalar of a decoded structure (JSON, msgpack, protobuf, JWT) by its path."""
+    """Emit every scalar of a decoded structure (JSON, msgpack, protobuf, JWT) by its path.
+
+    The hottest loop of decoding: scalars are emitted inline (see ``context.INLINE_MAX_CHARS``).
+    """
     t = type(node)
     if t is dict:
-        if depth >= MAX_DEPTH:
-            ctx.limit(f"nesting depth cap ({MAX_DEPTH}) hit; deeper values were skipped")
-            return
-        depth += 1
-        emit = ctx.emit
-        out = ctx.out
-        cap = ctx.max_fields
-        for k, v in node.items():
+        items: Any = node.items()
+    elif t is list or t is tuple:
+        items = enumerate(node)
+    else:
+        _emit_scalar(ctx, node, loc, key, enc, layer)
+        return
+    if depth >= MAX_DEPTH:
+        ctx.limit(f"nesting depth cap ({MAX_DEPTH}) hit; deeper values were skipped")
+        return
+    depth += 1
+    is_dict = t is dict
+    out = ctx.out
+    cap = ctx.max_fields
+    for k, v in items:
+        if is_dict:
             if type(k) is not str:
                 k = str(k)
             here = loc + (_SEG_CACHE.get(k) or seg(k))
-            tv = type(v)
-            if tv is str:
-                if v:
-                    n = len(v)
-                    if n <= INLINE_MAX_CHARS and len(out) < cap:  # ctx.emit, inlined
-                        f = new_field(Field)
-                        set_location(f, here)
-                        set_key(f, k)
-                        set_value(f, v)
-                        set_encodings(f, enc)
-                        out.append(f)
-                    else:
-                        emit(here, k, v, enc)
-                    if n >= 8 and v not in PLAIN:
-                        if layer >= ctx.layers:
-                            _layer_cap(ctx, v)
-                        elif k == "query" and looks_graphql(v):
-                            _graphql(ctx, v, here, enc, layer + 1)
-                        else:
-                            decode_plain_cached(ctx, v, here, k, enc, layer + 1)
-            elif tv is int or tv is float:
-                emit(here, k, str(v), enc)
-            elif tv is bool:
-                emit(here, k, "true" if v else "false", enc)
-            elif v is not None:
-                emit_tree(ctx, v, here, k, enc, depth, layer)
-    elif t is list or t is tuple:
-        if depth >= MAX_DEPTH:
-            ctx.limit(f"nesting depth cap ({MAX_DEPTH}) hit; deeper values were skipped")
-            return
-        depth += 1
-        for i, v in enumerate(node):
-            tv = type(v)
-            if tv is str:
-                emit_str(ctx, v, f"{loc}[{i}]", key, enc, layer)
-            elif v is not None:
-                emit_tree(ctx, v, f"{loc}[{i}]", key, enc, depth, layer)
-    elif t is str:
+            name = k
+        else:
+            here = loc + (_INDEX[k] if k < 256 else f"[{k}]")
+            name = key  # a list element keeps the key of its list
+        tv = type(v)
+        if tv is str:
+            if not v:
+                continue
+            value = v
+        elif tv is int or tv is float:
+            value = str(v)
+        elif tv is bool:
+            value = "true" if v else "false"
+        elif v is None:
+            continue
+        else:
+            emit_tree(ctx, v, here, name, enc, depth, layer)
+            continue
+        n = len(value)
+        if n <= INLINE_MAX_CHARS and len(out) < cap:  # ctx.emit, inlined
+            f = new_field(Field)
+            set_location(f, here)
+            set_key(f, name)
+            set_value(f, value)
+            set_encodings(f, enc)
+            out.append(f)
+        else:
+            ctx.emit(here, name, value, enc)
+        if n >= 8 and tv is str and value not in PLAIN:
+            if layer >= ctx.layers:
+                _layer_cap(ctx, value)
+            elif name == "query" and is_dict and looks_graphql(value):
+                _graphql(ctx, value, here, enc, layer + 1)
+            else:
+                decode_plain_cached(ctx, value, here, name, enc, layer + 1)
+
+
+def _emit_scalar(ctx: Ctx, node: Any, loc: str, key: str, enc: Enc, layer: int) -> None:
+    t = type(node)
+    if t is str:
         emit_str(ctx, node, loc, key, enc, layer)
     elif t is int or t is float:
         ctx.emit(loc, key, str(node), enc)
