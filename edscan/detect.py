@@ -213,12 +213,18 @@ class Detector:
         # the persona's identity as a whole value of a structured response (a JSON object),
         # not a mention inside text; a dict lookup per field, no search
         known = self._matcher.anchors
+        lengths = self._matcher.anchor_lengths
         anchors: list[tuple[str, str]] = []  # (parent location, persona field)
         for f in inbound:
+            value = f.value
+            if len(value) not in lengths:
+                value = value.strip()
+                if len(value) not in lengths:
+                    continue
             loc = f.location
             if not (loc.startswith("response-body:$") or (loc[:3] == "ws[" and ":$" in loc)):
                 continue
-            vs = known.get(f.value.strip().lower())
+            vs = known.get(value.lower())
             if vs:
                 for v in vs:
                     if v.field in _ANCHORS:

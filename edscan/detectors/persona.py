@@ -71,8 +71,31 @@ def _bounded(text: str, start: int, end: int) -> bool:
     return True
 
 
-_PADDED = re.compile(r"\s\x00|\x00\s")
 _AROUND_SEP = re.compile(r"\s*\x00\s*")
+# padding next to a separator; substring tests are much cheaper than a regex search here
+_PADS = tuple(p for c in " \t\r\n" for p in (SEP + c, c + SEP))
+
+
+# request headers whose values describe the browser, never a person: not searched (the user
+# agent alone is a third of a typical flow's text)
+_NEVER_DATA = frozenset(
+    "header:" + h
+    for h in (
+        "user-agent",
+        "accept-language",
+        "origin",
+        "sec-ch-ua",
+        "sec-ch-ua-mobile",
+        "sec-ch-ua-platform",
+        "sec-ch-ua-platform-version",
+        "sec-ch-ua-full-version-list",
+        "sec-ch-ua-arch",
+        "sec-ch-ua-bitness",
+        "sec-ch-ua-wow64",
+        "sec-ch-ua-full-version",
+        "sec-ch-prefers-color-scheme",
+    )
+)
 
 
 class FlowText:
@@ -88,10 +111,20 @@ class FlowText:
     __slots__ = ("_values", "joined")
 
     def __init__(self, fields: Sequence[Field]) -> None:
-        joined = SEP + SEP.join([f.value for f in fields]) + SEP
+        skip = _NEVER_DATA
+        joined = SEP + SEP.join([("" if f.location in skip else f.value) for f in fields]) + SEP
         if joined.count(SEP) != len(fields) + 1:  # a value holds NUL characters: blank them
-            joined = SEP + SEP.join([f.value.replace(SEP, " ") for f in fields]) + SEP
-        if _PADDED.search(joined):
+            joined = (
+                SEP
+                + SEP.join(
+                    [("" if f.location in skip else f.value.replace(SEP, " ")) for f in fields]
+                )
+                + SEP
+            )
+        padded = " \x00" in joined or "\x00 " in joined
+        if not padded and ("\t" in joined or "\n" in joined or "\r" in joined):
+            padded = any(p in joined for p in _PADS)
+        if padded:
             joined = _AROUND_SEP.sub(SEP, joined)
         self.joined = joined
         self._values: list[str] | None = None
@@ -117,6 +150,7 @@ class PersonaMatcher:
         self._agree: dict[str, frozenset[str]] = {}
         self._automaton: ahocorasick.Automaton | None = None
         self.anchors: dict[str, tuple[Variant, ...]] = {}  # plain text -> variants, for learning
+        self.anchor_lengths: frozenset[int] = frozenset()
         self.add(variants)
 
     def __len__(self) -> int:
@@ -142,6 +176,7 @@ class PersonaMatcher:
             if not v.encodings:
                 anchors.setdefault(v.text, []).append(v)
         self.anchors = {k: tuple(v) for k, v in anchors.items()}
+        self.anchor_lengths = frozenset(len(k) for k in self.anchors)
         if words:
             a = ahocorasick.Automaton()
             for text, vs in words.items():
