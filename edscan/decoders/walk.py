@@ -69,8 +69,18 @@ def emit_str(
     """Emit ``s`` (the value as found at ``loc``), then whatever decodes out of it."""
     if not s:
         return
-    ctx.emit(loc, key, s, enc, max_chars)
-    if len(s) >= 8 and s not in PLAIN:
+    n = len(s)
+    out = ctx.out
+    if n <= INLINE_MAX_CHARS and len(out) < ctx.max_fields:  # ctx.emit, inlined
+        f = new_field(Field)
+        set_location(f, loc)
+        set_key(f, key)
+        set_value(f, s)
+        set_encodings(f, enc)
+        out.append(f)
+    else:
+        ctx.emit(loc, key, s, enc, max_chars)
+    if n >= 8 and s not in PLAIN:
         decode_more(ctx, s, loc, key, enc, layer)
 
 
