@@ -42,6 +42,20 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
+def maybe_raw_deflate(data: bytes) -> bool:
+    """Whether ``data`` can start a raw deflate stream: a valid block type, and for a stored
+    block a length that matches its complement. Rules out most random bytes for free."""
+    btype = (data[0] >> 1) & 3
+    if btype == 3:
+        return False
+    if btype == 0:
+        if len(data) < 5:
+            return False
+        length = data[1] | data[2] << 8
+        return length ^ (data[3] | data[4] << 8) == 0xFFFF
+    return True
+
+
 def _inflate(data: bytes, wbits: int, cap: int) -> Inflated | None:
     out: list[bytes] = []
     total = 0

@@ -162,7 +162,9 @@ def decode_str(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> No
     if s.isalnum():  # the common case: no punctuation at all
         if s.isascii() and not s.isdigit():
             if hex_candidate(s):
-                decode_bytes(ctx, bytes.fromhex(s), loc, key, (*enc, "hex"), layer, strict=True)
+                decode_bytes(
+                    ctx, bytes.fromhex(s), loc, key, (*enc, "hex"), layer, strict=True, binary=False
+                )
             elif b64_candidate(s):
                 _base64(ctx, s, loc, key, enc, layer)
         return
@@ -214,11 +216,14 @@ def decode_bytes(
     *,
     strict: bool,
     zdepth: int = 0,
+    binary: bool = True,
 ) -> bool:
     """Emit what decoded bytes hold: compressed data, JSON, text or protobuf.
 
     ``strict`` (bytes from a sniffed base64/hex string) keeps only text that reads as text and
     protobuf that parses cleanly into strings; otherwise nothing is emitted and False returned.
+    ``binary``: also try schema-less protobuf and raw deflate (not for hex: hex strings are
+    mostly hashes and tokens, and hex-encoded protobuf is not something SDKs send).
     """
     if len(b) < 3:
         return False
@@ -246,11 +251,13 @@ def decode_bytes(
             return False
         emit_str(ctx, text, loc, key, enc, layer)
         return True
+    if not binary:
+        return False
     tree = protobuf.parse(b, strict=strict)
     if tree:
         emit_tree(ctx, tree, loc + ">$", key, (*enc, "protobuf"), 0, layer)
         return True
-    if zdepth == 0 and len(b) >= 8:
+    if zdepth == 0 and len(b) >= 16 and compress.maybe_raw_deflate(b):
         # raw deflate has no magic number; believe it only if it ends cleanly in text or JSON
         inflated = compress.inflate_raw(b, ctx.decompress_cap(len(b)))
         if inflated is not None and inflated.complete and len(inflated.data) >= 4:
