@@ -987,3 +987,12 @@ def test_data_uris_text_decoded_media_left_alone() -> None:
 def test_byte_order_mark_before_json() -> None:
     d = decode_flow(make_flow(body=b"\xef\xbb\xbf" + json.dumps({"uid": "s-3"}).encode()))
     assert one(d, "body:$.uid", "s-3").encodings == ("json",)
+
+
+def test_double_slashes_in_a_path() -> None:
+    d = decode_flow(make_flow("https://x.example//students//ada/?q=1"))
+    assert [(f.location, f.value) for f in d.fields] == [
+        ("path[0]", "students"),
+        ("path[1]", "ada"),
+        ("query:q", "1"),
+    ]

@@ -50,16 +50,26 @@ _WS = b" \t\r\n"
 _WS_DELETE = str.maketrans("", "", "\t\r\n")
 
 
+_CONTENT_TYPES: dict[str, tuple[str, dict[str, str]]] = {}  # the same few, on every flow
+
+
 def content_type(value: str | None) -> tuple[str, dict[str, str]]:
-    """``("application/json", {"charset": "utf-8"})`` from a Content-Type header."""
+    """``("application/json", {"charset": "utf-8"})`` from a Content-Type header (or from a
+    Content-Disposition header: ``("form-data", {"name": ...})``). Do not modify the result."""
     if not value:
         return "", {}
+    known = _CONTENT_TYPES.get(value)
+    if known is not None:
+        return known
     mime, _, rest = value.partition(";")
     params: dict[str, str] = {}
     if rest:
         for m in _DISPOSITION_PARAM.finditer(";" + rest):
             params[m.group(1).lower()] = m.group(2) if m.group(2) is not None else m.group(3)
-    return mime.strip().lower(), params
+    result = mime.strip().lower(), params
+    if len(_CONTENT_TYPES) < 1024 and len(value) <= 200:
+        _CONTENT_TYPES[value] = result
+    return result
 
 
 def decode_body(

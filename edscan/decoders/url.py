@@ -93,39 +93,46 @@ _URL_CACHE_MAX = 2048
 _URL_CACHE_MAX_LEN = 1024
 
 
-def url_parts(url: str, *, query: bool = True, inner: bool = False) -> tuple[Part, ...]:
-    """The path segments, query parameters (unless ``query`` is False) and fragment of a URL
-    (absolute or relative). ``inner``: a URL inside a value, whose plain path segments are not
-    emitted on their own."""
+def url_parts(url: str, *, inner: bool = False) -> tuple[Part, ...]:
+    """The path segments, query parameters and fragment of a URL (absolute or relative).
+    ``inner``: a URL inside a value, whose plain path segments are not emitted on their own."""
+    path, query, fragment = split_url(url)
     parts: list[Part] = []
-    path, q, fragment = split_url(url)
-    segment_mode = DECODED_ONLY if inner else RAW_AND_DECODED
-    if len(path) > 1:
-        i = 0
-        for part in path.split("/"):
-            if not part:
-                continue
-            if "%" in part:
-                part = unquote(part, errors="replace")
-            here = f"path[{i}]"
-            i += 1
-            if ";" in part and "=" in part:  # matrix parameters (Floodlight: ;u1=...;ord=...)
-                head, *params = part.split(";")
-                parts.append((here, "", head, segment_mode))
-                for param in params:
-                    name, _, value = param.partition("=")
-                    parts.append((f"{here};{name_part(name)}", name, value, RAW_AND_DECODED))
-                continue
-            parts.append((here, "", part, segment_mode))
-    if q and query:
-        _pairs_into(parts, q, "query")
+    _path_into(parts, path, DECODED_ONLY if inner else RAW_AND_DECODED)
+    if query:
+        _pairs_into(parts, query, "query")
     if fragment:
-        if "=" in fragment:
-            parts.append(("fragment", "", fragment, RAW))
-            _pairs_into(parts, fragment[fragment.find("?") + 1 :], "fragment")
-        else:
-            parts.append(("fragment", "", fragment, RAW_AND_DECODED))
+        _fragment_into(parts, fragment)
     return tuple(p for p in parts if p[2])
+
+
+def _path_into(parts: list[Part], path: str, mode: int) -> None:
+    if len(path) <= 1:
+        return
+    i = 0
+    for part in path.split("/"):
+        if not part:
+            continue
+        if "%" in part:
+            part = unquote(part, errors="replace")
+        here = f"path[{i}]"
+        i += 1
+        if ";" in part and "=" in part:  # matrix parameters (Floodlight: ;u1=...;ord=...)
+            head, *params = part.split(";")
+            parts.append((here, "", head, mode))
+            for param in params:
+                name, _, value = param.partition("=")
+                parts.append((f"{here};{name_part(name)}", name, value, RAW_AND_DECODED))
+            continue
+        parts.append((here, "", part, mode))
+
+
+def _fragment_into(parts: list[Part], fragment: str) -> None:
+    if "=" in fragment:
+        parts.append(("fragment", "", fragment, RAW))
+        _pairs_into(parts, fragment[fragment.find("?") + 1 :], "fragment")
+    else:
+        parts.append(("fragment", "", fragment, RAW_AND_DECODED))
 
 
 def _pairs_into(parts: list[Part], s: str, base: str) -> None:
@@ -153,18 +160,22 @@ def emit_url(ctx: Ctx, url: str, prefix: str, enc: Enc, layer: int) -> None:
         _emit_parts(ctx, parts, prefix, enc, layer)
         return
     # a flow's own URL rarely repeats: not worth caching; its query goes the fast way
-    parts = url_parts(url, query=False)
-    path = [p for p in parts if p[0].startswith("path")]
-    _emit_parts(ctx, path, "", enc, layer)
-    query = split_url(url)[1]
+    path, query, fragment = split_url(url)
+    own: list[Part] = []
+    _path_into(own, path, RAW_AND_DECODED)
+    _emit_parts(ctx, own, "", enc, layer)
     if query:
         emit_pairs(ctx, query, "query:", enc, layer, tree=False)
-    if len(path) < len(parts):
-        _emit_parts(ctx, parts[len(path) :], "", enc, layer)
+    if fragment:
+        own = []
+        _fragment_into(own, fragment)
+        _emit_parts(ctx, own, "", enc, layer)
 
 
 def _emit_parts(ctx: Ctx, parts: Sequence[Part], prefix: str, enc: Enc, layer: int) -> None:
     for suffix, key, value, mode in parts:
+        if not value:
+            continue
         if mode == RAW_AND_DECODED:
             walk.emit_str(ctx, value, prefix + suffix, key, enc, layer)
         elif mode == RAW:
