@@ -816,3 +816,19 @@ def test_a_key_name_alone_in_a_vendor_url_is_not_student_data_in_a_url() -> None
     i = b.flow("https://rs.fullstory.com/rec/page?UserId=123")
     b.obs(i, "sid.provider", location="query:UserId", confidence=Confidence.LOW)
     assert "EDS016" not in _rules_of(b.findings())
+
+
+def test_the_app_s_own_ai_key_does_not_make_student_content_sensitive() -> None:
+    b = eds014_hit()
+    b.obs(0, "cred.access_token", location="header:authorization", value="sk-app-key")
+    f = _one(b.build(), "EDS014")
+    assert f.severity is Severity.MEDIUM
+    assert f.elements == ("work.content",)
+
+
+def test_student_data_in_a_page_url_inside_a_beacon_body_is_in_a_url() -> None:
+    b = ScanBuilder().recipient("tiktok.com", *ADS)
+    i = b.flow("https://analytics.tiktok.com/api/v2/pixel", method="POST")
+    b.obs(i, "st_contact.email", location="body:$.context.page.url>query:email")
+    f = _one(b.build(), "EDS016")
+    assert f.severity is Severity.HIGH

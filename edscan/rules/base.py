@@ -32,6 +32,7 @@ from edscan.models import (
     Severity,
 )
 from edscan.rules import law, vocab
+from edscan.rules.locations import in_copied_url
 from edscan.signals import FLAG_ON, kind_of
 
 MAX_EVIDENCE = 20  # evidence items kept per finding; ``occurrences`` keeps the full count
@@ -106,6 +107,12 @@ class Context:
         self.covered: set[tuple[str, str]] = set()
         self.child_directed = child_directed(result)
         self.gate = self._gate()
+        # credential values the app itself received: the student's session, not a vendor key
+        self._own_credentials = frozenset(
+            o.value
+            for o in result.observations
+            if o.value and vocab.is_credential(o.element) and not self.is_third_observation(o)
+        )
 
     # ------------------------------------------------------------ hosts and parties
 
@@ -132,6 +139,24 @@ class Context:
     def is_third_observation(self, o: Observation) -> bool:
         """Third party per the integrator's party, and per the recipient table."""
         return o.party is Party.THIRD and not self.is_first(self.domain_of(o.host))
+
+    def is_student_credential(self, o: Observation) -> bool:
+        """Whether a credential observed at a third party is the student's or the app's session.
+
+        A third party's own cookie, or the app's key for a third-party API in that API's
+        Authorization header, is how that service works, not a leak. What counts: a seeded or
+        derived persona value, a value the app's own servers also received, or a value copied
+        from the app's URLs (Referer, page-URL fields).
+        """
+        return (
+            bool(o.persona_field)
+            or (bool(o.value) and o.value in self._own_credentials)
+            or in_copied_url(o.location)
+        )
+
+    def relevant(self, o: Observation) -> bool:
+        """Everything but credentials that are not the student's (see is_student_credential)."""
+        return not vocab.is_credential(o.element) or self.is_student_credential(o)
 
     def attribution_confidence(self, domain: str) -> Confidence:
         """How sure the recipient's categories are: from a named list, or not attributed."""

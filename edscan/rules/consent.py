@@ -105,7 +105,7 @@ def _before_gate(ctx: Context, rule: Rule) -> Iterable[Finding]:
             o
             for f in before
             for o in ctx.observations_by_flow.get(f.index, [])
-            if ctx.is_third_observation(o)
+            if ctx.is_third_observation(o) and ctx.relevant(o)
         ]
         tracking = cats & vocab.TRACKING
         if not tracking and not obs:

@@ -117,7 +117,7 @@ def _content_to_ai(ctx: Context, rule: Rule) -> Iterable[Finding]:
         obs = [
             o
             for o in ctx.observations_by_domain.get(domain, [])
-            if ctx.is_third_observation(o) and vocab.tier(o.element) >= 1
+            if ctx.is_third_observation(o) and vocab.tier(o.element) >= 1 and ctx.relevant(o)
         ]
         attribution = ctx.attribution_confidence(domain)
         if obs:

@@ -9,10 +9,10 @@ from collections.abc import Iterable
 from edscan.models import Confidence, Finding, FlowSummary, Observation, Severity
 from edscan.rules import law, vocab
 from edscan.rules.base import Context, Ref, Rule, best, element_list, is_loopback, make
+from edscan.rules.locations import URL_KINDS, in_copied_url, location_key, location_kind
 
 FAMILY = "security"
 
-URL_KINDS = frozenset({"query", "path", "fragment", "referer", "url"})
 OAUTH_KEYS = frozenset({"code", "state", "session_state"})
 _SECURITY = (
     "ct-bb-security",
@@ -23,24 +23,6 @@ _SECURITY = (
     "ferpa-31-ii",
     "ndpa-v3",
 )
-
-
-def location_kind(location: str) -> str:
-    """Where in the request a value sat: query, path, fragment, referer, header, cookie, body …
-
-    A value inside a Referer (or another URL-valued header) is ``referer`` wherever it sat in
-    that URL, because the point is that the page URL leaked.
-    """
-    low = location.lower()
-    if "referer" in low or "referrer" in low:
-        return "referer"
-    head = low.split(":", 1)[0].split("[", 1)[0].split(".", 1)[0]
-    return head
-
-
-def location_key(location: str) -> str:
-    """The innermost key of a location (``query:code`` → ``code``)."""
-    return location.rsplit(":", 1)[-1].rsplit(".", 1)[-1].lower()
 
 
 def is_plaintext(flow: FlowSummary) -> bool:
@@ -94,44 +76,14 @@ def _plaintext(ctx: Context, rule: Rule) -> Iterable[Finding]:
         )
 
 
-def in_copied_url(location: str) -> bool:
-    """The value sat in a URL that the request carried inside something else: a Referer, a
-    page-URL field of a beacon (``query:dl>query:code``)."""
-    if location_kind(location) == "referer":
-        return True
-    inner = location.rsplit(">", 1)[-1] if ">" in location else ""
-    return inner.startswith(("query", "path", "fragment"))
-
-
-def _student_credentials(ctx: Context) -> frozenset[str]:
-    """Credential values the app itself received: the student's session, not a vendor key."""
-    return frozenset(
-        o.value
-        for o in ctx.result.observations
-        if o.value and vocab.is_credential(o.element) and not ctx.is_third_observation(o)
-    )
-
-
-def _leaked(o: Observation, own: frozenset[str]) -> bool:
-    """Whether a credential seen at a third party is the student's or the app's session.
-
-    A third party's own cookie, or the app's API key for a third-party service in that
-    service's Authorization header, is how that service works, not a leak. What counts: a
-    seeded or derived persona value, a value the app's own servers also received, or a value
-    copied from the app's URLs (Referer, page-URL fields).
-    """
-    return bool(o.persona_field) or (bool(o.value) and o.value in own) or in_copied_url(o.location)
-
-
 def _credentials(ctx: Context, rule: Rule) -> Iterable[Finding]:
-    own = _student_credentials(ctx)
     for domain in sorted(ctx.observations_by_domain):
         obs = [o for o in ctx.observations_by_domain[domain] if vocab.is_credential(o.element)]
         if not obs:
             continue
         trusted = ctx.is_first(domain) or vocab.SSO in ctx.categories(domain)
         third = (
-            [o for o in obs if ctx.is_third_observation(o) and _leaked(o, own)]
+            [o for o in obs if ctx.is_third_observation(o) and ctx.is_student_credential(o)]
             if not trusted
             else []
         )
@@ -181,7 +133,7 @@ def _in_url(o: Observation) -> bool:
     # a key name alone in a URL is usually the vendor's own parameter (FullStory's UserId)
     return (
         o.confidence >= Confidence.MEDIUM
-        and location_kind(o.location) in URL_KINDS
+        and (location_kind(o.location) in URL_KINDS or in_copied_url(o.location))
         and not vocab.is_credential(e)
         and (vocab.is_identity(e) or vocab.tier(e) >= 3)
     )

@@ -42,7 +42,7 @@ def _session_replay(ctx: Context, rule: Rule) -> Iterable[Finding]:
             o
             for f in recordings
             for o in ctx.observations_by_flow.get(f.index, [])
-            if vocab.tier(o.element) >= 1
+            if vocab.tier(o.element) >= 1 and ctx.relevant(o)
         ]
         elements = {o.element for o in obs}
         reasons: list[str] = []
