@@ -477,6 +477,23 @@ CASES = [
         ),
     ),
     Case(
+        "GraphQL in a GET query",
+        lambda: make_flow(
+            "https://api.example/graphql?query="
+            + 'query{student(email:"ada@x.org"){grade}}'.replace('"', "%22")
+            + "&variables=%7B%22id%22%3A%22s-1%22%7D"
+        ),
+        (
+            ("query:query>$.email", "ada@x.org", ("graphql",)),
+            ("query:variables>$.id", "s-1", ("json",)),
+        ),
+    ),
+    Case(
+        "a '>' in a key is escaped",
+        lambda: make_flow(body=json.dumps({"a>b": "v1"}).encode()),
+        (("body:$['a%3Eb']", "v1", ("json",)),),
+    ),
+    Case(
         "GraphQL document body",
         lambda: make_flow(
             body=b'{ student(email: "ada@x.org") { grade } }', ctype="application/graphql"

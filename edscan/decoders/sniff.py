@@ -28,7 +28,7 @@ def seg(key: str) -> str:
     if key and (key.isidentifier() or _SAFE_KEY.fullmatch(key)):
         s = "." + key
     else:
-        s = "['" + key.replace("\\", "\\\\").replace("'", "\\'") + "']"
+        s = "['" + key.replace("\\", "\\\\").replace("'", "\\'").replace(">", "%3E") + "']"
     if len(_SEG_CACHE) < 50_000 and len(key) <= 64:
         _SEG_CACHE[key] = s
     return s

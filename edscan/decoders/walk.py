@@ -86,10 +86,12 @@ def emit_str(
 
 def decode_more(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> None:
     """Decode ``s``, found at ``layer``, into ``layer + 1`` if the layer cap allows."""
-    if layer < ctx.layers:
-        decode_plain_cached(ctx, s, loc, key, enc, layer + 1)
-    else:
+    if layer >= ctx.layers:
         _layer_cap(ctx, s)
+    elif key == "query" and looks_graphql(s):  # a GraphQL document, in JSON or a GET query
+        _graphql(ctx, s, loc, enc, layer + 1)
+    else:
+        decode_plain_cached(ctx, s, loc, key, enc, layer + 1)
 
 
 # Values that decode to nothing, remembered: analytics traffic repeats the same user agents,
@@ -337,12 +339,7 @@ def emit_tree(ctx: Ctx, node: Any, loc: str, key: str, enc: Enc, depth: int, lay
         else:
             ctx.emit(here, name, value, enc)
         if n >= 8 and tv is str and value not in PLAIN:
-            if layer >= ctx.layers:
-                _layer_cap(ctx, value)
-            elif name == "query" and is_dict and looks_graphql(value):
-                _graphql(ctx, value, here, enc, layer + 1)
-            else:
-                decode_plain_cached(ctx, value, here, name, enc, layer + 1)
+            decode_more(ctx, value, here, name, enc, layer)
 
 
 def _emit_scalar(ctx: Ctx, node: Any, loc: str, key: str, enc: Enc, layer: int) -> None:
