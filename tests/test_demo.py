@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import socket
 import stat
@@ -9,8 +10,10 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from bs4 import BeautifulSoup
 from mitmproxy import http
 from mitmproxy.test import taddons, tflow
 
@@ -20,7 +23,9 @@ from edscan.demo.app import ClassroomServer, ClassroomState, route
 from edscan.demo.roster import DemoStudent
 from edscan.demo.runner import CAPTURE_NAME, PERSONA_NAME, record_session
 from edscan.demo.upstream import DemoUpstream
+from edscan.domains import registrable_domain
 from edscan.models import Flow
+from edscan.persona import load_persona
 from edscan.persona_new import new_persona_values
 
 pytestmark = pytest.mark.e2e
@@ -196,3 +201,83 @@ def test_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert f"127.0.0.1:{port}" in proc.stderr
+
+
+# --------------------------------------------------------------------------- `edscan demo`, end to end
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("demo-e2e") / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "edscan", "demo", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return out, proc.stdout
+
+
+def _by_domain(doc: dict[str, Any]) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    elements: dict[str, set[str]] = {}
+    rules: dict[str, set[str]] = {}
+    for o in doc["observations"]:
+        elements.setdefault(registrable_domain(o["host"]), set()).add(o["element"])
+    for f in doc["findings"]:
+        for d in f["recipients"]:
+            rules.setdefault(d, set()).add(f["rule"])
+    return {
+        d: (frozenset(elements.get(d, ())), frozenset(rules.get(d, ())))
+        for d in set(elements) | set(rules)
+    }
+
+
+def test_the_scan_finds_what_the_session_was_designed_to_show_and_nothing_else(
+    demo_run: tuple[Path, str],
+) -> None:
+    out, _ = demo_run
+    doc = json.loads((out / "result.json").read_text(encoding="utf-8"))
+    parties = {r["domain"]: r["party"] for r in doc["recipients"]}
+    assert {d for d, p in parties.items() if p == "third"} == {
+        t.domain for t in manifest.THIRD_PARTIES
+    }
+    assert {d for d, p in parties.items() if p == "first"} == {manifest.FIRST_PARTY_DOMAIN}
+    assert doc["first_party"] == {"domains": [manifest.FIRST_PARTY_DOMAIN], "inferred": False}
+    got = _by_domain(doc)
+    want = manifest.expected()
+    # one domain at a time, so a failure names the recipient that changed
+    for domain in sorted(set(got) | set(want)):
+        assert got.get(domain) == want.get(domain), domain
+    assert doc["capture"]["phases"] == list(manifest.PHASES)
+
+
+def test_the_demo_writes_the_report_and_tables_and_says_where(demo_run: tuple[Path, str]) -> None:
+    out, stdout = demo_run
+    doc = json.loads((out / "result.json").read_text(encoding="utf-8"))
+    assert doc["score"]["grade"] == "F"
+    assert f"grade {doc['score']['grade']}" in stdout
+    assert "Top findings:" in stdout and "EDS0" in stdout
+    for name in (
+        "report.html",
+        "result.json",
+        "result.findings.csv",
+        "result.recipients.csv",
+        "result.observations.csv",
+        CAPTURE_NAME,
+        PERSONA_NAME,
+    ):
+        assert (out / name).is_file(), name
+        assert str(out / name) in stdout, name
+    with (out / "result.recipients.csv").open(encoding="utf-8", newline="") as fh:
+        domains = {row["domain"] for row in csv.DictReader(fh)}
+    assert {t.domain for t in manifest.THIRD_PARTIES} <= domains
+    # the report is redacted: none of the persona's values appear in it
+    persona = load_persona(out / PERSONA_NAME)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    text = BeautifulSoup(html, "html.parser").get_text(" ")
+    for key in ("student.email", "student.full_name", "student.password", "custom.essay"):
+        value = persona.get(key)
+        assert value and value not in html, key
+    for t in manifest.THIRD_PARTIES:
+        assert t.domain in text, t.domain

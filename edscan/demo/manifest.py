@@ -156,9 +156,11 @@ THIRD_PARTIES: Final[tuple[ThirdParty, ...]] = (
     ThirdParty(
         host="api.openai.com",
         domain="openai.com",
-        sdk="OpenAI Chat Completions with the essay draft",
+        sdk="OpenAI Chat Completions with the essay draft, called from the client",
         phases=("essay",),
-        elements=_set("st.name", "st_contact.email", "work.content"),
+        # the app's own API key rides along as a bearer token: observed, but not a finding,
+        # since it is not the student's credential
+        elements=_set("st.name", "st_contact.email", "work.content", "cred.access_token"),
         rules=_set("EDS014"),
     ),
     ThirdParty(
@@ -209,26 +211,6 @@ QUIRKS: Final[tuple[Quirk, ...]] = (
         missing_element="dev.ad_id",
         why="OpenRTB device.ifa is platform-neutral (ext.ifa_type says aaid), but the taxonomy "
         "files the key `ifa` under the iOS IDFA",
-    ),
-    Quirk(
-        domain="mixpanel.com",
-        element="cred.access_token",
-        rule="EDS008",
-        why="Mixpanel's public project `token` property is read as an access token",
-    ),
-    Quirk(
-        domain="openai.com",
-        element="cred.access_token",
-        rule="EDS008",
-        why="the app's own OpenAI API key (Authorization header to OpenAI) is read as a "
-        "credential leaked to a third party; a secret key in client traffic is a problem, "
-        "but not a student's credential",
-    ),
-    Quirk(
-        domain="fullstory.com",
-        rule="EDS016",
-        why="FullStory's own UserId query parameter is read, by key name alone, as the app's "
-        "user id in a URL",
     ),
 )
 

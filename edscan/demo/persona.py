@@ -17,6 +17,10 @@ def fresh_persona(path: Path) -> tuple[DemoStudent, Path]:
     from edscan.persona_new import new_persona_values, render_persona
 
     values = new_persona_values()
+    # the generator can give the parent the student's own first name (same surname too):
+    # then the student's name would also read as the parent's, which the demo never sends
+    while values["parent.name"] == values["student.full_name"]:
+        values = new_persona_values()
     with open_private(path) as fh:
         fh.write(render_persona(values))
     return DemoStudent.from_persona(values), path

@@ -92,9 +92,9 @@ def scan_and_report(run: DemoRun) -> None:
         run.files["csv:" + path.name.split(".")[-2]] = path
 
 
-def summary(run: DemoRun, top: int = 5) -> str:
+def summary(run: DemoRun, top: int = 6) -> str:
     """The grade, the top findings and where the files are, for the terminal."""
-    from edscan.models import Party, ScanResult
+    from edscan.models import Finding, Party, ScanResult
 
     result: ScanResult = run.result
     lines = []
@@ -105,17 +105,27 @@ def summary(run: DemoRun, top: int = 5) -> str:
     lines.append(
         f"{len(result.flows)} flows, {len(third)} third parties, {len(result.findings)} findings"
     )
-    ranked = sorted(result.findings, key=lambda f: (f.severity, f.confidence), reverse=True)
+    # one line per rule: its worst finding, and every recipient it names
+    by_rule: dict[str, list[Finding]] = {}
+    for f in result.findings:
+        by_rule.setdefault(f.rule, []).append(f)
+    ranked = sorted(
+        by_rule.values(),
+        key=lambda fs: (max(f.severity for f in fs), len(fs), fs[0].rule),
+        reverse=True,
+    )
     if ranked:
         lines.append("Top findings:")
-        for f in ranked[:top]:
-            where = ", ".join(f.recipients[:3]) + (" ..." if len(f.recipients) > 3 else "")
+        for fs in ranked[:top]:
+            worst = max(fs, key=lambda f: (f.severity, f.confidence))
+            where = sorted({d for f in fs for d in f.recipients})
+            named = ", ".join(where[:4]) + (f" +{len(where) - 4}" if len(where) > 4 else "")
             lines.append(
-                f"  {f.severity.value.upper():8} {f.rule}  {f.title}"
-                + (f" ({where})" if where else "")
+                f"  {worst.severity.value.upper():8} {worst.rule}  {worst.title}"
+                + (f" ({named})" if named else "")
             )
     lines.append("Files:")
-    named = {"capture": run.capture, "persona": run.persona, **run.files}
-    width = max(len(k) for k in named)
-    lines.extend(f"  {k:{width}}  {p}" for k, p in named.items())
+    paths = {"capture": run.capture, "persona": run.persona, **run.files}
+    width = max(len(k) for k in paths)
+    lines.extend(f"  {k:{width}}  {p}" for k, p in paths.items())
     return "\n".join(lines)
