@@ -217,10 +217,8 @@ class Detector:
         anchors: list[tuple[str, str]] = []  # (parent location, persona field)
         for f in inbound:
             value = f.value
-            if len(value) not in lengths:
-                value = value.strip()
-                if len(value) not in lengths:
-                    continue
+            if len(value) not in lengths:  # JSON values come unpadded
+                continue
             loc = f.location
             if not (loc.startswith("response-body:$") or (loc[:3] == "ws[" and ":$" in loc)):
                 continue

@@ -167,6 +167,9 @@ _IDPS = (
 )
 
 
+_IPV6_CHARS = re.compile(r"^[0-9A-Fa-f:.]+$")
+
+
 def _luhn(digits: str) -> bool:
     total = 0
     for i, ch in enumerate(reversed(digits)):
@@ -209,7 +212,10 @@ def _ip(v: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     s = v.strip()
     if not 3 <= len(s) <= 45 or not (s[0].isdigit() or s[0] in ":abcdefABCDEF"):
         return None
-    if ":" not in s and s.count(".") != 3:
+    if ":" in s:
+        if not _IPV6_CHARS.match(s):
+            return None
+    elif s.count(".") != 3:
         return None
     try:
         ip = ipaddress.ip_address(s)
