@@ -283,3 +283,13 @@ def test_ai_chat_messages_are_student_text() -> None:
         found(fld("content", "Please grade my essay about the water cycle, it is for class."))
         == set()
     )
+
+
+def test_hashed_email_in_base64_needs_a_digest_length() -> None:
+    import base64
+
+    digest = (
+        base64.urlsafe_b64encode(hashlib.sha256(b"x@example.net").digest()).decode().rstrip("=")
+    )
+    assert found(fld("em", digest)) == {("st_contact.email", Kind.PATTERN, MEDIUM)}
+    assert found(fld("email", "notprovidedbytheuserxyz")) == set()

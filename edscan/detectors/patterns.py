@@ -91,7 +91,9 @@ HEX16 = re.compile(r"^[0-9A-Fa-f]{16}$")
 MAC = re.compile(r"^[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}$")
 _PLACEHOLDER_MACS = frozenset({"00:00:00:00:00:00", "02:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"})
 DIGEST = re.compile(r"^(?:[0-9A-Fa-f]{32}|[0-9A-Fa-f]{40}|[0-9A-Fa-f]{64}|[0-9A-Fa-f]{128})$")
-B64_DIGEST = re.compile(r"^[A-Za-z0-9+/_-]{22,88}={0,2}$")
+B64_DIGEST = re.compile(r"^(?=.*\d)[A-Za-z0-9+/_-]{22,88}={0,2}$")
+# MD5, SHA-1, SHA-256, SHA-512 digests in base64, padded or not
+_B64_DIGEST_LENGTHS = frozenset({22, 24, 27, 28, 43, 44, 86, 88})
 # +CC then 8 to 14 more digits, optionally grouped; or a NANP number with punctuation
 PHONE_INTL = re.compile(r"^\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){2,5}$")
 PHONE_NANP = re.compile(r"^(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}$")
@@ -250,7 +252,7 @@ def _parentish(f: Field) -> bool:
 
 def _h_email(ctx: _Ctx, i: int, f: Field, element: str) -> None:
     v = f.value.strip()
-    if DIGEST.match(v) or (B64_DIGEST.match(v) and "@" not in v and len(v) >= 22):
+    if DIGEST.match(v) or (len(v) in _B64_DIGEST_LENGTHS and B64_DIGEST.match(v)):
         ctx.add(i, element, PATTERN, MEDIUM, "hashed e-mail under an e-mail key")
     # clear-text addresses are found by the e-mail pattern over all fields
 
