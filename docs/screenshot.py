@@ -29,9 +29,11 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="edscan-screenshot-") as tmp:
-        out = Path(tmp) / "demo"
-        subprocess.run([sys.executable, "-m", "edscan", "demo", "--out", str(out)], check=True)
-        report = out / "report.html"
+        # run where the relative path reads as it does after `make demo`
+        subprocess.run(
+            [sys.executable, "-m", "edscan", "demo", "--out", "demo-out"], cwd=tmp, check=True
+        )
+        report = Path(tmp) / "demo-out" / "report.html"
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=args.chromium, args=["--no-sandbox"])
             page = browser.new_page(

@@ -102,7 +102,7 @@ def demo_command(out: str | None, open_report: bool, port: int) -> None:
     def progress(line: str) -> None:
         click.echo(line, err=True)
 
-    run = runner.record_session(target, echo=progress, port=port or None)
+    run = runner.record_session(target, echo=progress, port=port or None, pause=runner.PAUSE)
     progress(f"recorded {run.requests} requests in {run.seconds:.1f} s; scanning")
     runner.scan_and_report(run)
     click.echo(runner.summary(run))

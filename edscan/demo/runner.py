@@ -28,6 +28,7 @@ from edscan.errors import EdscanError
 
 CAPTURE_NAME = "session.edscan.jsonl"
 PERSONA_NAME = "persona.toml"
+PAUSE = 0.8  # seconds between phases in `edscan demo`
 
 Echo = Callable[[str], None]
 
@@ -45,8 +46,11 @@ class DemoRun:
     result: Any = None  # the ScanResult
 
 
-def record_session(out: Path, *, echo: Echo = lambda _: None, port: int | None = None) -> DemoRun:
-    """Steps 1-3: a fresh persona, the app, the proxy, the session. Returns the capture."""
+def record_session(
+    out: Path, *, echo: Echo = lambda _: None, port: int | None = None, pause: float = 0.0
+) -> DemoRun:
+    """Steps 1-3: a fresh persona, the app, the proxy, the session (phases ``pause`` seconds
+    apart). Returns the capture."""
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     student, persona_path = fresh_persona(out / PERSONA_NAME)
@@ -60,7 +64,7 @@ def record_session(out: Path, *, echo: Echo = lambda _: None, port: int | None =
         with proxy:
             client = DemoClient(proxy_url=proxy.url, ca_file=proxy.ca_file, student=student)
             try:
-                requests = client.run(on_phase=lambda p: echo(f"phase: {p}"))
+                requests = client.run(on_phase=lambda p: echo(f"phase: {p}"), pause=pause)
             except httpx.HTTPError as e:
                 raise EdscanError(
                     f"the demo session failed through the proxy at {proxy.url}: {e}"
