@@ -166,7 +166,9 @@ def _weak_tls(ctx: Context, rule: Rule) -> Iterable[Finding]:
     by_domain: dict[str, list[Ref]] = defaultdict(list)
     versions: dict[str, set[str]] = defaultdict(set)
     for f in ctx.result.flows:
-        for s in ctx.signals(f.index, "tls"):
+        for s in f.signals:  # by location: no need to group every flow's signals
+            if s.location != "tls":
+                continue
             domain = ctx.domain_of(f.host)
             by_domain[domain].append(ctx.evidence_of_flow(f, "tls"))
             versions[domain].add(s.value)
