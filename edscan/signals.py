@@ -6,9 +6,10 @@ lifetimes, Referer/Origin/Content-Type, page URLs, event names, form and keystro
 cross-site redirects (cookie-sync chains), an OpenRTB marker, and an outdated TLS version.
 
 It runs once per flow and its result is kept in memory for every flow, so it is one pass over the
-fields with a dictionary lookup per key, values are cut short, and only a bounded number of
-signals is kept per flow. Presence-only markers keep no value at all (they may carry hashed
-e-mails or typed text).
+fields with a dictionary lookup per key; values are cut at ``MAX_VALUE`` characters; each kind
+keeps at most ``KIND_CAPS[kind]`` signals per flow; and a signal that recurs from flow to flow (the
+same Referer, the same cookie lifetime) is one shared object. Presence-only markers keep no value
+at all (they may carry hashed e-mails or typed text).
 
 Signal vocabulary (``kind_of(field)``):
 
