@@ -232,7 +232,7 @@ def _request_headers(ctx: Ctx, flow: Flow, body_headers: list[str | None]) -> No
 
 
 def _cookies(ctx: Ctx, header: str) -> None:
-    for part in header.split(";"):
+    for part in ctx.split(header, ";"):
         name, eq, value = part.partition("=")
         name = name.strip()
         value = value.strip()

@@ -1013,3 +1013,43 @@ def test_double_slashes_in_a_path() -> None:
         ("path[1]", "ada"),
         ("query:q", "1"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("body", "ctype", "message"),
+    [
+        (b"[" + b"{}," * 2_000_000 + b"{}]", "application/json", "elements not parsed"),
+        (b"&" * 4_000_000, "application/x-www-form-urlencoded", "split cap"),
+        (b"\n" * 4_000_000 + b"{}", "application/x-ndjson", "split cap"),
+        (b"\xdd\x00\x40\x00\x00" + b"\x90" * (4 << 20), "application/msgpack", "MessagePack"),
+        (b"--b\r\n" * 1_000_000, "multipart/form-data; boundary=b", "multipart part cap"),
+    ],
+    ids=[
+        "million-dicts JSON",
+        "million ampersands",
+        "million newlines",
+        "msgpack of empty arrays",
+        "million parts",
+    ],
+)
+def test_bodies_of_many_tiny_objects(body: bytes, ctype: str, message: str) -> None:
+    """Each byte or two would be a Python object: bounded, reported, and the scan goes on."""
+    d = _bounded(make_flow(body=body, ctype=ctype), megabytes=120)
+    assert any(message in m for m in d.limits), d.limits
+
+
+def test_json_in_a_string_too_large_to_parse() -> None:
+    value = "[" + "{}," * 600_000 + "{}]"
+    d = _bounded(make_flow(body=json.dumps({"blob": value}).encode(), ctype="application/json"))
+    assert any("elements not parsed" in m for m in d.limits)
+
+
+def test_protobuf_work_is_bounded() -> None:
+    """A million fields, nested in messages that all fail at their last byte: the parse gives
+    up after a bounded number of fields, declared or sniffed."""
+    message = b"\x08\x01" * 1_000_000 + b"\xff"
+    for _ in range(16):
+        message = pb_field(1, message) + b"\xff"
+    for ctype in ("application/x-protobuf", None):
+        d = _bounded(make_flow(body=message, ctype=ctype), seconds=2)
+        assert not find(d, "body:$.1")

@@ -18,7 +18,7 @@ from edscan.decoders.context import (
     MAX_TEXT_BODY_CHARS,
     Ctx,
 )
-from edscan.decoders.sniff import looks_like_form, parse_json
+from edscan.decoders.sniff import MAX_JSON_ELEMENTS, JsonTooLarge, looks_like_form, parse_json
 from edscan.decoders.walk import Enc, account, emit_graphql, emit_str, emit_tree
 
 _JSON = frozenset({"application/json", "text/json", "application/javascript+json"})
@@ -111,7 +111,7 @@ def decode_body(
     if ctx.inbound:  # responses only teach derived ids: structured data, nothing else
         if mime in _NDJSON:
             formats.ndjson(ctx, data, tree, enc, layer, depth)
-        elif mime in _JSON or mime.endswith("+json") or data.lstrip(_WS)[:1] in (b"{", b"["):
+        elif mime in _JSON or mime.endswith("+json") or _first(data) in (b"{", b"["):
             _json(ctx, data, loc, tree, enc, layer, depth)
         return
 
@@ -149,7 +149,7 @@ def decode_body(
 def _content_decode(
     ctx: Ctx, data: bytes, cenc: str, enc: Enc, truncated: bool, max_out: int
 ) -> tuple[bytes, Enc]:
-    codings = [c.strip().lower() for c in cenc.split(",")]
+    codings = [c.strip().lower() for c in cenc.split(",", 8)[:8]]  # stacked: a few at most
     for coding in reversed(codings):
         name = _CODINGS.get(coding)
         if name is None:
@@ -190,18 +190,19 @@ def _sniff(
     layer: int,
     depth: int,
 ) -> None:
-    start = data.lstrip(_WS)[:1]
-    if start in (b"{", b"[") and _json(ctx, data, loc, tree, enc, layer, depth):
+    if _first(data) in (b"{", b"[") and _json(ctx, data, loc, tree, enc, layer, depth):
         return
-    text = text_of(data, params)
-    if text is not None and not _printable(text[:4096]):
-        text = None  # valid UTF-8 but control bytes: binary
-    elif text is None:
-        # mostly text with a few invalid bytes: keep it as text rather than lose it
-        candidate = data.decode("utf-8", "replace")
-        sample = candidate[:4096]
-        if sample.count("\ufffd") * 20 < len(sample) and _printable(sample):
-            text = candidate
+    text = None
+    head = data[:4096].decode("utf-8", "replace")
+    if _printable(head):  # look at the head before decoding a large binary body whole
+        text = text_of(data, params)
+        if text is None:
+            # mostly text with a few invalid bytes: keep it as text rather than lose it
+            candidate = data.decode("utf-8", "replace")
+            if candidate.count("\ufffd", 0, 65536) * 20 < min(len(candidate), 65536):
+                text = candidate
+        elif not _printable(text[:4096]):
+            text = None  # a legacy charset decoded it into control characters
     if text is not None:
         if looks_like_form(text):
             formats.form(ctx, text, loc, tree, enc, layer)
@@ -221,7 +222,18 @@ def _printable(sample: str) -> bool:
     return sample.isprintable() or sample.translate(_WS_DELETE).isprintable()
 
 
+def _first(data: bytes) -> bytes:
+    """The first byte that is not white space (looking at the head only: no copy of a body)."""
+    return data[:256].lstrip(_WS)[:1]
+
+
+_JSON_START = frozenset(b'{["-0123456789tfnNI')  # NaN and Infinity: json accepts them
+
+
 def _json(ctx: Ctx, data: bytes, loc: str, tree: str, enc: Enc, layer: int, depth: int) -> bool:
+    start = _first(data)
+    if not start or start[0] not in _JSON_START:
+        return False  # not JSON whatever the header says: no need to let a parser find out
     try:
         try:
             obj = parse_json(data)
@@ -229,6 +241,9 @@ def _json(ctx: Ctx, data: bytes, loc: str, tree: str, enc: Enc, layer: int, dept
             obj = parse_json(data.decode("utf-8", "replace"))
     except RecursionError:
         ctx.limit("JSON nested too deep to parse; kept as text")
+        return False
+    except JsonTooLarge:
+        ctx.limit(f"JSON with more than {MAX_JSON_ELEMENTS} elements not parsed; kept as text")
         return False
     except ValueError as e:
         if getattr(e, "msg", "") == "Extra data":  # one document per line

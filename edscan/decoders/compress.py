@@ -42,6 +42,12 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
+def _capped(out: list[bytes], total: int, cap: int) -> Inflated:
+    """The output cut at ``cap`` bytes, trimming the last chunk before joining (one copy)."""
+    out[-1] = out[-1][: len(out[-1]) - (total - cap)]
+    return Inflated(data=b"".join(out), complete=False, capped=True)
+
+
 def maybe_raw_deflate(data: bytes) -> bool:
     """Whether ``data`` can start a raw deflate stream: a valid block type, and for a stored
     block a length that matches its complement. Rules out most random bytes for free."""
@@ -70,7 +76,7 @@ def _inflate(data: bytes, wbits: int, cap: int) -> Inflated | None:
             total += len(chunk)
             out.append(chunk)
             if total > cap:
-                return Inflated(data=b"".join(out)[:cap], complete=False, capped=True)
+                return _capped(out, total, cap)
             if d.eof:
                 members += 1
                 rest = d.unused_data
@@ -115,7 +121,7 @@ def unbrotli(data: bytes, cap: int) -> Inflated | None:
             total += len(chunk)
             out.append(chunk)
             if total > cap:
-                return Inflated(data=b"".join(out)[:cap], complete=False, capped=True)
+                return _capped(out, total, cap)
             if d.is_finished():
                 return Inflated(data=b"".join(out), complete=True, capped=False)
             if d.can_accept_more_data():
@@ -146,7 +152,7 @@ def unzstd(data: bytes, cap: int) -> Inflated | None:
                 total += len(chunk)
                 out.append(chunk)
                 if total > cap:
-                    return Inflated(data=b"".join(out)[:cap], complete=False, capped=True)
+                    return _capped(out, total, cap)
     except zstandard.ZstdError:
         if total == 0:
             return None

@@ -8,6 +8,7 @@ the caller (``FieldCap`` unwinds a walk internally and is caught in ``edscan.dec
 from __future__ import annotations
 
 import dataclasses
+from typing import AnyStr
 
 from edscan.models import Field
 
@@ -24,6 +25,8 @@ MAX_VALUE_CHARS = 64 << 10  # characters kept of one value
 MAX_TEXT_BODY_CHARS = 1 << 20  # characters kept of an undecodable text body
 MAX_FLOW_CHARS = 32 << 20  # characters kept over all fields of one flow
 MAX_INBOUND_BODY_BYTES = 4 << 20  # larger response bodies are not parsed
+MAX_PARTS = 200_000  # pieces of one split (form pairs, lines, path segments, multipart parts)
+MAX_MSGPACK_BYTES = 1 << 20  # MessagePack this large is not unpacked (1 byte per object)
 
 
 class FieldCap(Exception):
@@ -137,6 +140,15 @@ class Ctx:
             self.limit(f"text cap ({MAX_FLOW_CHARS} characters per flow) reached")
             raise FieldCap
         self.out.append(make_field(location, key, value, encodings))
+
+    def split(self, s: AnyStr, sep: AnyStr) -> list[AnyStr]:
+        """``s.split(sep)`` into at most ``MAX_PARTS`` pieces: a body of a million separators
+        must not become a list of a million strings. The unsplit rest is dropped (reported)."""
+        parts = s.split(sep, MAX_PARTS)
+        if len(parts) > MAX_PARTS:
+            parts.pop()
+            self.limit(f"split cap ({MAX_PARTS} pieces) hit; the rest of a long value was skipped")
+        return parts
 
     def decompress_cap(self, n_in: int, max_bytes: int = MAX_BODY_BYTES) -> int:
         """How many bytes a decompression of ``n_in`` input bytes may produce right now."""

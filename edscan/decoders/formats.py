@@ -10,13 +10,14 @@ import contextlib
 import re
 
 from edscan.decoders import body, compress, protobuf
-from edscan.decoders.context import MAX_TEXT_BODY_CHARS, Ctx
-from edscan.decoders.sniff import looks_like_form, parse_json, seg
+from edscan.decoders.context import MAX_MSGPACK_BYTES, MAX_PARTS, MAX_TEXT_BODY_CHARS, Ctx
+from edscan.decoders.sniff import looks_like_form, seg
 from edscan.decoders.url import emit_pairs
-from edscan.decoders.walk import Enc, account, emit_str, emit_tree
+from edscan.decoders.walk import Enc, account, emit_str, emit_tree, loads_reporting
 
 MAX_NESTED_BODIES = 4  # a body inside a body (multipart part, envelope item) this deep
 _MAX_STRINGS = 2000
+MAX_MULTIPART_PARTS = 10_000
 _PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]{8,}")
 
 
@@ -25,7 +26,12 @@ def ndjson(ctx: Ctx, data: bytes, tree: str, enc: Enc, layer: int, depth: int) -
     of that many bytes (which may hold newlines) instead of a line."""
     enc = (*enc, "ndjson")
     pos, i, n = 0, 0, len(data)
+    lines = 0
     while pos < n:
+        lines += 1
+        if lines > MAX_PARTS:
+            ctx.limit(f"split cap ({MAX_PARTS} pieces) hit; the rest of a long value was skipped")
+            return
         nl = data.find(b"\n", pos)
         end = n if nl < 0 else nl
         line = data[pos:end].strip()
@@ -36,12 +42,7 @@ def ndjson(ctx: Ctx, data: bytes, tree: str, enc: Enc, layer: int, depth: int) -
         i += 1
         obj = None
         if line[:1] in (b"{", b"["):
-            try:
-                obj = parse_json(line)
-            except RecursionError:
-                ctx.limit("JSON nested too deep to parse; kept as text")
-            except ValueError:
-                obj = None
+            obj = loads_reporting(ctx, line)
         if obj is None:
             if depth < MAX_NESTED_BODIES:
                 body.decode_body(
@@ -83,7 +84,7 @@ def ndjson(ctx: Ctx, data: bytes, tree: str, enc: Enc, layer: int, depth: int) -
 def form(ctx: Ctx, text: str, loc: str, tree: str, enc: Enc, layer: int) -> None:
     text = text.strip()
     if "\n" in text:
-        lines = [line.strip() for line in text.split("\n") if line.strip()]
+        lines = [line.strip() for line in ctx.split(text, "\n") if line.strip()]
         if all(looks_like_form(line) for line in lines[:8]):
             enc = (*enc, "lines", "form")
             for i, line in enumerate(lines):
@@ -99,9 +100,12 @@ def multipart(
 ) -> None:
     enc = (*enc, "multipart")
     delimiter = b"--" + boundary.encode("latin-1", "replace")
-    for index, chunk in enumerate(data.split(delimiter)[1:]):
+    for index, chunk in enumerate(ctx.split(data, delimiter)[1:]):
         if chunk.startswith(b"--"):
             break  # the closing delimiter
+        if index >= MAX_MULTIPART_PARTS:
+            ctx.limit(f"multipart part cap ({MAX_MULTIPART_PARTS}) hit; later parts skipped")
+            break
         if chunk.startswith(b"\r\n"):
             chunk = chunk[2:]
         elif chunk.startswith(b"\n"):
@@ -154,6 +158,10 @@ MSGPACK_START = frozenset([*range(0x80, 0xA0), 0xDC, 0xDD, 0xDE, 0xDF])
 def msgpack_body(ctx: Ctx, data: bytes, tree: str, enc: Enc, layer: int, *, strict: bool) -> bool:
     import msgpack
 
+    if len(data) > MAX_MSGPACK_BYTES:  # every byte may be an object: a 16 MiB bomb of them
+        if not strict:
+            ctx.limit(f"MessagePack larger than {MAX_MSGPACK_BYTES >> 20} MiB not unpacked")
+        return False
     try:
         obj = msgpack.unpackb(data, raw=False, strict_map_key=False, unicode_errors="replace")
     except Exception:  # msgpack raises a zoo of types (ValueError, TypeError, its own)
@@ -182,7 +190,8 @@ def protobuf_body(
     strict: bool = False,
 ) -> bool:
     if len(data) > protobuf.MAX_MESSAGE_BYTES:
-        ctx.limit("protobuf body larger than 4 MiB not parsed")
+        if not strict:  # declared protobuf; a sniffed guess at a large binary says nothing
+            ctx.limit("protobuf body larger than 4 MiB not parsed")
         return False
     enc = (*enc, "protobuf")
     if not grpc:

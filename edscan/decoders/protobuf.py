@@ -16,7 +16,8 @@ import struct
 from typing import Any
 
 MAX_MESSAGE_BYTES = 4 << 20  # larger blobs are not sniffed as protobuf
-MAX_WIRE_FIELDS = 200_000
+MAX_WIRE_FIELDS = 100_000  # fields read (failed nested attempts included): bounds the time
+_STRICT_MAX_WIRE_FIELDS = 20_000  # for a guess at unlabelled bytes
 MAX_NESTING = 16
 _STRICT_MAX_FIELD_NUMBER = 1 << 16  # real schemas stay far below; random bytes do not
 _MAX_FIELD_NUMBER = (1 << 29) - 1
@@ -42,12 +43,13 @@ def printable_text(raw: bytes) -> str | None:
 
 
 class _Parser:
-    __slots__ = ("count", "max_field", "texts")
+    __slots__ = ("count", "max_count", "max_field", "texts")
 
     def __init__(self, strict: bool) -> None:
         self.count = 0
         self.texts = 0  # strings of 4+ characters seen
         self.max_field = _STRICT_MAX_FIELD_NUMBER if strict else _MAX_FIELD_NUMBER
+        self.max_count = _STRICT_MAX_WIRE_FIELDS if strict else MAX_WIRE_FIELDS
 
     def message(self, b: bytes, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -61,7 +63,7 @@ class _Parser:
             if number == 0 or number > self.max_field:
                 raise _Bad
             self.count += 1
-            if self.count > MAX_WIRE_FIELDS:
+            if self.count > self.max_count:
                 raise _Bad
             value: Any
             if wire == 0:
@@ -107,11 +109,13 @@ class _Parser:
         # text starting with a tab or newline is more likely a message: 0x0a is the tag of
         # field 1 as a string, 0x09 and 0x0d of fields 1 as fixed64 and 1 as fixed32
         if depth < MAX_NESTING:
-            saved = (self.count, self.texts)
+            texts = self.texts
             try:
                 return self.message(raw, depth + 1)
             except _Bad:
-                self.count, self.texts = saved
+                # ``count`` keeps the fields of the failed attempt: it bounds the work done, and
+                # nested failing attempts would otherwise re-read the same bytes at every level
+                self.texts = texts
         if text is not None:
             if len(text) >= 4:
                 self.texts += 1

@@ -64,7 +64,7 @@ def unquote_form(s: str) -> str:
 
 def iter_pairs(s: str, sep: str = "&") -> Iterator[tuple[str, str, bool]]:
     """``(name, value, had_equals)`` of a form-encoded string, names and values unquoted."""
-    for part in s.split(sep):
+    for part in s.split(sep, 200_000):  # bounded like Ctx.split (no Ctx here: pure helpers)
         if not part:
             continue
         name, eq, value = part.partition("=")
@@ -93,9 +93,26 @@ except ImportError:  # pragma: no cover - orjson is a dependency; stay correct w
     _fast_loads = json.loads
 
 
+MAX_JSON_ELEMENTS = 400_000  # see JsonTooLarge
+_JSON_CHECK_FROM = 1 << 20
+
+
+class JsonTooLarge(Exception):
+    """A JSON text whose parse would build more than ``MAX_JSON_ELEMENTS`` objects (judged by
+    its count of ``,`` ``[`` ``{``): 16 MiB of ``[{},{},...]`` would be gigabytes of dicts."""
+
+
 def parse_json(text: str | bytes) -> Any:
     """``json.loads``, faster: what orjson refuses (NaN, huge integers, deep nesting, invalid
-    UTF-8, trailing documents) goes to ``json`` so the error (or result) is the standard one."""
+    UTF-8, trailing documents) goes to ``json`` so the error (or result) is the standard one.
+    Raises ValueError, RecursionError (absurd nesting) or JsonTooLarge."""
+    if len(text) > _JSON_CHECK_FROM:
+        comma, bracket, brace = (",", "[", "{") if isinstance(text, str) else (b",", b"[", b"{")
+        if (
+            text.count(comma) + text.count(bracket) + text.count(brace)  # type: ignore[arg-type]
+            > MAX_JSON_ELEMENTS
+        ):
+            raise JsonTooLarge
     try:
         return _fast_loads(text)
     except ValueError:
@@ -103,7 +120,7 @@ def parse_json(text: str | bytes) -> Any:
 
 
 def loads(text: str | bytes) -> Any:
-    """``parse_json`` or None; RecursionError (absurd nesting) propagates to be reported."""
+    """``parse_json`` or None; RecursionError and JsonTooLarge propagate to be reported."""
     try:
         return parse_json(text)
     except ValueError:
@@ -186,7 +203,10 @@ def jwt(s: str) -> dict[str, Any] | None:
         if decoded is None:
             return None
         raw = decoded[0]
-        value = loads(raw) if raw[:1] in (b"{", b"[") else None
+        try:
+            value = loads(raw) if raw[:1] in (b"{", b"[") else None
+        except (RecursionError, JsonTooLarge):
+            return None
         if value is None:
             if name == "header":
                 return None

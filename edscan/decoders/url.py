@@ -15,6 +15,7 @@ from urllib.parse import unquote
 from edscan.decoders import walk
 from edscan.decoders.context import (
     INLINE_MAX_CHARS,
+    MAX_PARTS,
     Ctx,
     new_field,
     set_encodings,
@@ -48,7 +49,7 @@ def emit_pairs(ctx: Ctx, s: str, prefix: str, enc: Enc, layer: int, *, tree: boo
     out = ctx.out
     cap = ctx.max_fields
     plain = walk.PLAIN
-    for part in s.split("&"):
+    for part in ctx.split(s, "&"):
         if not part:
             continue
         name, eq, value = part.partition("=")
@@ -110,7 +111,7 @@ def _path_into(parts: list[Part], path: str, mode: int) -> None:
     if len(path) <= 1:
         return
     i = 0
-    for part in path.split("/"):
+    for part in path.split("/", MAX_PARTS):
         if not part:
             continue
         if "%" in part:

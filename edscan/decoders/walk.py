@@ -27,6 +27,8 @@ from edscan.decoders.context import (
 )
 from edscan.decoders.sniff import (
     _SEG_CACHE,
+    MAX_JSON_ELEMENTS,
+    JsonTooLarge,
     b64_candidate,
     b64decode,
     graphql_literals,
@@ -139,11 +141,7 @@ def decode_str(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> No
     if c == "{" or c == "[":
         t = s.rstrip()
         if t[-1] in "}]":
-            try:
-                tree = loads(t)
-            except RecursionError:
-                ctx.limit("JSON nested too deep to parse; kept as text")
-                return
+            tree = loads_reporting(ctx, t)
             if type(tree) is dict or type(tree) is list:
                 emit_tree(ctx, tree, loc + ">$", key, (*enc, "json"), 0, layer)
         return
@@ -187,6 +185,17 @@ def decode_str(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> No
         return
     if s.isascii() and not is_uuid(s) and b64_candidate(s):
         _base64(ctx, s, loc, key, enc, layer)
+
+
+def loads_reporting(ctx: Ctx, text: str | bytes) -> Any:
+    """``sniff.loads``, reporting JSON too deep or too large to parse (None then)."""
+    try:
+        return loads(text)
+    except RecursionError:
+        ctx.limit("JSON nested too deep to parse; kept as text")
+    except JsonTooLarge:
+        ctx.limit(f"JSON with more than {MAX_JSON_ELEMENTS} elements not parsed; kept as text")
+    return None
 
 
 def _data_uri(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> None:
@@ -239,11 +248,7 @@ def decode_bytes(
             )
     first = b[0]
     if first == 0x7B or first == 0x5B:  # { [
-        try:
-            tree = loads(b)
-        except RecursionError:
-            ctx.limit("JSON nested too deep to parse; kept as text")
-            tree = None
+        tree = loads_reporting(ctx, b)
         if type(tree) is dict or type(tree) is list:
             emit_tree(ctx, tree, loc + ">$", key, (*enc, "json"), 0, layer)
             return True
