@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from edscan.demo import beacons, roster
+from edscan.demo import beacons, roster, services
 from edscan.demo.app import CLIENT_ID, REDIRECT_URI
 from edscan.demo.beacons import Beacon, Device
 from edscan.demo.manifest import API_HOST, APP_HOST, APP_NAME, CDN_HOST, ID_HOST, MARK_HOST, PHASES
@@ -173,14 +173,14 @@ class DemoClient:
             "birthday": me["dob"],
         }
         self.send(
-            beacons.segment_batch(
+            services.segment_batch(
                 self.device,
                 page=f"https://{APP_HOST}/home",
                 messages=[{"type": "identify", "userId": me["id"], "traits": traits}],
             )
         )
         self.send(
-            beacons.braze(
+            services.braze(
                 self.device,
                 user_id=me["id"],
                 attributes={
@@ -206,7 +206,7 @@ class DemoClient:
             "$email": me["email"],
         }
         self.send(
-            beacons.mixpanel(
+            services.mixpanel(
                 self.device,
                 event="Assignment Opened",
                 distinct_id=me["id"],
@@ -225,7 +225,7 @@ class DemoClient:
         me = self.me
         page = f"https://{APP_HOST}/quiz/{roster.QUIZ_ID}"
         self.send(
-            beacons.amplitude(
+            services.amplitude(
                 self.device,
                 user_id=me["id"],
                 event_type="Quiz Completed",
@@ -243,7 +243,7 @@ class DemoClient:
         )
         user = {"id": me["id"], "email": me["email"], "username": me["username"]}
         self.send(
-            beacons.sentry(
+            services.sentry(
                 page=page,
                 user=user,
                 extra={"student": {"sis_id": me["sis_id"], "state_id": me["state_id"]}},
@@ -262,12 +262,12 @@ class DemoClient:
         typed = [essay[: len(essay) // 3], essay[: 2 * len(essay) // 3], essay]
         identity = {"email": me["email"], "displayName": f"{first} {last}"}
         self.send(
-            beacons.fullstory(
+            services.fullstory(
                 self.device, user_id=me["id"], identity=identity, typed=typed, page=page
             )
         )
         student_line = f"Student: {first} {last}, grade {me['grade']}"
-        self.send(beacons.openai_chat(student_line=student_line, essay=essay, user=me["email"]))
+        self.send(services.openai_chat(student_line=student_line, essay=essay, user=me["email"]))
         self.api(
             "POST", f"/v1/assignments/{roster.ASSIGNMENT_ID}/submissions", json={"text": essay}
         )
@@ -293,7 +293,7 @@ class DemoClient:
         self.app("GET", f"https://{CDN_HOST}/video/{roster.VIDEO_ID}/seg0.ts")
         self.send(beacons.firebase(self.device, events=["video_start"], user_id=me["id"]))
         self.send(
-            beacons.segment_batch(
+            services.segment_batch(
                 self.device,
                 page=page,
                 messages=[
