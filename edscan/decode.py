@@ -56,8 +56,11 @@ Limits
 ------
 Up to 3 layers of values inside values (1 for inbound data); 16 MiB decompressed per body and
 no more than 100:1 beyond 1 MiB; 64 MiB of decompression per flow; nesting 64 deep; 20,000
-outbound and 5,000 inbound fields per flow; 64 Ki characters per value (1 Mi for a text body).
-Each limit hit adds one message to ``Decoded.limits`` and decoding goes on (``decoders.context``).
+outbound and 5,000 inbound fields per flow; 64 Ki characters per value (1 Mi for a text body);
+bodies of many tiny objects (JSON over 400,000 elements, 200,000 form pairs or lines, 10,000
+multipart parts, MessagePack over 1 MiB, protobuf over 100,000 fields); 10,000 WebSocket
+messages. Each limit hit adds one message to ``Decoded.limits`` and decoding goes on with the
+rest of the flow (``edscan.decoders.context`` holds the numbers).
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from edscan.decoders.body import decode_body
-from edscan.decoders.context import Ctx, FieldCap
+from edscan.decoders.context import MAX_WS_MESSAGES, Ctx, FieldCap
 from edscan.decoders.sniff import b64decode, name_part
 from edscan.decoders.url import emit_url
 from edscan.decoders.walk import decode_str, emit_str
@@ -154,6 +157,9 @@ def decode_flow(flow: Flow) -> Decoded:
     if body is not None and body.content:
         _guarded(out, "request body", _request_body, flow, body_headers)
     for i, message in enumerate(flow.websocket):
+        if i >= MAX_WS_MESSAGES:
+            out.limit(f"WebSocket message cap ({MAX_WS_MESSAGES} per flow) hit; later skipped")
+            break
         target = out if message.from_client else inbound
         _guarded(target, f"WebSocket message {i}", _ws_message, flow, i)
     _guarded(inbound, "response headers", _response_headers, flow)

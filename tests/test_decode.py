@@ -1053,3 +1053,11 @@ def test_protobuf_work_is_bounded() -> None:
     for ctype in ("application/x-protobuf", None):
         d = _bounded(make_flow(body=message, ctype=ctype), seconds=2)
         assert not find(d, "body:$.1")
+
+
+def test_websocket_message_cap() -> None:
+    msg = WebSocketMessage(from_client=True, timestamp=None, is_text=True, content=b'{"a":"b"}')
+    d = _bounded(make_flow("wss://ws.example/", websocket=(msg,) * 12_000))
+    assert len(find(d, "ws[9999]:$.a")) == 1
+    assert not find(d, "ws[10000]:$.a")
+    assert any("WebSocket message cap" in m for m in d.limits)

@@ -27,6 +27,7 @@ MAX_FLOW_CHARS = 32 << 20  # characters kept over all fields of one flow
 MAX_INBOUND_BODY_BYTES = 4 << 20  # larger response bodies are not parsed
 MAX_PARTS = 200_000  # pieces of one split (form pairs, lines, path segments, multipart parts)
 MAX_MSGPACK_BYTES = 1 << 20  # MessagePack this large is not unpacked (1 byte per object)
+MAX_WS_MESSAGES = 10_000  # WebSocket messages decoded per flow
 
 
 class FieldCap(Exception):
