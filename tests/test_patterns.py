@@ -293,3 +293,15 @@ def test_hashed_email_in_base64_needs_a_digest_length() -> None:
     )
     assert found(fld("em", digest)) == {("st_contact.email", Kind.PATTERN, MEDIUM)}
     assert found(fld("email", "notprovidedbytheuserxyz")) == set()
+
+
+def test_key_at_value_chains_are_not_email_addresses() -> None:
+    chain = "//px.example/dps**effcl@0.totcl@0.clicks@0.scroll@0.uid@-1378101304145867844"
+    assert found(fld("_dyrc", chain)) == set()
+    assert found(fld("note", "mail ada@example.net.")) == {
+        ("st_contact.email", Kind.PATTERN, MEDIUM)
+    }
+
+
+def test_google_ssid_cookie_is_not_a_state_id() -> None:
+    assert found(Field(location="cookie:SSID", key="SSID", value="A_mrp5cpjfkd72x04")) == set()

@@ -60,7 +60,7 @@ def parent_location(location: str) -> str:
 
 EMAIL = re.compile(
     r"[A-Za-z0-9._%+\-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
-    r"[A-Za-z]{2,24}(?![A-Za-z0-9-])"
+    r"[A-Za-z]{2,24}(?![A-Za-z0-9@-])"
 )
 _FILE_TLDS = frozenset(
     [
@@ -628,7 +628,12 @@ class PatternDetector:
             s = m.start()
             if joined[max(0, s - 2) : s] == "//":
                 continue  # URL user info (e.g. a Sentry DSN key), not an address
+            if s and joined[s - 1] == "@":
+                continue  # a chain of key@value pairs, not an address
             address = m.group()
+            labels = address.rsplit("@", 1)[1].split(".")
+            if labels[-2].isdigit():
+                continue  # "x@0.clicks": a number is not a domain name
             if address.rsplit(".", 1)[1].lower() in _FILE_TLDS:
                 continue  # icon@2x.png
             i, offset = text.locate(s)
