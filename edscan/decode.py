@@ -57,7 +57,7 @@ Limits
 Up to 3 layers of values inside values (1 for inbound data); 16 MiB decompressed per body and
 no more than 100:1 beyond 1 MiB; 64 MiB of decompression per flow; nesting 64 deep; 20,000
 outbound and 5,000 inbound fields per flow; 64 Ki characters per value (1 Mi for a text body);
-bodies of many tiny objects (JSON over 400,000 elements, 200,000 form pairs or lines, 10,000
+bodies of many tiny objects (JSON over 200,000 elements, 200,000 form pairs or lines, 10,000
 multipart parts, MessagePack over 1 MiB, protobuf over 100,000 fields); 10,000 WebSocket
 messages. Each limit hit adds one message to ``Decoded.limits`` and decoding goes on with the
 rest of the flow (``edscan.decoders.context`` holds the numbers).

@@ -1061,3 +1061,11 @@ def test_websocket_message_cap() -> None:
     assert len(find(d, "ws[9999]:$.a")) == 1
     assert not find(d, "ws[10000]:$.a")
     assert any("WebSocket message cap" in m for m in d.limits)
+
+
+def test_forms_inside_values_and_prose_that_is_not_one() -> None:
+    value = "name=Ada Lovelace&grade=5&email=ada%40x.org"
+    d = decode_flow(make_flow(body=json.dumps({"f": value, "t": "Tom & Jerry = fun"}).encode()))
+    assert one(d, "body:$.f>$.name", "Ada Lovelace").encodings == ("json", "form")
+    assert one(d, "body:$.f>$.email", "ada@x.org").encodings == ("json", "form")
+    assert [f.location for f in d.fields if f.location.startswith("body:$.t")] == ["body:$.t"]

@@ -74,6 +74,11 @@ def iter_pairs(s: str, sep: str = "&") -> Iterator[tuple[str, str, bool]]:
 _FORM_START = re.compile(r"[A-Za-z0-9_.\[\]%$~*:@!-]{1,200}=")
 
 
+def form_start(s: str) -> bool:
+    """``s`` starts like ``name=``: a form, not prose that happens to hold ``=`` and ``&``."""
+    return _FORM_START.match(s) is not None
+
+
 def looks_like_form(text: str) -> bool:
     """``key=value&...``: a name of name characters, then ``=``, and no raw spaces."""
     head = text[:1024]
@@ -93,7 +98,7 @@ except ImportError:  # pragma: no cover - orjson is a dependency; stay correct w
     _fast_loads = json.loads
 
 
-MAX_JSON_ELEMENTS = 400_000  # see JsonTooLarge
+MAX_JSON_ELEMENTS = 200_000  # see JsonTooLarge
 _JSON_CHECK_FROM = 1 << 20
 
 

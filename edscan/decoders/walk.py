@@ -31,6 +31,7 @@ from edscan.decoders.sniff import (
     JsonTooLarge,
     b64_candidate,
     b64decode,
+    form_start,
     graphql_literals,
     hex_candidate,
     is_texty,
@@ -168,20 +169,20 @@ def decode_str(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> No
             elif b64_candidate(s):
                 _base64(ctx, s, loc, key, enc, layer)
         return
-    if " " in s:
-        # a form parser turned the '+' of base64 into spaces; undo that, once
-        if len(s) >= 16 and "\n" not in s and "  " not in s:
-            t = s.replace(" ", "+")
-            if b64_candidate(t):
-                _base64(ctx, t, loc, key, enc, layer)
+    if "=" in s and "&" in s and form_start(s):
+        url.emit_pairs(ctx, s, loc + ">$", (*enc, "form"), layer, tree=True)
         return
     if "%" in s:
         u = unquote(s, errors="replace")
         if u != s and enc.count("url") < _MAX_URL_DECODES:
             emit_str(ctx, u, loc, key, (*enc, "url"), layer - 1)  # not a layer of its own
         return
-    if "=" in s and "&" in s:
-        url.emit_pairs(ctx, s, loc + ">$", (*enc, "form"), layer, tree=True)
+    if " " in s:
+        # a form parser turned the '+' of base64 into spaces; undo that, once
+        if len(s) >= 16 and "\n" not in s and "  " not in s:
+            t = s.replace(" ", "+")
+            if b64_candidate(t):
+                _base64(ctx, t, loc, key, enc, layer)
         return
     if s.isascii() and not is_uuid(s) and b64_candidate(s):
         _base64(ctx, s, loc, key, enc, layer)
