@@ -862,6 +862,21 @@ def test_invalid_utf8() -> None:
     _bounded(make_flow("https://x.example/%ff%fe?q=%ff", headers=(("X-Bad", "\udcff"),)))
 
 
+@pytest.mark.parametrize("charset", ["undefined", "rot13", "zlib", "no-such-codec", "utf-16"])
+def test_odd_charsets(charset: str) -> None:
+    body = "name=Ad\xe9le".encode("latin-1")
+    _bounded(make_flow(body=body, ctype=f"application/x-www-form-urlencoded; charset={charset}"))
+    _bounded(make_flow(body=body, ctype=f"text/plain; charset={charset}"))
+
+
+def test_latin1_form_by_its_charset() -> None:
+    body = "name=Ad\xe9le".encode("latin-1")
+    d = decode_flow(
+        make_flow(body=body, ctype="application/x-www-form-urlencoded; charset=latin-1")
+    )
+    assert one(d, "body:$.name", "Ad\xe9le")
+
+
 def test_truncated_gzip_keeps_the_part_present() -> None:
     rng = random.Random(1)
     form = "uid=s-1&" + "&".join(f"k{i}={rng.random()}" for i in range(500))

@@ -175,7 +175,7 @@ def text_of(data: bytes, params: dict[str, str]) -> str | None:
     if charset and charset.lower() not in ("utf-8", "utf8"):
         try:
             return data.decode(charset)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, ValueError):  # unknown, not a text codec, "undefined", bad bytes
             return None
     return None
 
