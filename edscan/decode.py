@@ -72,7 +72,7 @@ from edscan.decoders.body import decode_body
 from edscan.decoders.context import MAX_WS_MESSAGES, Ctx, FieldCap
 from edscan.decoders.sniff import b64decode, name_part
 from edscan.decoders.url import emit_url
-from edscan.decoders.walk import decode_str, emit_str
+from edscan.decoders.walk import decode_plain_cached, emit_str
 from edscan.models import Field, Flow
 
 __all__ = ["Decoded", "decode_flow"]
@@ -266,8 +266,8 @@ def _authorization(ctx: Ctx, lname: str, value: str) -> None:
                 emit_str(ctx, username, loc + ">$.username", "username", (*enc, "basic"), 1)
                 emit_str(ctx, password, loc + ">$.password", "password", (*enc, "basic"), 1)
         return
-    if len(credentials) >= 8:
-        decode_str(ctx, credentials, loc, lname, (), 1)
+    if len(credentials) >= 8:  # a session's token repeats on every call: remembered if plain
+        decode_plain_cached(ctx, credentials, loc, lname, (), 1)
 
 
 def _request_body(ctx: Ctx, flow: Flow, body_headers: list[str | None]) -> None:

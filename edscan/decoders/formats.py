@@ -118,7 +118,7 @@ def multipart(
         elif content.endswith(b"\n"):
             content = content[:-1]
         headers: dict[str, str] = {}
-        for line in head.decode("utf-8", "replace").splitlines():
+        for line in head[:8192].decode("utf-8", "replace").splitlines():  # part headers
             hname, _, hvalue = line.partition(":")
             headers[hname.strip().lower()] = hvalue.strip()
         _, disposition = body.content_type(headers.get("content-disposition"))
