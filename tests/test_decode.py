@@ -773,12 +773,15 @@ def test_plain_values_are_not_decoded(value: str) -> None:
 
 
 def test_random_tokens_rarely_decode_to_anything() -> None:
+    """Session ids, API keys and hashes in every alphabet: almost none read as text."""
     rng = random.Random(3)
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    alphabets = [letters + "-_", letters + "+/", letters, "0123456789abcdef"]
     decoded = 0
-    for _ in range(2000):
-        token = "".join(rng.choice(alphabet) for _ in range(rng.randrange(12, 64)))
-        d = decode_flow(make_flow("https://x.example/c?t=" + token))
+    for i in range(8000):
+        alphabet = alphabets[i % 4]
+        token = "".join(rng.choice(alphabet) for _ in range(rng.randrange(8, 64)))
+        d = decode_flow(make_flow("https://x.example/c?t=" + token.replace("+", "%2B")))
         decoded += any(f.encodings for f in d.fields)
     assert decoded <= 2
 
@@ -791,7 +794,7 @@ def test_ordinary_text_bodies_stay_text() -> None:
 # --------------------------------------------------------------------------- hostile input
 
 
-def _bounded(flow: Flow, seconds: float = 5.0, megabytes: float = 200.0) -> Decoded:
+def _bounded(flow: Flow, seconds: float = 5.0, megabytes: float = 100.0) -> Decoded:
     tracemalloc.start()
     t0 = time.perf_counter()
     try:

@@ -142,6 +142,14 @@ def is_texty(text: str) -> bool:
     happen to be printable): printable, and mostly letters, digits and common punctuation."""
     if len(text) < 3:
         return False
+    if len(text) < 12:
+        # a few random bytes are printable often enough: short text must look like a word, a
+        # name, an address or an id (ASCII, no brackets or other line noise)
+        return (
+            text.isascii()
+            and all(ch.isalnum() or ch in _SHORT_PUNCT for ch in text)
+            and sum(ch.isalnum() for ch in text) >= 0.6 * len(text)
+        )
     sample = text[:256]
     if not (sample.isprintable() or sample.translate(_WS_DELETE).isprintable()):
         return False
@@ -150,6 +158,7 @@ def is_texty(text: str) -> bool:
     return good >= 0.9 * len(sample) and alnum >= 0.5 * len(sample)
 
 
+_SHORT_PUNCT = frozenset(" @.-_:/,+='!?&")
 _WS_DELETE = str.maketrans("", "", "\t\n\r")
 
 # ---------------------------------------------------------------- base64 / hex
@@ -187,7 +196,8 @@ def b64decode(s: str) -> tuple[bytes, str] | None:
 
 
 def hex_candidate(s: str) -> bool:
-    return len(s) % 2 == 0 and not s.isdigit() and _HEX.fullmatch(s) is not None
+    """Hex of at least 6 bytes (shorter hex is more often an id than text)."""
+    return len(s) >= 12 and len(s) % 2 == 0 and not s.isdigit() and _HEX.fullmatch(s) is not None
 
 
 def is_uuid(s: str) -> bool:

@@ -268,7 +268,8 @@ def decode_bytes(
     if zdepth == 0 and len(b) >= 16 and compress.maybe_raw_deflate(b):
         # raw deflate has no magic number; believe it only if it ends cleanly in text or JSON
         inflated = compress.inflate_raw(b, ctx.decompress_cap(len(b)))
-        if inflated is not None and inflated.complete and len(inflated.data) >= 4:
+        # and grows: random bytes that happen to inflate cleanly come out shorter, not longer
+        if inflated is not None and inflated.complete and len(inflated.data) >= len(b):
             data = inflated.data
             if data[:1] in (b"{", b"[") or is_texty(protobuf.printable_text(data) or ""):
                 account(ctx, "deflate", inflated)
