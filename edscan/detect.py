@@ -168,6 +168,22 @@ class Detector:
         detections: list[Detection],
         explained: set[tuple[int, str]],
     ) -> list[Observation]:
+        if len(detections) == 1 and not explained:  # the common case: nothing to weigh
+            d = detections[0]
+            f = fields[d.field]
+            return [
+                Observation(
+                    flow=flow.index,
+                    host=_host(flow),
+                    element=d.element,
+                    detector=d.detector,
+                    confidence=d.confidence,
+                    location=f.location,
+                    encodings=f.encodings,
+                    value=d.value,
+                    detail=d.detail,
+                )
+            ]
         low = Confidence.LOW
         strong = {(d.field, d.element) for d in detections if d.confidence is not low}
         # a value found raw and inside its decoded form (an e-mail in a JSON string and in the
