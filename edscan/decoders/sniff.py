@@ -54,12 +54,31 @@ def inner_key(name: str) -> str:
 # ---------------------------------------------------------------- form / query strings
 
 
+# Percent-decoded values remembered (page URLs in dl=, referrers): urllib's unquote is written
+# in Python and these repeat on every hit of a page. Two generations, bounded.
+_UNQUOTED: dict[str, str] = {}
+_UNQUOTED_OLD: dict[str, str] = {}
+_UNQUOTED_MAX = 4096
+
+
 def unquote_form(s: str) -> str:
-    if "+" in s:
-        s = s.replace("+", " ")
-    if "%" in s:
-        s = unquote(s, errors="replace")
-    return s
+    """A form or query value or name, decoded: ``+`` is a space, ``%xx`` a byte of UTF-8."""
+    if "%" not in s:
+        return s.replace("+", " ") if "+" in s else s
+    if len(s) < 24:
+        return unquote(s.replace("+", " ") if "+" in s else s, errors="replace")
+    u = _UNQUOTED.get(s)
+    if u is None:
+        u = _UNQUOTED_OLD.get(s)
+        if u is None:
+            u = unquote(s.replace("+", " ") if "+" in s else s, errors="replace")
+        if len(s) <= 2048:
+            if len(_UNQUOTED) >= _UNQUOTED_MAX:
+                _UNQUOTED_OLD.clear()
+                _UNQUOTED_OLD.update(_UNQUOTED)
+                _UNQUOTED.clear()
+            _UNQUOTED[s] = u
+    return u
 
 
 def iter_pairs(s: str, sep: str = "&") -> Iterator[tuple[str, str, bool]]:
