@@ -91,3 +91,26 @@ def test_bad_files(tmp_capture: Path, content: bytes, message: str) -> None:
 def test_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(CaptureError, match="directory"):
         read_capture(tmp_path)
+
+
+def test_reader_shortcut_builds_the_same_flows(
+    tmp_capture: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Flows are built through their slots while Flow and Body have the fields the reader knows;
+    the ordinary constructors (used when a field is added) give equal flows."""
+    from edscan import capture
+
+    assert capture._FAST, "Flow or Body gained a field: update _FLOW_FIELDS/_BODY_FIELDS"
+    flows = [
+        _flow(0, tls_version="TLSv1.3", tls_intercepted=True, sni="api.example.test"),
+        _flow(1, server_address=("10.0.0.1", 443), request_start=1.0, response_end=2.5),
+        _flow(2, request_body=Body(content=b"\xff\x00", size=9, truncated=True, decoded=True)),
+    ]
+    with CaptureWriter(tmp_capture) as w:
+        for f in flows:
+            w.write(f)
+    fast = list(read_capture(tmp_capture))
+    monkeypatch.setattr(capture, "_FAST", False)
+    slow = list(read_capture(tmp_capture))
+    assert fast == slow == flows
+    assert [repr(f) for f in fast] == [repr(f) for f in flows]
