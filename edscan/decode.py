@@ -65,24 +65,139 @@ rest of the flow (``edscan.decoders.context`` holds the numbers).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from edscan.decoders.body import decode_body
-from edscan.decoders.context import MAX_WS_MESSAGES, Ctx, FieldCap
+from edscan.decoders.context import MAX_WS_MESSAGES, Ctx, FieldCap, Row
 from edscan.decoders.sniff import b64decode, name_part
 from edscan.decoders.url import emit_url
 from edscan.decoders.walk import decode_plain_cached, emit_str
 from edscan.models import Field, Flow
 
-__all__ = ["Decoded", "decode_flow"]
+__all__ = ["Decoded", "Row", "decode_flow", "inbound_rows_of", "rows_of"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Decoded:
-    fields: list[Field] = field(default_factory=list)  # outbound
-    inbound: list[Field] = field(default_factory=list)
-    limits: list[str] = field(default_factory=list)
+    """What one flow carries: ``fields`` (outbound), ``inbound`` and ``limits`` (see above).
+
+    Decoding produces plain rows, ``(location, key, value, encodings)`` tuples in the order of
+    Field's attributes (``rows``, ``inbound_rows``): the detectors and ``signals`` read those,
+    and ``fields`` / ``inbound`` build the Field objects only when first asked for. Read-only:
+    changing a list it hands out does not change the other view.
+    """
+
+    __slots__ = ("_fields", "_inbound", "inbound_rows", "limits", "rows")
+
+    def __init__(
+        self,
+        *,
+        fields: Sequence[Field] = (),
+        inbound: Sequence[Field] = (),
+        limits: Sequence[str] = (),
+    ) -> None:
+        self._fields: list[Field] | None = list(fields)
+        self._inbound: list[Field] | None = list(inbound)
+        self.rows: list[Row] = [_row(f) for f in self._fields]
+        self.inbound_rows: list[Row] = [_row(f) for f in self._inbound]
+        self.limits: list[str] = list(limits)
+
+    @classmethod
+    def of_rows(cls, rows: list[Row], inbound_rows: list[Row], limits: list[str]) -> Decoded:
+        d = cls.__new__(cls)
+        d.rows = rows
+        d.inbound_rows = inbound_rows
+        d.limits = limits
+        d._fields = d._inbound = None
+        return d
+
+    @property
+    def fields(self) -> list[Field]:
+        """Outbound fields: URL, request headers and cookies, request body, client messages."""
+        if self._fields is None:
+            self._fields = [_field(*r) for r in self.rows]
+        return self._fields
+
+    @property
+    def inbound(self) -> list[Field]:
+        """Response headers, Set-Cookie, response body, server messages (derived ids only)."""
+        if self._inbound is None:
+            self._inbound = [_field(*r) for r in self.inbound_rows]
+        return self._inbound
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Decoded):
+            return NotImplemented
+        return (self.rows, self.inbound_rows, self.limits) == (
+            other.rows,
+            other.inbound_rows,
+            other.limits,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Decoded(fields={self.fields!r}, inbound={self.inbound!r}, limits={self.limits!r})"
+
+
+def _row(f: Field) -> Row:
+    return (f.location, f.key, f.value, f.encodings)
+
+
+# Field is a frozen dataclass, whose __init__ sets each slot through object.__setattr__; the
+# slot descriptors set them directly at less than half the cost (used while Field has exactly
+# these attributes; tests/test_decode.py checks that both ways build equal fields).
+_FIELD_FAST = tuple(f.name for f in dataclasses.fields(Field)) == (
+    "location",
+    "key",
+    "value",
+    "encodings",
+)
+_set_location = Field.__dict__["location"].__set__
+_set_key = Field.__dict__["key"].__set__
+_set_value = Field.__dict__["value"].__set__
+_set_encodings = Field.__dict__["encodings"].__set__
+
+
+def _field(location: str, key: str, value: str, encodings: tuple[str, ...]) -> Field:
+    if not _FIELD_FAST:
+        return Field(location=location, key=key, value=value, encodings=encodings)
+    f: Field = object.__new__(Field)
+    _set_location(f, location)
+    _set_key(f, key)
+    _set_value(f, value)
+    _set_encodings(f, encodings)
+    return f
+
+
+class HasFields(Protocol):
+    """Anything with outbound ``fields`` (``Decoded``, or a stand-in built by a test)."""
+
+    @property
+    def fields(self) -> Sequence[Field]: ...
+
+
+class HasInbound(Protocol):
+    @property
+    def inbound(self) -> Sequence[Field]: ...
+
+
+def rows_of(decoded: HasFields) -> Sequence[Row]:
+    """The outbound rows of ``decoded``: its ``rows`` when it is a ``Decoded``, else built from
+    its ``fields``."""
+    rows: Sequence[Row] | None = getattr(decoded, "rows", None)
+    if rows is None:
+        rows = [_row(f) for f in decoded.fields]
+    return rows
+
+
+def inbound_rows_of(decoded: HasInbound) -> Sequence[Row]:
+    """The inbound rows of ``decoded`` (as ``rows_of``)."""
+    rows: Sequence[Row] | None = getattr(decoded, "inbound_rows", None)
+    if rows is None:
+        rows = [_row(f) for f in decoded.inbound]
+    return rows
 
 
 # Headers that carry protocol mechanics, never data about a person.
@@ -166,7 +281,7 @@ def decode_flow(flow: Flow) -> Decoded:
     body = flow.response_body
     if body is not None and body.content:
         _guarded(inbound, "response body", _response_body, flow)
-    return Decoded(fields=out.out, inbound=inbound.out, limits=limits)
+    return Decoded.of_rows(out.out, inbound.out, limits)
 
 
 def _guarded(ctx: Ctx, part: str, fn: Callable[..., None], flow: Flow, *args: object) -> None:

@@ -22,6 +22,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from edscan.decode import Row, inbound_rows_of, rows_of
 from edscan.detectors.patterns import ID_LIKE, Detection, PatternDetector, parent_location
 from edscan.detectors.persona import FlowText, Hit, PersonaMatcher, key_tails
 from edscan.detectors.variants import Variant, persona_variants, value_variants
@@ -98,7 +99,7 @@ class Detector:
         return dict(self._derived)
 
     def observe(self, flow: Flow, decoded: Decoded) -> list[Observation]:
-        fields = decoded.fields
+        fields = rows_of(decoded)
         observations: list[Observation] = []
         explained: set[tuple[int, str]] = set()  # (field index, element) a persona hit covers
         text = FlowText(fields) if fields else None
@@ -113,17 +114,19 @@ class Detector:
             detections = self._patterns.detect(flow, fields, text)
             if detections:
                 observations.extend(self._pattern_observations(flow, fields, detections, explained))
-        if self._matcher is not None and decoded.inbound:
-            self._learn(decoded.inbound)
+        if self._matcher is not None:
+            inbound = inbound_rows_of(decoded)
+            if inbound:
+                self._learn(inbound)
         return observations
 
     # ----------------------------------------------------------------------- persona
 
     def _persona_observations(
-        self, flow: Flow, fields: Sequence[Field], hit: Hit
+        self, flow: Flow, fields: Sequence[Row], hit: Hit
     ) -> list[Observation]:
-        f = fields[hit.field]
-        sent = f.value[hit.start : hit.end]
+        location, key, value, encodings = fields[hit.field]
+        sent = value[hit.start : hit.end]
         out: list[Observation] = []
         seen: set[str] = set()
         exact = {v.field: v for v in reversed(hit.variants) if v.shown == sent}
@@ -133,10 +136,10 @@ class Detector:
             seen.add(first.field)
             v = exact.get(first.field, first)  # the form sent in its own case, if any
             element = v.element
-            if element in _DEVICE_ELEMENTS and f.key:
+            if element in _DEVICE_ELEMENTS and key:
                 # the key says which kind of device id it is (idfa, gps_adid, android_id ...)
                 specific = [
-                    e for t in key_tails(f.key) for e in elements_for_key(t) if e.startswith("dev.")
+                    e for t in key_tails(key) for e in elements_for_key(t) if e.startswith("dev.")
                 ]
                 if specific:
                     element = specific[0]
@@ -150,8 +153,8 @@ class Detector:
                     element=element,
                     detector=DetectorKind.PERSONA,
                     confidence=Confidence.HIGH,
-                    location=f.location,
-                    encodings=(*f.encodings, *v.encodings),
+                    location=location,
+                    encodings=(*encodings, *v.encodings),
                     persona_field=v.field,
                     value=sent,
                     detail=detail,
@@ -164,13 +167,13 @@ class Detector:
     @staticmethod
     def _pattern_observations(
         flow: Flow,
-        fields: Sequence[Field],
+        fields: Sequence[Row],
         detections: list[Detection],
         explained: set[tuple[int, str]],
     ) -> list[Observation]:
         if len(detections) == 1 and not explained:  # the common case: nothing to weigh
             d = detections[0]
-            f = fields[d.field]
+            location, _, _, encodings = fields[d.field]
             return [
                 Observation(
                     flow=flow.index,
@@ -178,8 +181,8 @@ class Detector:
                     element=d.element,
                     detector=d.detector,
                     confidence=d.confidence,
-                    location=f.location,
-                    encodings=f.encodings,
+                    location=location,
+                    encodings=encodings,
                     value=d.value,
                     detail=d.detail,
                 )
@@ -188,22 +191,22 @@ class Detector:
         strong = {(d.field, d.element) for d in detections if d.confidence is not low}
         # a value found raw and inside its decoded form (an e-mail in a JSON string and in the
         # parsed JSON) is reported at the inner location only, where its own key is known
-        inner = {(fields[d.field].location, d.value) for d in detections}
+        inner = {(fields[d.field][0], d.value) for d in detections}
         out: list[Observation] = []
         seen: set[tuple[str, str, str]] = set()
         for d in detections:
             k = (d.field, d.element)
             if k in explained or (d.confidence is low and k in strong):
                 continue
-            f = fields[d.field]
+            location, _, _, encodings = fields[d.field]
             # the decoder emits a value as found and as decoded at the same location
-            if (f.location, d.element, d.value) in seen:
+            if (location, d.element, d.value) in seen:
                 continue
             if len(inner) > 1 and any(
-                value == d.value and loc.startswith(f.location + ">") for loc, value in inner
+                value == d.value and loc.startswith(location + ">") for loc, value in inner
             ):
                 continue
-            seen.add((f.location, d.element, d.value))
+            seen.add((location, d.element, d.value))
             out.append(
                 Observation(
                     flow=flow.index,
@@ -211,8 +214,8 @@ class Detector:
                     element=d.element,
                     detector=d.detector,
                     confidence=d.confidence,
-                    location=f.location,
-                    encodings=f.encodings,
+                    location=location,
+                    encodings=encodings,
                     value=d.value,
                     detail=d.detail,
                 )
@@ -221,7 +224,7 @@ class Detector:
 
     # ----------------------------------------------------------------------- derived values
 
-    def _learn(self, inbound: Sequence[Field]) -> None:
+    def _learn(self, inbound: Sequence[Row]) -> None:
         """Ids next to the persona's identity in a response object join the persona."""
         assert self._matcher is not None
         if len(self._derived) >= self._max_derived:
@@ -231,11 +234,9 @@ class Detector:
         known = self._matcher.anchors
         lengths = self._matcher.anchor_lengths
         anchors: list[tuple[str, str]] = []  # (parent location, persona field)
-        for f in inbound:
-            value = f.value
+        for loc, _, value, _ in inbound:
             if len(value) not in lengths:  # JSON values come unpadded
                 continue
-            loc = f.location
             if not (loc.startswith("response-body:$") or (loc[:3] == "ws[" and ":$" in loc)):
                 continue
             vs = known.get(value.lower())
@@ -248,12 +249,12 @@ class Detector:
             return
         learned: list[Variant] = []
         for parent, anchor in anchors:
-            for f in inbound:
-                if not f.key or normalise_key(f.key) not in _ID_KEYS:
+            for loc, key, raw, _ in inbound:
+                if not key or normalise_key(key) not in _ID_KEYS:
                     continue
-                if parent_location(f.location) != parent:
+                if parent_location(loc) != parent:
                     continue
-                value = f.value.strip()
+                value = raw.strip()
                 low = value.lower()
                 if (
                     len(value) < 4
@@ -263,12 +264,12 @@ class Detector:
                     or low in self._derived_values
                 ):
                     continue
-                key = self._derived_key(normalise_key(f.key))
-                self._derived[key] = value
+                name = self._derived_key(normalise_key(key))
+                self._derived[name] = value
                 self._derived_values.add(low)
                 element = "pg.id" if anchor.startswith("parent.") else "sid.provider"
                 learned.extend(
-                    dataclasses.replace(v, element=element) for v in value_variants(key, value)
+                    dataclasses.replace(v, element=element) for v in value_variants(name, value)
                 )
                 if len(self._derived) >= self._max_derived:
                     break

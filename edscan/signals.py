@@ -45,6 +45,7 @@ from functools import lru_cache
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from edscan.decode import rows_of
 from edscan.models import Field, Flow
 
 MAX_VALUE = 512  # characters kept of a signal value
@@ -348,8 +349,7 @@ def signals(flow: Flow, decoded: DecodedLike) -> tuple[Field, ...]:
     form_cache = _form_cache
     kinds = _KIND_BY_KEY
     openrtb = False
-    for f in decoded.fields:
-        location = f.location
+    for location, key, value, _ in rows_of(decoded):
         # headers, cookies and path segments were read above or carry nothing the rules use
         if not location or location[0] not in "qbfw":
             continue
@@ -365,14 +365,14 @@ def signals(flow: Flow, decoded: DecodedLike) -> tuple[Field, ...]:
         if form is None:
             form = _is_form_location(location)
         if form:
-            keep("form", location, f.key, "")
+            keep("form", location, key, "")
             continue
-        lkey = f.key.lower()
+        lkey = key.lower()
         kind = kinds.get(lkey)
         if kind is not None:
-            keep(kind, location, f.key, f.value)
-        elif lkey == "type" and f.value.lower() in REPLAY_TYPES:
-            keep("event", location, f.key, f.value)
+            keep(kind, location, key, value)
+        elif lkey == "type" and value.lower() in REPLAY_TYPES:
+            keep("event", location, key, value)
     return tuple(out)
 
 

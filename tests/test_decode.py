@@ -1087,3 +1087,52 @@ def test_forms_inside_values_and_prose_that_is_not_one() -> None:
     assert one(d, "body:$.f>$.name", "Ada Lovelace").encodings == ("json", "form")
     assert one(d, "body:$.f>$.email", "ada@x.org").encodings == ("json", "form")
     assert [f.location for f in d.fields if f.location.startswith("body:$.t")] == ["body:$.t"]
+
+
+# ---------------------------------------------------------------- the Decoded views
+
+
+def test_fields_are_built_from_the_rows_the_detectors_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decoding keeps plain rows; ``fields``/``inbound`` are Field objects equal to them, built
+    through Field's slots (the shortcut) or its constructor alike."""
+    from edscan import decode
+
+    flow = make_flow(
+        "https://x.example/a/b?email=ada%40example.net",
+        headers=(("Cookie", "sid=abc123def456"), ("X-Id", "42")),
+        body=json.dumps({"user": {"name": "Ada"}}).encode(),
+        ctype="application/json",
+        response_headers=(("Content-Type", "application/json"),),
+        response=b'{"id": "u_1", "email": "ada@example.net"}',
+    )
+    d = decode_flow(flow)
+    assert decode._FIELD_FAST, "Field gained an attribute: update decode._FIELD_FAST"
+    expected = [Field(location=r[0], key=r[1], value=r[2], encodings=r[3]) for r in d.rows]
+    assert d.fields == expected and len(expected) >= 6
+    assert d.inbound == [
+        Field(location=r[0], key=r[1], value=r[2], encodings=r[3]) for r in d.inbound_rows
+    ]
+    assert d.fields is d.fields  # built once
+    one(d, "body:$.user.name", "Ada")
+    one(d, "query:email", "ada@example.net")
+    monkeypatch.setattr(decode, "_FIELD_FAST", False)
+    slow = decode_flow(flow)
+    assert slow.fields == expected and slow == d
+
+
+def test_decoded_from_fields_exposes_the_same_rows() -> None:
+    from edscan.decode import inbound_rows_of, rows_of
+
+    f = Field(location="query:a", key="a", value="1", encodings=("url",))
+    g = Field(location="response-body:$.id", key="id", value="u_1", encodings=("json",))
+    d = Decoded(fields=[f], inbound=[g], limits=["x"])
+    assert d.rows == [("query:a", "a", "1", ("url",))]
+    assert d.fields == [f] and d.inbound == [g] and d.limits == ["x"]
+
+    @dataclass
+    class StandIn:
+        fields: list[Field]
+        inbound: list[Field]
+
+    assert rows_of(StandIn([f], [g])) == d.rows
+    assert inbound_rows_of(StandIn([f], [g])) == d.inbound_rows

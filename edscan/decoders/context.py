@@ -7,10 +7,7 @@ the caller (``FieldCap`` unwinds a walk internally and is caught in ``edscan.dec
 
 from __future__ import annotations
 
-import dataclasses
 from typing import AnyStr
-
-from edscan.models import Field
 
 MAX_BODY_BYTES = 16 << 20  # decompressed size of one body (or one decoded blob)
 MAX_RATIO = 100  # decompressed:compressed, enforced once the output passes RATIO_FREE_BYTES
@@ -34,33 +31,18 @@ class FieldCap(Exception):
     """Raised by ``Ctx.emit`` once the flow's field budget is spent; unwinds the current walk."""
 
 
-# Field is a frozen dataclass, whose __init__ sets each slot through object.__setattr__; the slot
-# descriptors set them directly at less than half the cost. Decoding emits tens of fields per
-# flow at tens of thousands of flows per second, so this is the hot path. If Field ever gains a
-# field this shortcut does not know, Ctx falls back to the ordinary constructor (see below).
-_FAST = {f.name for f in dataclasses.fields(Field)} == {"location", "key", "value", "encodings"}
-new_field = object.__new__
-set_location = Field.__dict__["location"].__set__
-set_key = Field.__dict__["key"].__set__
-set_value = Field.__dict__["value"].__set__
-set_encodings = Field.__dict__["encodings"].__set__
+# What decoders emit: one plain tuple per value, ``(location, key, value, encodings)``, in the
+# order of ``edscan.models.Field``'s attributes. Building a frozen dataclass instance costs three
+# times as much as a tuple, and decoding emits tens of values per flow at tens of thousands of
+# flows per second; the detectors and signals read these rows directly, and ``Decoded.fields``
+# turns them into Field objects only for callers that ask for them.
+Row = tuple[str, str, str, tuple[str, ...]]
 
 
-# Values up to this long may be emitted inline by the walkers' hot loops (``walk.py``), which
-# build the Field themselves and skip the per-flow character budget: 20,000 fields of 256
-# characters stay far below it. -1 (nothing inline) if the shortcut above is unavailable.
-INLINE_MAX_CHARS = 256 if _FAST else -1
-
-
-def make_field(location: str, key: str, value: str, encodings: tuple[str, ...]) -> Field:
-    if not _FAST:
-        return Field(location=location, key=key, value=value, encodings=encodings)
-    f: Field = new_field(Field)
-    set_location(f, location)
-    set_key(f, key)
-    set_value(f, value)
-    set_encodings(f, encodings)
-    return f
+# Values up to this long may be emitted inline by the walkers' hot loops (``walk.py``,
+# ``url.py``), which append the row themselves and skip the per-flow character budget: 20,000
+# fields of 256 characters stay far below it.
+INLINE_MAX_CHARS = 256
 
 
 class Ctx:
@@ -85,7 +67,7 @@ class Ctx:
         seen: set[str],
         inbound: bool = False,
     ) -> None:
-        self.out: list[Field] = []
+        self.out: list[Row] = []
         self.limits = limits  # shared by both directions of a flow
         self.seen = seen
         self.inbound = inbound
@@ -117,12 +99,7 @@ class Ctx:
             self._emit_capped(location, key, value, encodings, max_chars)
             return
         self.chars = chars
-        f = new_field(Field)
-        set_location(f, location)
-        set_key(f, key)
-        set_value(f, value)
-        set_encodings(f, encodings)
-        out.append(f)
+        out.append((location, key, value, encodings))
 
     def _emit_capped(
         self, location: str, key: str, value: str, encodings: tuple[str, ...], max_chars: int
@@ -140,7 +117,7 @@ class Ctx:
         if self.chars > MAX_FLOW_CHARS:
             self.limit(f"text cap ({MAX_FLOW_CHARS} characters per flow) reached")
             raise FieldCap
-        self.out.append(make_field(location, key, value, encodings))
+        self.out.append((location, key, value, encodings))
 
     def split(self, s: AnyStr, sep: AnyStr) -> list[AnyStr]:
         """``s.split(sep)`` into at most ``MAX_PARTS`` pieces: a body of a million separators
@@ -154,18 +131,3 @@ class Ctx:
     def decompress_cap(self, n_in: int, max_bytes: int = MAX_BODY_BYTES) -> int:
         """How many bytes a decompression of ``n_in`` input bytes may produce right now."""
         return max(0, min(max_bytes, max(RATIO_FREE_BYTES, MAX_RATIO * n_in), self.budget))
-
-
-def _emit_portable(
-    self: Ctx,
-    location: str,
-    key: str,
-    value: str,
-    encodings: tuple[str, ...],
-    max_chars: int = MAX_VALUE_CHARS,
-) -> None:
-    self._emit_capped(location, key, value, encodings, max_chars)
-
-
-if not _FAST:
-    Ctx.emit = _emit_portable  # type: ignore[method-assign]

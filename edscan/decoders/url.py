@@ -17,11 +17,6 @@ from edscan.decoders.context import (
     INLINE_MAX_CHARS,
     MAX_PARTS,
     Ctx,
-    new_field,
-    set_encodings,
-    set_key,
-    set_location,
-    set_value,
 )
 from edscan.decoders.sniff import (
     _SEG_CACHE,
@@ -32,7 +27,6 @@ from edscan.decoders.sniff import (
     split_url,
     unquote_form,
 )
-from edscan.models import Field
 
 Enc = tuple[str, ...]
 
@@ -69,12 +63,7 @@ def emit_pairs(ctx: Ctx, s: str, prefix: str, enc: Enc, layer: int, *, tree: boo
         key = inner_key(name) if name[-1:] == "]" else name
         n = len(value)
         if n <= INLINE_MAX_CHARS and len(out) < cap:  # ctx.emit, inlined
-            f = new_field(Field)
-            set_location(f, here)
-            set_key(f, key)
-            set_value(f, value)
-            set_encodings(f, enc)
-            out.append(f)
+            out.append((here, key, value, enc))
         else:
             emit(here, key, value, enc)
         if n >= 8 and value not in plain:

@@ -19,11 +19,6 @@ from edscan.decoders.context import (
     MAX_FLOW_DECOMPRESSED,
     MAX_VALUE_CHARS,
     Ctx,
-    new_field,
-    set_encodings,
-    set_key,
-    set_location,
-    set_value,
 )
 from edscan.decoders.sniff import (
     _SEG_CACHE,
@@ -41,7 +36,6 @@ from edscan.decoders.sniff import (
     looks_graphql,
     seg,
 )
-from edscan.models import Field
 
 Enc = tuple[str, ...]
 _MAX_URL_DECODES = 2  # percent-decoding applied to one value (beyond the container's own)
@@ -75,12 +69,7 @@ def emit_str(
     n = len(s)
     out = ctx.out
     if n <= INLINE_MAX_CHARS and len(out) < ctx.max_fields:  # ctx.emit, inlined
-        f = new_field(Field)
-        set_location(f, loc)
-        set_key(f, key)
-        set_value(f, s)
-        set_encodings(f, enc)
-        out.append(f)
+        out.append((loc, key, s, enc))
     else:
         ctx.emit(loc, key, s, enc, max_chars)
     if n >= 8 and s not in PLAIN:
@@ -337,12 +326,7 @@ def emit_tree(ctx: Ctx, node: Any, loc: str, key: str, enc: Enc, depth: int, lay
             continue
         n = len(value)
         if n <= INLINE_MAX_CHARS and len(out) < cap:  # ctx.emit, inlined
-            f = new_field(Field)
-            set_location(f, here)
-            set_key(f, name)
-            set_value(f, value)
-            set_encodings(f, enc)
-            out.append(f)
+            out.append((here, name, value, enc))
         else:
             ctx.emit(here, name, value, enc)
         if n >= 8 and tv is str and value not in PLAIN:

@@ -26,8 +26,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from edscan.decoders.context import Row
 from edscan.detectors.persona import FlowText
-from edscan.models import Confidence, Detector, Field, Flow
+from edscan.models import Confidence, Detector, Flow
 from edscan.taxonomy import ELEMENTS, normalise_key
 
 MEDIUM, LOW = Confidence.MEDIUM, Confidence.LOW
@@ -232,33 +233,34 @@ def _ip(v: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 # --------------------------------------------------------------------------- key handlers
 
-Handler = Callable[["_Ctx", int, Field, str], None]
+# (ctx, field index, location, key, value, element)
+Handler = Callable[["_Ctx", int, str, str, str, str], None]
 
 
 @dataclass(slots=True)
 class _Ctx:
     flow: Flow
-    fields: Sequence[Field]
+    fields: Sequence[Row]
     out: list[Detection]
 
     def add(self, i: int, element: str, detector: Detector, conf: Confidence, detail: str) -> None:
-        self.out.append(Detection(i, element, detector, conf, detail, self.fields[i].value))
+        self.out.append(Detection(i, element, detector, conf, detail, self.fields[i][2]))
 
 
-def _parentish(f: Field) -> bool:
-    loc = f.location.lower()
+def _parentish(location: str) -> bool:
+    loc = location.lower()
     return "parent" in loc or "guardian" in loc
 
 
-def _h_email(ctx: _Ctx, i: int, f: Field, element: str) -> None:
-    v = f.value.strip()
+def _h_email(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: str) -> None:
+    v = value.strip()
     if DIGEST.match(v) or (len(v) in _B64_DIGEST_LENGTHS and B64_DIGEST.match(v)):
         ctx.add(i, element, PATTERN, MEDIUM, "hashed e-mail under an e-mail key")
     # clear-text addresses are found by the e-mail pattern over all fields
 
 
-def _h_phone(ctx: _Ctx, i: int, f: Field, element: str) -> None:
-    v = f.value.strip()
+def _h_phone(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: str) -> None:
+    v = value.strip()
     if DIGEST.match(v):
         ctx.add(i, element, PATTERN, MEDIUM, "hashed phone number under a phone key")
         return
@@ -269,44 +271,44 @@ def _h_phone(ctx: _Ctx, i: int, f: Field, element: str) -> None:
         ctx.add(i, element, PATTERN, MEDIUM, "phone digits under a phone key")
 
 
-def _h_uuid(ctx: _Ctx, i: int, f: Field, element: str) -> None:
-    v = f.value.strip()
+def _h_uuid(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: str) -> None:
+    v = value.strip()
     if UUID.match(v) and v != _ZERO_UUID:
         ctx.add(i, element, PATTERN, MEDIUM, "UUID under an advertising/device id key")
     elif DIGEST.match(v):
         ctx.add(i, element, PATTERN, MEDIUM, "hashed id under an advertising/device id key")
 
 
-def _h_android_id(ctx: _Ctx, i: int, f: Field, element: str) -> None:
-    v = f.value.strip()
+def _h_android_id(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: str) -> None:
+    v = value.strip()
     if HEX16.match(v) and v.strip("0"):
         ctx.add(i, element, PATTERN, MEDIUM, "16 hex digits under an Android ID key")
 
 
-def _h_imei(ctx: _Ctx, i: int, f: Field, element: str) -> None:
-    v = f.value.strip()
+def _h_imei(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: str) -> None:
+    v = value.strip()
     if len(v) == 15 and v.isdigit() and _luhn(v):
         ctx.add(i, element, PATTERN, MEDIUM, "15 digits with a valid Luhn check under an IMEI key")
     elif DIGEST.match(v):
         ctx.add(i, element, PATTERN, MEDIUM, "hashed IMEI")
 
 
-def _h_mac(ctx: _Ctx, i: int, f: Field, element: str) -> None:
-    v = f.value.strip()
+def _h_mac(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: str) -> None:
+    v = value.strip()
     if DIGEST.match(v):
         ctx.add(i, element, PATTERN, MEDIUM, "hashed MAC address")
     # clear MAC addresses are found by shape
 
 
-def _h_ip(ctx: _Ctx, i: int, f: Field, element: str) -> None:
-    first = f.value.split(",", 1)[0]
+def _h_ip(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: str) -> None:
+    first = value.split(",", 1)[0]
     if _ip(first) is not None:
         ctx.add(i, element, PATTERN, MEDIUM, "IP address under an IP key")
 
 
-def _h_dob(ctx: _Ctx, i: int, f: Field, element: str) -> None:
-    v = f.value.strip()
-    nk = normalise_key(f.key)
+def _h_dob(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: str) -> None:
+    v = value.strip()
+    nk = normalise_key(key)
     if nk in ("yob", "birth_year", "year_of_birth", "user_yob"):
         if v.isdigit() and len(v) == 4 and 1900 <= int(v) <= dt.date.today().year:
             ctx.add(i, element, PATTERN, MEDIUM, "year of birth")
@@ -326,27 +328,27 @@ def _h_dob(ctx: _Ctx, i: int, f: Field, element: str) -> None:
             ctx.add(i, element, PATTERN, MEDIUM, "epoch time under a birth-date key")
 
 
-def _h_student_id(ctx: _Ctx, i: int, f: Field, element: str) -> None:
-    v = f.value.strip()
+def _h_student_id(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: str) -> None:
+    v = value.strip()
     if element == "sid.state" and len(v) == 10 and v.isdigit():
         ctx.add(i, element, PATTERN, MEDIUM, "10-digit state id (SASID-like)")
     elif ID_LIKE.match(v) and v.lower() not in _BOOLISH:
         ctx.add(i, element, PATTERN, MEDIUM, "id under a student-id key")
 
 
-def _h_indicator(ctx: _Ctx, i: int, f: Field, element: str) -> None:
-    v = f.value.strip().lower()
+def _h_indicator(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: str) -> None:
+    v = value.strip().lower()
     if v in _EMPTY:
         return
     if v in _BOOLISH or v in _VOCAB.get(element, ()):
         ctx.add(i, element, PATTERN, MEDIUM, "indicator value under a sensitive key")
-    elif not f.location.startswith("cookie:"):
+    elif not loc.startswith("cookie:"):
         ctx.add(i, element, KEYNAME, LOW, "sensitive key name")
 
 
-def _h_token(ctx: _Ctx, i: int, f: Field, element: str) -> None:
-    v = f.value.strip()
-    if normalise_key(f.key) == "authorization":
+def _h_token(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: str) -> None:
+    v = value.strip()
+    if normalise_key(key) == "authorization":
         if " " not in v:
             return  # the decoded credential itself (user:password), reported by its keys
         scheme = v.split(None, 1)[0].lower()
@@ -363,12 +365,12 @@ def _h_token(ctx: _Ctx, i: int, f: Field, element: str) -> None:
         ctx.add(i, element, PATTERN, MEDIUM, "opaque token under a token key")
 
 
-def _h_oauth_code(ctx: _Ctx, i: int, f: Field, element: str) -> None:
-    v = f.value.strip()
+def _h_oauth_code(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: str) -> None:
+    v = value.strip()
     if not (10 <= len(v) <= 2048) or " " in v:
         return
-    where = (f.location + " " + ctx.flow.url).lower()
-    state = any(normalise_key(g.key) in ("state", "scope", "session_state") for g in ctx.fields)
+    where = (loc + " " + ctx.flow.url).lower()
+    state = any(normalise_key(g[1]) in ("state", "scope", "session_state") for g in ctx.fields)
     if not (state or any(h in where for h in _OAUTH_HINTS)):
         return
     referer = ctx.flow.request_header("referer") or ""
@@ -377,23 +379,23 @@ def _h_oauth_code(ctx: _Ctx, i: int, f: Field, element: str) -> None:
     ctx.add(i, element, PATTERN, MEDIUM, f"OAuth authorization code{f' ({idp})' if idp else ''}")
 
 
-def _h_address(ctx: _Ctx, i: int, f: Field, element: str) -> None:
-    v = f.value.strip()
+def _h_address(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: str) -> None:
+    v = value.strip()
     if STREET.match(v) and any(c.isalpha() for c in v):
         ctx.add(i, element, PATTERN, MEDIUM, "street address under an address key")
 
 
-def _h_zip(ctx: _Ctx, i: int, f: Field, element: str) -> None:
-    v = f.value.strip()
+def _h_zip(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: str) -> None:
+    v = value.strip()
     if US_ZIP.match(v):
         ctx.add(i, element, PATTERN, MEDIUM, "ZIP code under a ZIP key")
     elif DIGEST.match(v):
         ctx.add(i, element, PATTERN, MEDIUM, "hashed ZIP code under a ZIP key")
 
 
-def _h_keyname(ctx: _Ctx, i: int, f: Field, element: str) -> None:
-    v = f.value.strip()
-    if v.lower() in _EMPTY or f.location.startswith("cookie:"):
+def _h_keyname(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: str) -> None:
+    v = value.strip()
+    if v.lower() in _EMPTY or loc.startswith("cookie:"):
         return
     e = ELEMENTS[element]
     if e.category == "st_name" or element == "pg.name":
@@ -502,7 +504,7 @@ class PatternDetector:
     """Stateless: ``detect(flow, fields)`` returns what the shapes and key names show."""
 
     def detect(
-        self, flow: Flow, fields: Sequence[Field], text: FlowText | None = None
+        self, flow: Flow, fields: Sequence[Row], text: FlowText | None = None
     ) -> list[Detection]:
         out: list[Detection] = []
         ctx = _Ctx(flow, fields, out)
@@ -510,35 +512,33 @@ class PatternDetector:
         fp_seen: dict[str, int] = {}
         lat: dict[str, tuple[int, int]] = {}  # parent location -> (field, decimals)
         lon: dict[str, tuple[int, int]] = {}
-        for i, f in enumerate(fields):
-            key = f.key
+        for i, (loc, key, v, _) in enumerate(fields):
             if key:
                 info = info_of(key) or _key_info(key)
                 entry = info[1]
                 if entry is not None:
                     element, handler = entry
-                    if element in _STUDENT_TO_PARENT and _parentish(f):
+                    if element in _STUDENT_TO_PARENT and _parentish(loc):
                         element = _STUDENT_TO_PARENT[element]
-                    handler(ctx, i, f, element)
+                    handler(ctx, i, loc, key, v, element)
                 kind = info[2]
                 if kind:
                     if kind == _FP:
                         fp_seen.setdefault(info[0], i)
                     elif kind in (_LAT, _LON):
-                        m = COORD.match(f.value.strip())
+                        m = COORD.match(v.strip())
                         if m:
-                            (lat if kind == _LAT else lon)[parent_location(f.location)] = (
+                            (lat if kind == _LAT else lon)[parent_location(loc)] = (
                                 i,
                                 len(m.group(1)),
                             )
                     elif kind == _PAIR:
-                        self._pair(ctx, i, f.value)
-                    elif ".messages[" in f.location and len(f.value) >= 40:  # _CONTENT
+                        self._pair(ctx, i, v)
+                    elif ".messages[" in loc and len(v) >= 40:  # _CONTENT
                         ctx.add(i, "work.content", KEYNAME, LOW, "chat message text (AI API shape)")
                 if info[3]:
                     continue  # version and build strings are never ids, IPs or phones
             # cheap guards first: most values are short words, numbers, URLs or user agents
-            v = f.value
             n = len(v)
             if n < 7:
                 continue
@@ -549,11 +549,11 @@ class PatternDetector:
                 or (c == "B" and v.startswith("Bearer eyJ"))
                 or (n <= 45 and (c in _SHAPE_START or (c in _HEX_LETTERS and ":" in v)))
             ) and not v.isdigit():
-                self._shapes(ctx, i, f)
+                self._shapes(ctx, i, loc, key, v)
         for parent, (i, d1) in lat.items():
             pair = lon.get(parent)
             if pair is not None:
-                self._coordinates(ctx, i, fields[i].value, fields[pair[0]].value, max(d1, pair[1]))
+                self._coordinates(ctx, i, fields[i][2], fields[pair[0]][2], max(d1, pair[1]))
             elif d1 >= 3:
                 ctx.add(i, "geo.precise", PATTERN, LOW, f"latitude at {d1} decimals, no longitude")
         for parent, (k, d2) in lon.items():
@@ -586,9 +586,8 @@ class PatternDetector:
             self._coordinates(ctx, i, m.group(1), m.group(3), decimals)
 
     @staticmethod
-    def _shapes(ctx: _Ctx, i: int, f: Field) -> None:
+    def _shapes(ctx: _Ctx, i: int, loc: str, key: str, v: str) -> None:
         """Values whose shape alone says what they are (whole field values only)."""
-        v = f.value
         n = len(v)
         if n < 7 or n > 2048:
             return
@@ -604,7 +603,7 @@ class PatternDetector:
         if n <= 45 and (c.isdigit() or c == ":" or c in "abcdefABCDEF"):
             ip = _ip(v)
             if ip is not None:
-                nk = normalise_key(f.key) if f.key else ""
+                nk = normalise_key(key) if key else ""
                 if _KEYS.get(nk, ("",))[0] != "net.ip":
                     private = ip.is_private and not _documentation(ip)
                     if not private:
@@ -615,7 +614,7 @@ class PatternDetector:
             if PHONE_INTL.match(s) or PHONE_NANP.match(s):
                 digits = sum(ch.isdigit() for ch in s)
                 if 10 <= digits <= 15:
-                    element = "pg_contact.phone" if _parentish(f) else "st_contact.phone"
+                    element = "pg_contact.phone" if _parentish(loc) else "st_contact.phone"
                     ctx.add(i, element, PATTERN, MEDIUM, "phone number")
 
     @staticmethod
@@ -637,12 +636,12 @@ class PatternDetector:
             if address.rsplit(".", 1)[1].lower() in _FILE_TLDS:
                 continue  # icon@2x.png
             i, offset = text.locate(s)
-            f = ctx.fields[i]
+            loc, key, _, _ = ctx.fields[i]
             element = "st_contact.email"
-            nk = normalise_key(f.key) if f.key else ""
+            nk = normalise_key(key) if key else ""
             before = text.values[i][max(0, offset - 24) : offset].lower()  # "parent_email=..."
             if (
-                _parentish(f)
+                _parentish(loc)
                 or _KEYS.get(nk, ("",))[0] == "pg_contact.email"
                 or "parent" in before
                 or "guardian" in before

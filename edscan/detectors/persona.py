@@ -20,8 +20,8 @@ from functools import lru_cache
 
 import ahocorasick
 
+from edscan.decoders.context import Row
 from edscan.detectors.variants import Variant
-from edscan.models import Field
 from edscan.persona import spec_for
 from edscan.taxonomy import ELEMENTS, normalise_key
 
@@ -110,15 +110,13 @@ class FlowText:
 
     __slots__ = ("_values", "joined")
 
-    def __init__(self, fields: Sequence[Field]) -> None:
+    def __init__(self, fields: Sequence[Row]) -> None:
         skip = _NEVER_DATA
-        joined = SEP + SEP.join([("" if f.location in skip else f.value) for f in fields]) + SEP
+        joined = SEP + SEP.join([("" if f[0] in skip else f[2]) for f in fields]) + SEP
         if joined.count(SEP) != len(fields) + 1:  # a value holds NUL characters: blank them
             joined = (
                 SEP
-                + SEP.join(
-                    [("" if f.location in skip else f.value.replace(SEP, " ")) for f in fields]
-                )
+                + SEP.join([("" if f[0] in skip else f[2].replace(SEP, " ")) for f in fields])
                 + SEP
             )
         padded = " \x00" in joined or "\x00 " in joined
@@ -186,7 +184,7 @@ class PersonaMatcher:
         else:
             self._automaton = None
 
-    def search(self, fields: Sequence[Field], text: FlowText | None = None) -> list[Hit]:
+    def search(self, fields: Sequence[Row], text: FlowText | None = None) -> list[Hit]:
         """Every hit in ``fields``, longest first where they overlap, in field order."""
         if not fields or self._automaton is None:
             return []
@@ -203,7 +201,7 @@ class PersonaMatcher:
                         hits.append(Hit(field=i, start=h.start, end=h.end, variants=h.variants))
         return _longest(hits)
 
-    def _scan(self, t: FlowText, low: str, fields: Sequence[Field], out: list[Hit]) -> None:
+    def _scan(self, t: FlowText, low: str, fields: Sequence[Row], out: list[Hit]) -> None:
         assert self._automaton is not None
         joined = t.joined
         for end, (length, variants, gated) in self._automaton.iter(low):
@@ -215,13 +213,12 @@ class PersonaMatcher:
             elif not _bounded(joined, start, stop):
                 continue
             i, offset = t.locate(start)
-            f = fields[i]
+            _, key, value, _ = fields[i]
             if gated:
-                tails = key_tails(f.key) if f.key else ("",)
+                tails = key_tails(key) if key else ("",)
                 variants = tuple(v for v in variants if not self._agree[v.field].isdisjoint(tails))
                 if not variants:
                     continue
-            value = f.value
             lead = len(value) - len(value.lstrip()) if value[:1].isspace() else 0
             out.append(
                 Hit(
