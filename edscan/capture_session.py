@@ -192,9 +192,10 @@ def summary_text(s: CaptureSummary) -> str:
 
 def status_text(rec: Recorder) -> str:
     st = rec.stats
+    refused = f" · refused TLS: {len(st.refused_hosts)}" if st.refused_hosts else ""
     return (
         f"recording · flows: {st.flows} · hosts: {len(st.hosts)} · {human_bytes(st.bytes)} · "
-        f"phase: {rec.phase or '-'}"
+        f"phase: {rec.phase or '-'}{refused}"
     )
 
 

@@ -356,3 +356,25 @@ def test_kill_9_keeps_every_completed_flow(tmp_path: Path) -> None:
         assert reader.warnings == []
     else:
         assert len(reader.warnings) == 1 and "torn last line" in reader.warnings[0]
+
+
+def test_a_client_that_refuses_the_certificate_is_recorded_as_not_inspected(
+    tmp_path: Path,
+) -> None:
+    pki = make_pki(tmp_path)
+    capture = tmp_path / "pinned.edscan.jsonl"
+    with (
+        http_origin(pki.server_context(), host="localhost") as secure,
+        mitmdump(tmp_path, capture, trusted_ca=pki.ca_pem) as proxy,
+    ):
+        # like a pinning app: trusts only its own server's CA, never the proxy's
+        pinned = ssl.create_default_context(cafile=str(pki.ca_pem))
+        with _client(proxy.proxy_url, pinned) as client, pytest.raises(httpx.ConnectError):
+            client.get(secure.url("/secret"))
+        assert proxy.stop() == 0
+    assert secure.received == []  # nothing reached the server
+    [flow] = read_capture(capture)
+    assert flow.method == "CONNECT" and flow.url == secure.url("/")
+    assert flow.error is not None
+    assert flow.error.startswith("client refused the proxy's TLS certificate for localhost")
+    assert flow.tls_intercepted is False

@@ -17,6 +17,7 @@ from edscan.capture_session import (
     parse_size,
     run_capture,
     startup_text,
+    status_text,
     summary_text,
 )
 from edscan.errors import EdscanError
@@ -186,3 +187,18 @@ def test_tty_display_without_prompt_redraws_one_line() -> None:
     d.start("flows: 0")
     d.refresh("flows: 2")
     assert out.getvalue() == "flows: 0\r\x1b[Kflows: 2"
+
+
+def test_status_text_counts_what_was_recorded() -> None:
+    from edscan.recorder import Recorder
+
+    rec = Recorder()
+    assert status_text(rec) == "recording · flows: 0 · hosts: 0 · 0 B · phase: -"
+    rec.stats.flows = 3
+    rec.stats.hosts.update({"a.test", "b.test"})
+    rec.stats.bytes = 2048
+    rec.stats.refused_hosts.add("pinned.test")
+    rec.phase = "quiz"
+    assert status_text(rec) == (
+        "recording · flows: 3 · hosts: 2 · 2.0 KB · phase: quiz · refused TLS: 1"
+    )
