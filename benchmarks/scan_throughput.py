@@ -5,28 +5,41 @@ a classroom-app session mix of static assets, the app's own JSON API (responses 
 detector the persona's server id) and SDK calls shaped like the labelled corpus
 (``tests/corpus_sdk.py``: GA4, Meta Pixel, Segment, Mixpanel, Sentry, Firebase protobuf,
 gzip session replay, OpenRTB ...), some of them carrying persona values. The persona has 30
-values.
+values. The capture cycles through ``--pool`` distinct flows (default 3,000) with fresh indices
+and ids; decoding remembers values that recur (user agents, page URLs, tokens), so a larger
+pool (up to ``--flows``: every flow distinct) shows what those caches are worth.
 
-Measured in one process pinned to one core, alternating A and B over ``--rounds`` rounds:
+Measured in one process pinned to one core (``os.sched_setaffinity``, what ``taskset`` does),
+on this process's CPU time by default: on a shared machine, wall-clock time also counts the
+time other processes held the core (``--wall`` measures wall-clock time instead). Each round
+runs every pass below once, rotating which goes first, after a ``gc.collect()``:
 
-- A, the baseline: read the file line by line and ``json.loads`` each line;
-- B, the pipeline: ``read_capture`` (JSON and Flow objects) -> ``decode_flow`` -> ``observe``.
+- bare: read the file line by line and ``json.loads`` each line (the baseline of the target);
+- decode + detect: ``read_capture`` (JSON and Flow objects) -> ``decode_flow`` -> ``observe``
+  (what the target is about);
+- full scan loop: the per-flow work of ``edscan.scan.scan`` (read, decode, detect,
+  ``signals``, ``summarize``, keeping observations and summaries as it does);
+- stage passes: read only; read + decode; read + decode + detect + signals. A stage's time is
+  the difference between the medians of two passes (no timer inside the loop to distort it).
 
-Printed: B's flows/s, the median ratio of B's throughput to A's, and the split of B's time
-between reading, decoding and detecting (so a bottleneck is named with figures). Targets:
->= 20,000 flows/s and >= 0.2 of the bare loop.
+Printed: each round, then the median flows/s of decode + detect and of the full scan loop, the
+median of the per-round ratios to the bare loop, and microseconds per flow for each stage
+(signals' share of the full loop included). Targets: decode + detect >= 20,000 flows/s and
+>= 0.2 of the bare loop.
 
-Memory: the same pipeline in fresh subprocesses over 10k, 100k and 1M flows generated on the
-fly (streaming; nothing kept per flow but a count of observations); peak RSS must stay within
-20% from the smallest to the largest.
+Memory: decode + detect in fresh subprocesses over 10k, 100k and 1M flows generated on the fly
+(streaming; nothing kept per flow but a count of observations); peak RSS must stay within 20%
+from the smallest to the largest.
 
-    python benchmarks/scan_throughput.py [--flows N] [--rounds R] [--no-memory] [--quick]
+    python benchmarks/scan_throughput.py [--flows N] [--rounds R] [--pool P] [--wall]
+                                         [--no-memory] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import json
 import os
 import random
@@ -37,8 +50,10 @@ import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -48,8 +63,11 @@ import corpus_sdk as corpus  # noqa: E402
 from edscan.capture import CaptureWriter, read_capture  # noqa: E402
 from edscan.decode import decode_flow  # noqa: E402
 from edscan.detect import Detector  # noqa: E402
-from edscan.models import Flow  # noqa: E402
+from edscan.importers import open_source  # noqa: E402
+from edscan.models import Flow, FlowSummary, Observation  # noqa: E402
 from edscan.persona import Persona, parse_persona  # noqa: E402
+from edscan.scan import summarize  # noqa: E402
+from edscan.signals import signals  # noqa: E402
 
 POOL = 3000  # distinct flows; the capture cycles through them with fresh indices and ids
 
@@ -97,12 +115,12 @@ def _api(rng: random.Random, own: bool) -> corpus._Req:
     return r
 
 
-def pool(rng: random.Random) -> list[Flow]:
+def pool(rng: random.Random, size: int = POOL) -> list[Flow]:
     """A session's worth of distinct flows: 35% assets, 20% own API, 45% SDK calls."""
     cases = list(corpus.cases())
     shapes = [s for s in corpus.SHAPES if s not in ("first-party",)]
     out: list[Flow] = []
-    for i in range(POOL):
+    for i in range(size):
         x = rng.random()
         if x < 0.35:
             r = _static(rng)
@@ -132,8 +150,8 @@ def stream(flows: list[Flow], n: int) -> Iterator[Flow]:
         yield dataclasses.replace(f, index=i, id=f"{i:08x}")
 
 
-def write_capture(path: Path, n: int, seed: int = 7) -> None:
-    flows = pool(random.Random(seed))
+def write_capture(path: Path, n: int, seed: int = 7, pool_size: int = POOL) -> None:
+    flows = pool(random.Random(seed), min(pool_size, n))
     with CaptureWriter(path) as w:
         for f in stream(flows, n):
             w.write(f)
@@ -142,13 +160,39 @@ def write_capture(path: Path, n: int, seed: int = 7) -> None:
 # --------------------------------------------------------------------------- timing
 
 
-def bare(path: Path) -> int:
+def bare(path: Path, p: Persona) -> int:
     n = 0
     with path.open("rb") as f:
         f.readline()
         for line in f:
             json.loads(line)
             n += 1
+    return n
+
+
+def bare_orjson(path: Path, p: Persona) -> int:
+    n = 0
+    loads = orjson.loads
+    with path.open("rb") as f:
+        f.readline()
+        for line in f:
+            loads(line)
+            n += 1
+    return n
+
+
+def read_only(path: Path, p: Persona) -> int:
+    n = 0
+    for _ in read_capture(path):
+        n += 1
+    return n
+
+
+def read_decode(path: Path, p: Persona) -> int:
+    n = 0
+    for flow in read_capture(path):
+        decode_flow(flow)
+        n += 1
     return n
 
 
@@ -161,79 +205,115 @@ def pipeline(path: Path, p: Persona) -> int:
     return n
 
 
-def split(path: Path, p: Persona) -> tuple[float, float, float]:
-    """Seconds spent reading, decoding and detecting, timed around each call of one pass."""
+def with_signals(path: Path, p: Persona) -> int:
     det = Detector(p)
-    clock = time.perf_counter
-    read = dec = obs = 0.0
-    it = iter(read_capture(path))
-    while True:
-        t0 = clock()
-        try:
-            flow = next(it)
-        except StopIteration:
-            break
-        t1 = clock()
-        d = decode_flow(flow)
-        t2 = clock()
-        det.observe(flow, d)
-        t3 = clock()
-        read += t1 - t0
-        dec += t2 - t1
-        obs += t3 - t2
-    return read, dec, obs
+    n = 0
+    for flow in read_capture(path):
+        decoded = decode_flow(flow)
+        det.observe(flow, decoded)
+        signals(flow, decoded)
+        n += 1
+    return n
 
 
-def _timed(fn, *args) -> tuple[float, int]:  # type: ignore[no-untyped-def]
-    t = time.perf_counter()
-    n = fn(*args)
-    return time.perf_counter() - t, n
+def full(path: Path, p: Persona) -> int:
+    """The per-flow loop of ``edscan.scan.scan``, with what it keeps."""
+    det = Detector(p)
+    observations: list[Observation] = []
+    summaries: list[FlowSummary] = []
+    limits: list[str] = []
+    for flow in open_source(path):
+        decoded = decode_flow(flow)
+        observations.extend(det.observe(flow, decoded))
+        summaries.append(summarize(flow, signals(flow, decoded)))
+        limits.extend(f"flow {flow.index}: {m}" for m in decoded.limits)
+    return len(summaries)
 
 
-def throughput(n: int, rounds: int) -> None:
+PASSES: dict[str, Callable[[Path, Persona], int]] = {
+    "bare": bare,
+    "orjson": bare_orjson,
+    "read": read_only,
+    "read+decode": read_decode,
+    "decode+detect": pipeline,
+    "+signals": with_signals,
+    "full": full,
+}
+
+
+def throughput(n: int, rounds: int, pool_size: int, wall: bool) -> None:
     p = persona()
+    clock = time.perf_counter if wall else time.process_time
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.edscan.jsonl"
         t0 = time.perf_counter()
-        write_capture(path, n)
+        write_capture(path, n, pool_size=pool_size)
         size = path.stat().st_size
         print(
-            f"capture: {n:,} flows, {size / 1e6:.0f} MB ({size / n:.0f} B/flow), "
-            f"written in {time.perf_counter() - t0:.1f} s; persona: {len(p.values)} values"
+            f"capture: {n:,} flows cycling through {min(pool_size, n):,} distinct ones, "
+            f"{size / 1e6:.0f} MB ({size / n:.0f} B/flow), written in "
+            f"{time.perf_counter() - t0:.1f} s; persona: {len(p.values)} values"
         )
-        ta: list[float] = []
-        tb: list[float] = []
-        ratios: list[float] = []
+        print(
+            f"clock: {'wall-clock' if wall else 'CPU'} time of this process"
+            f"{_pinned()}; {rounds} rounds, every pass once a round"
+        )
+        times: dict[str, list[float]] = {name: [] for name in PASSES}
+        names = list(PASSES)
         for r in range(rounds):
-            a, na = _timed(bare, path)
-            b, nb = _timed(pipeline, path, p)
-            assert na == nb == n
-            ta.append(a)
-            tb.append(b)
-            ratios.append(a / b)
+            order = names[r % len(names) :] + names[: r % len(names)]
+            for name in order:
+                gc.collect()
+                t = clock()
+                count = PASSES[name](path, p)
+                times[name].append(clock() - t)
+                assert count == n, (name, count)
+            a, b, f = times["bare"][-1], times["decode+detect"][-1], times["full"][-1]
             print(
-                f"  round {r + 1}: bare {n / a:>9,.0f} flows/s   decode+detect {n / b:>8,.0f} flows/s"
-                f"   ratio {a / b:.3f}"
+                f"  round {r + 1}: bare {n / a:>9,.0f} flows/s   decode+detect "
+                f"{n / b:>7,.0f} flows/s (ratio {a / b:.3f})   full scan loop {n / f:>7,.0f} flows/s"
             )
-        splits = [split(path, p) for _ in range(max(1, rounds // 2))]
-        read, dec, det = (statistics.median(s[k] for s in splits) for k in range(3))
-        b = statistics.median(tb)
+        med = {name: statistics.median(ts) for name, ts in times.items()}
+        ratio = statistics.median(
+            a / b for a, b in zip(times["bare"], times["decode+detect"], strict=True)
+        )
+        full_ratio = statistics.median(
+            a / b for a, b in zip(times["bare"], times["full"], strict=True)
+        )
         print()
-        print(f"decode + detect: {n / b:,.0f} flows/s (median of {rounds}; target >= 20,000)")
         print(
-            f"ratio to the bare JSON loop: {statistics.median(ratios):.3f} (median; target >= 0.2)"
+            f"decode + detect: {n / med['decode+detect']:,.0f} flows/s "
+            f"(median of {rounds}; target >= 20,000)"
         )
-        total = read + dec + det
+        print(f"ratio to the bare JSON loop: {ratio:.3f} (median of the rounds; target >= 0.2)")
         print(
-            f"per flow: read {read / n * 1e6:.1f} us ({read / total:.0%}), decode "
-            f"{dec / n * 1e6:.1f} us ({dec / total:.0%}), detect {det / n * 1e6:.1f} us "
-            f"({det / total:.0%}); bare JSON loop {statistics.median(ta) / n * 1e6:.1f} us"
+            f"full scan loop (read, decode, detect, signals, summary): "
+            f"{n / med['full']:,.0f} flows/s, ratio {full_ratio:.3f} to the bare loop"
         )
-        best = n / (read + dec)
+        us = {name: t / n * 1e6 for name, t in med.items()}
+        stages = [
+            ("read (JSON + Flow objects)", us["read"]),
+            ("decode", us["read+decode"] - us["read"]),
+            ("detect", us["decode+detect"] - us["read+decode"]),
+            ("signals", us["+signals"] - us["decode+detect"]),
+            ("summary (and what scan keeps)", us["full"] - us["+signals"]),
+        ]
+        print("per flow, microseconds (a stage is the difference of two passes' medians):")
+        for label, v in stages:
+            print(f"  {label:<31}{v:6.1f}   {v / us['full']:4.0%} of the full loop")
+        print(f"  {'= full scan loop':<31}{us['full']:6.1f}")
+        print(f"  {'decode + detect pass':<31}{us['decode+detect']:6.1f}")
         print(
-            f"read + decode alone: {best:,.0f} flows/s, ratio "
-            f"{statistics.median(ta) / (read + dec):.3f} to the bare loop"
+            f"  {'bare json.loads loop':<31}{us['bare']:6.1f}   "
+            f"(an orjson.loads loop: {us['orjson']:.1f})"
         )
+
+
+def _pinned() -> str:
+    if not hasattr(os, "sched_setaffinity"):
+        return ", not pinned (no sched_setaffinity here)"
+    cpus = os.sched_getaffinity(0)
+    return f", pinned to CPU {min(cpus)}" if len(cpus) == 1 else ", not pinned"
 
 
 # --------------------------------------------------------------------------- memory
@@ -275,6 +355,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--flows", type=int, default=100_000)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--pool", type=int, default=POOL, help="distinct flows the capture cycles")
+    ap.add_argument("--wall", action="store_true", help="measure wall-clock time, not CPU time")
     ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--quick", action="store_true", help="20k flows, 3 rounds, memory to 100k")
     ap.add_argument("--_memory", type=int, default=0, help=argparse.SUPPRESS)
@@ -283,9 +365,9 @@ def main() -> None:
         _memory_child(args._memory)
         return
     if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {0})  # one core for what is measured
+        os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})  # one core for what is measured
     flows, rounds = (20_000, 3) if args.quick else (args.flows, args.rounds)
-    throughput(flows, rounds)
+    throughput(flows, rounds, args.pool, args.wall)
     if not args.no_memory:
         memory([10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000])
 
