@@ -67,6 +67,9 @@ _ID_KEYS = frozenset(
 )
 _BOOLISH = frozenset({"true", "false", "null", "none", "0", "1", "yes", "no"})
 _DEVICE_ELEMENTS = frozenset({"dev.ad_id", "dev.install_id"})
+_BLANK: Row = ("", "", "", ())  # stands for a quiet field (see Detector._unknown)
+_QUIET_MAX = 8192  # quiet fields remembered per generation
+_QUIET_MAX_CHARS = 256  # longer values are not remembered
 
 
 class Decoded(Protocol):
@@ -92,6 +95,8 @@ class Detector:
         self._derived_values: set[str] = set()
         self._max_derived = max_derived
         self._persona_values = {v.lower() for v in persona.values.values()} if persona else set()
+        self._quiet: set[Row] = set()
+        self._quiet_old: set[Row] = set()
 
     @property
     def derived(self) -> Mapping[str, str]:
@@ -101,24 +106,70 @@ class Detector:
     def observe(self, flow: Flow, decoded: Decoded) -> list[Observation]:
         fields = rows_of(decoded)
         observations: list[Observation] = []
-        explained: set[tuple[int, str]] = set()  # (field index, element) a persona hit covers
-        text = FlowText(fields) if fields else None
-        if self._matcher is not None and text is not None:
-            found: list[Observation] = []
-            for hit in self._matcher.search(fields, text):
-                for obs in self._persona_observations(flow, fields, hit):
-                    found.append(obs)
-                    explained.add((hit.field, obs.element))
-            observations.extend(_distinct(found))
-        if self._patterns is not None and text is not None:
-            detections = self._patterns.detect(flow, fields, text)
-            if detections:
-                observations.extend(self._pattern_observations(flow, fields, detections, explained))
+        look = self._unknown(fields) if fields else None
+        if look is not None:
+            explained: set[tuple[int, str]] = set()  # (field index, element) a persona hit covers
+            busy: set[int] = set()  # fields something was found in
+            text = FlowText(look)
+            if self._matcher is not None:
+                found: list[Observation] = []
+                for hit in self._matcher.search(look, text):
+                    busy.add(hit.field)
+                    for obs in self._persona_observations(flow, fields, hit):
+                        found.append(obs)
+                        explained.add((hit.field, obs.element))
+                observations.extend(_distinct(found))
+            if self._patterns is not None:
+                detections = self._patterns.detect(flow, fields, text, look)
+                if detections:
+                    busy.update(d.field for d in detections)
+                    observations.extend(
+                        self._pattern_observations(flow, fields, detections, explained)
+                    )
+            self._remember_quiet(look, busy)
         if self._matcher is not None:
             inbound = inbound_rows_of(decoded)
             if inbound:
                 self._learn(inbound)
         return observations
+
+    # ----------------------------------------------------------------------- quiet fields
+
+    # Most of a flow's fields were in earlier flows too, letter for letter: the same headers,
+    # path segments, SDK keys and page URLs on every hit. A field in which neither the persona
+    # nor a pattern found anything, and whose key plays no part in what is judged across the
+    # fields of a flow (coordinates, fingerprinting keys, OAuth codes: ``standalone``), will
+    # find nothing the next time either, until the persona grows (derived values, which clear
+    # this memory). Such fields are remembered, whole (location, key, value, encodings), and
+    # blanked before searching. Two generations, as for ``decoders.walk.PLAIN``, bounded: memory
+    # stays flat.
+
+    def _unknown(self, fields: Sequence[Row]) -> Sequence[Row] | None:
+        """``fields`` with the quiet ones blanked (same indices), or None when all are quiet."""
+        quiet, old = self._quiet, self._quiet_old
+        if not quiet:
+            return fields
+        look = [_BLANK if (f in quiet or f in old) else f for f in fields]
+        if look.count(_BLANK) == len(look):
+            return None
+        return look
+
+    def _remember_quiet(self, look: Sequence[Row], busy: set[int]) -> None:
+        quiet = self._quiet
+        standalone = self._patterns.standalone if self._patterns is not None else None
+        for i, f in enumerate(look):
+            if f is _BLANK or i in busy or len(f[2]) > _QUIET_MAX_CHARS:
+                continue
+            if standalone is not None and f[1] and not standalone(f[1]):
+                continue
+            if len(quiet) >= _QUIET_MAX:
+                self._quiet_old = quiet
+                self._quiet = quiet = set()
+            quiet.add(f)
+
+    def _forget_quiet(self) -> None:
+        self._quiet = set()
+        self._quiet_old = set()
 
     # ----------------------------------------------------------------------- persona
 
@@ -275,6 +326,7 @@ class Detector:
                     break
         if learned:
             self._matcher.add(learned)
+            self._forget_quiet()  # the persona grew: a quiet field may hold a derived value now
 
     def _derived_key(self, name: str) -> str:
         key = f"{DERIVED_PREFIX}{name}"

@@ -383,3 +383,29 @@ def test_values_with_nul_characters_and_padding_keep_their_field() -> None:
     assert hits["student.grade"].location == "body:$.grade"
     assert hits["student.email"].location == "body:$.email"
     assert hits["student.email"].value == NORM
+
+
+def test_a_field_seen_before_is_judged_as_the_first_time() -> None:
+    """Fields that held nothing are remembered and skipped in later flows, until the persona
+    grows: an id sent before the app's response named it is found once it is derived."""
+    det = Detector(persona())
+    sent = [fld("ref", "5f3a9c0e1b2d4e6f7a8b9c0d"), fld("email", NORM)]
+    before = [det.observe(flow(i), Decoded(list(sent))) for i in range(3)]
+    assert all("derived.id" not in persona_hits(o) for o in before)
+    assert all(persona_hits(o)["student.email"].flow == i for i, o in enumerate(before))
+    response = [
+        Field(location="response-body:$.user.email", key="email", value=NORM, encodings=("json",)),
+        Field(
+            location="response-body:$.user.id",
+            key="id",
+            value="5f3a9c0e1b2d4e6f7a8b9c0d",
+            encodings=("json",),
+        ),
+    ]
+    det.observe(flow(3, "https://api.app.example/me"), Decoded([], response))
+    after = det.observe(flow(4), Decoded(list(sent)))
+    assert persona_hits(after)["derived.id"].location == "body:$.ref"
+    # and the same observations as a detector that never saw the field before
+    fresh = Detector(persona())
+    fresh.observe(flow(3, "https://api.app.example/me"), Decoded([], response))
+    assert after == fresh.observe(flow(4), Decoded(list(sent)))

@@ -504,15 +504,21 @@ class PatternDetector:
     """Stateless: ``detect(flow, fields)`` returns what the shapes and key names show."""
 
     def detect(
-        self, flow: Flow, fields: Sequence[Row], text: FlowText | None = None
+        self,
+        flow: Flow,
+        fields: Sequence[Row],
+        text: FlowText | None = None,
+        look: Sequence[Row] | None = None,
     ) -> list[Detection]:
+        """Detections in ``fields``; ``look`` (same indices, some fields blanked) limits which
+        fields are examined (``edscan.detect`` blanks those known to hold nothing)."""
         out: list[Detection] = []
         ctx = _Ctx(flow, fields, out)
         info_of = _INFO.get
         fp_seen: dict[str, int] = {}
         lat: dict[str, tuple[int, int]] = {}  # parent location -> (field, decimals)
         lon: dict[str, tuple[int, int]] = {}
-        for i, (loc, key, v, _) in enumerate(fields):
+        for i, (loc, key, v, _) in enumerate(fields if look is None else look):
             if key:
                 info = info_of(key) or _key_info(key)
                 entry = info[1]
@@ -565,8 +571,18 @@ class PatternDetector:
             ctx.add(
                 first, "fp.signals", KEYNAME, LOW, f"{len(fp_seen)} fingerprinting keys: {names}"
             )
-        self._emails(ctx, text or FlowText(fields))
+        self._emails(ctx, text or FlowText(fields if look is None else look))
         return out
+
+    @staticmethod
+    def standalone(key: str) -> bool:
+        """Whether a field under ``key`` is judged on its own: no coordinates, fingerprinting
+        key or chat message (counted across a flow's fields) and no OAuth code (judged with the
+        flow's URL and other keys). What such a field yields depends on its location, key and
+        value alone."""
+        info = _INFO.get(key) or _key_info(key)
+        entry = info[1]
+        return not info[2] and (entry is None or entry[1] is not _h_oauth_code)
 
     @staticmethod
     def _coordinates(ctx: _Ctx, i: int, la: str, lo: str, decimals: int) -> None:
