@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from edscan import __version__
+from edscan.declared import Declaration
+from edscan.declared_match import compare
 from edscan.decode import decode_flow
 from edscan.detect import Detector
 from edscan.domains import FirstParty
@@ -60,8 +62,13 @@ def scan(
     first_party: Sequence[str] = (),
     data_dir: Path | None = None,
     accept_noncommercial: bool = False,
+    declared: Declaration | None = None,
 ) -> ScanResult:
-    """Run the whole analysis on one capture (edscan, HAR or .mitm)."""
+    """Run the whole analysis on one capture (edscan, HAR or .mitm).
+
+    ``declared`` (the vendor's agreement, ``edscan.declared.load_declaration``) adds the
+    declared-against-observed comparison, and with it the ``declared`` rule family.
+    """
     source = open_source(path)
     detector = Detector(persona)
     summaries: list[FlowSummary] = []
@@ -104,5 +111,7 @@ def scan(
         persona_fields=tuple(persona.fields()) if persona else (),
         settings={"accept_noncommercial": accept_noncommercial},
     )
+    if declared is not None:
+        result = dataclasses.replace(result, declared=compare(declared, result))
     result = dataclasses.replace(result, findings=tuple(run_rules(result)))
     return dataclasses.replace(result, score=score(result))

@@ -12,9 +12,12 @@ party the first-party domains give. Observations get the party of their host.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from edscan.declared import Declaration
+from edscan.declared_match import compare
 from edscan.domains import registrable_domain
 from edscan.models import (
     CaptureInfo,
@@ -41,6 +44,7 @@ class ScanBuilder:
         self.flows: list[FlowSummary] = []
         self.observations: list[Observation] = []
         self.declared: dict[str, Recipient] = {}
+        self.declaration: Declaration | None = None  # the vendor's agreement (--declared)
 
     def recipient(
         self,
@@ -125,6 +129,11 @@ class ScanBuilder:
         )
         return self
 
+    def declare(self, declaration: Declaration) -> ScanBuilder:
+        """Compare the result with ``declaration``, as ``scan(..., declared=)`` does."""
+        self.declaration = declaration
+        return self
+
     def _party(self, domain: str) -> Party:
         return Party.FIRST if domain in self.first_party else Party.THIRD
 
@@ -158,7 +167,7 @@ class ScanBuilder:
                 flows=base.flows + 1,
             )
         phases = tuple(dict.fromkeys(f.phase for f in self.flows if f.phase))
-        return ScanResult(
+        result = ScanResult(
             tool_version="test",
             capture=CaptureInfo(
                 path="t.edscan.jsonl",
@@ -176,6 +185,9 @@ class ScanBuilder:
             recipients=tuple(sorted(recipients.values(), key=lambda r: r.domain)),
             settings=settings or {},
         )
+        if self.declaration is not None:
+            result = dataclasses.replace(result, declared=compare(self.declaration, result))
+        return result
 
     def findings(self, settings: dict[str, Any] | None = None) -> list[Any]:
         return run_rules(self.build(settings))

@@ -16,6 +16,7 @@ from scanbuilder import ScanBuilder
 
 from edscan import taxonomy, trackers
 from edscan.cli import cli
+from edscan.declared import Declaration, parse_declaration
 from edscan.models import Confidence, Finding, ScanResult, Severity
 from edscan.rules import RETIRED, RULES, get_rule, law, run_rules, vocab
 from edscan.rules.base import MAX_EVIDENCE
@@ -320,6 +321,48 @@ def eds021_miss() -> ScanBuilder:
     b = ScanBuilder()
     b.flow("https://www.school.example/")
     return b
+
+
+# the declared family runs only with a declaration (--declared): see tests/test_declared.py
+
+
+def _declare(text: str) -> Declaration:
+    return parse_declaration(text, source="vendor.toml")
+
+
+def eds022_hit() -> ScanBuilder:
+    b = ScanBuilder().recipient("heapanalytics.com", "analytics", org="Heap Inc.")
+    i = b.flow("https://heapanalytics.com/h", method="POST", request_bytes=200)
+    b.obs(i, "st.name", location="body:$.props.student")
+    return b.declare(_declare('[[third_party]]\nname = "Amazon Web Services"'))
+
+
+def eds022_miss() -> ScanBuilder:
+    b = eds022_hit()
+    return b.declare(_declare('[[third_party]]\nname = "Heap, Inc."'))
+
+
+def eds023_hit() -> ScanBuilder:
+    b = ScanBuilder().recipient("jsdelivr.net", "CDN / hosting", org="Prospect One")
+    b.flow("https://cdn.jsdelivr.net/npm/lib.js")
+    return b.declare(_declare("third_party = []"))
+
+
+def eds023_miss() -> ScanBuilder:
+    b = eds023_hit()
+    return b.declare(_declare('[[third_party]]\ndomains = ["jsdelivr.net"]'))
+
+
+def eds024_hit() -> ScanBuilder:
+    b = ScanBuilder()
+    i = b.flow("https://api.school.example/profile", method="POST", request_bytes=80)
+    b.obs(i, "demo.dob", location="body:$.birthDate")
+    return b.declare(_declare('elements = ["st.name"]'))
+
+
+def eds024_miss() -> ScanBuilder:
+    b = eds024_hit()
+    return b.declare(_declare('elements = ["Demographics"]'))
 
 
 CASES: dict[str, tuple[Case, Case]] = {

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from edscan.formats import _diagram, _palette, _timeline
+from edscan.formats import _declared, _diagram, _palette, _timeline
 from edscan.formats._common import (
     element_info,
     iso,
@@ -197,6 +197,7 @@ class Report:
     pinned_flows: int
     not_verifiable: tuple[str, ...]
     observations: int
+    declared: _declared.DeclaredView | None = None  # only with --declared
 
 
 def build(result: ScanResult, *, reveal: bool = False) -> Report:
@@ -563,6 +564,7 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
         pinned_flows=sum(pinned_counts.values()),
         not_verifiable=tuple(red.text(x) for x in score.not_verifiable) if score else (),
         observations=len(result.observations),
+        declared=_declared.view(result, red),
     )
 
 

@@ -21,6 +21,7 @@ from edscan.formats._common import (
     sorted_observations,
     sorted_recipients,
 )
+from edscan.formats._declared import record as declared_record
 from edscan.models import ScanResult
 from edscan.redact import Redactor
 
@@ -34,7 +35,7 @@ def document(result: ScanResult, *, reveal: bool = False) -> dict[str, Any]:
     capture["warnings"] = [red.text(w) for w in result.capture.warnings]
     settings = {str(k): _jsonable(v, red) for k, v in result.settings.items()}
     settings["redacted"] = not reveal
-    return {
+    doc: dict[str, Any] = {
         "schema": SCHEMA,
         "tool": {"name": TOOL, "version": result.tool_version},
         "capture": capture,
@@ -54,6 +55,9 @@ def document(result: ScanResult, *, reveal: bool = False) -> dict[str, Any]:
         "persona_fields": sorted(result.persona_fields),
         "settings": settings,
     }
+    if result.declared is not None:  # only with --declared: earlier outputs stay as they were
+        doc["declared"] = declared_record(result.declared, red)
+    return doc
 
 
 def render(result: ScanResult, *, reveal: bool = False) -> str:

@@ -15,6 +15,7 @@ from edscan.formats._common import (
     sorted_findings,
     span,
 )
+from edscan.formats._declared import text_lines as declared_lines
 from edscan.models import Party, Recipient, ScanResult
 from edscan.redact import Redactor
 
@@ -76,6 +77,11 @@ def render(result: ScanResult, *, reveal: bool = False) -> str:
     if len(third) > TOP_RECIPIENTS:
         add(f"  … and {len(third) - TOP_RECIPIENTS:,} more")
     add("")
+
+    declared = declared_lines(result, red)  # only with --declared
+    if declared:
+        lines.extend(_fit(line) for line in declared)
+        add("")
 
     to_third = sum(1 for o in result.observations if o.party is Party.THIRD)
     distinct = len({o.element for o in result.observations})

@@ -1,8 +1,9 @@
 """The rules: from observations, recipients and flow signals to findings.
 
 One module per family (``disclosure``, ``identifiers``, ``consent``, ``security``,
-``surveillance``, ``advertising``). Rule ids are ``EDS`` + 3 digits and are never reused: a rule
-that is withdrawn moves its id to ``RETIRED``.
+``surveillance``, ``advertising``; ``declared`` runs only when a declaration was given). Rule
+ids are ``EDS`` + 3 digits and are never reused: a rule that is withdrawn moves its id to
+``RETIRED``.
 
 ``run_rules(result)`` runs every rule over one ScanResult and returns the findings in a
 deterministic order: severity (highest first), rule id, recipients, fingerprint.
@@ -11,7 +12,15 @@ deterministic order: severity (highest first), rule id, recipients, fingerprint.
 from __future__ import annotations
 
 from edscan.models import Finding, ScanResult
-from edscan.rules import advertising, consent, disclosure, identifiers, security, surveillance
+from edscan.rules import (
+    advertising,
+    consent,
+    declared,
+    disclosure,
+    identifiers,
+    security,
+    surveillance,
+)
 from edscan.rules.base import Context, Rule
 
 RULES: tuple[Rule, ...] = tuple(
@@ -23,6 +32,7 @@ RULES: tuple[Rule, ...] = tuple(
             *security.RULES,
             *surveillance.RULES,
             *advertising.RULES,
+            *declared.RULES,
         ),
         key=lambda r: r.id,
     )

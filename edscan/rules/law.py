@@ -287,6 +287,14 @@ _ALL = (
         who=BOTH,
     ),
     Provision(
+        key="ndpa-i2",
+        law="NDPA",
+        cite="NDPA Art. I §2 and Exhibit B (if signed)",
+        gist="the student data to be provided is listed in Exhibit B; other elements need an "
+        "amendment",
+        who=BOTH,
+    ),
+    Provision(
         key="ndpa-ii5",
         law="NDPA",
         cite="NDPA Art. II §5 (if signed)",
