@@ -685,10 +685,24 @@ def analysis_options(func: F) -> F:
             ),
             _noncommercial_option,
             data_dir_option,
+            declared_option,
         )
     ):
         func = option(func)
     return func
+
+
+def declared_option(func: F) -> F:
+    """``--declared FILE``: the vendor's agreement, compared with what the capture shows."""
+    return click.option(
+        "--declared",
+        type=click.Path(exists=True, dir_okay=False),
+        default=None,
+        metavar="VENDOR.TOML",
+        help="What the vendor's signed agreement declares: Exhibit B data elements and "
+        "subprocessors (edscan declared new). Adds a declared-vs-observed comparison and "
+        "findings for what the agreement does not list.",
+    )(func)
 
 
 def run_scan(
@@ -697,9 +711,11 @@ def run_scan(
     first_party: tuple[str, ...],
     accept_noncommercial: bool,
     data_dir: str | None,
+    declared: str | None = None,
 ) -> ScanResult:
     from pathlib import Path
 
+    from edscan.declared import load_declaration
     from edscan.persona import load_persona
     from edscan.scan import scan
 
@@ -709,6 +725,7 @@ def run_scan(
         first_party=first_party,
         data_dir=Path(data_dir) if data_dir else None,
         accept_noncommercial=accept_noncommercial,
+        declared=load_declaration(declared) if declared else None,
     )
 
 
@@ -733,6 +750,7 @@ def scan_command(
     reveal: bool,
     accept_noncommercial: bool,
     data_dir: str | None,
+    declared: str | None,
     fmt: str,
     output: str | None,
     fail_on: str,
@@ -749,11 +767,12 @@ def scan_command(
         edscan scan seesaw.edscan.jsonl --persona maya.toml
         edscan scan teacher-login.har -f json | jq '.recipients[].organization'
         edscan scan app.edscan.jsonl -f sarif -o app.sarif --fail-on high
+        edscan scan app.edscan.jsonl --declared vendor.toml
     """
     from edscan import formats
     from edscan.models import Severity
 
-    result = run_scan(capture, persona, first_party, accept_noncommercial, data_dir)
+    result = run_scan(capture, persona, first_party, accept_noncommercial, data_dir, declared)
     written = formats.write(result, fmt, output, reveal=reveal)
     for path in written:
         click.echo(f"wrote {path}", err=True)
@@ -815,6 +834,7 @@ def scan_command(
 )
 @_noncommercial_option
 @data_dir_option
+@declared_option
 def report_command(
     capture: str,
     persona: str | None,
@@ -824,6 +844,7 @@ def report_command(
     output: str,
     accept_noncommercial: bool,
     data_dir: str | None,
+    declared: str | None,
 ) -> None:
     """Write the HTML risk report for CAPTURE (an edscan capture, a HAR or a .mitm dump).
 
@@ -837,10 +858,12 @@ def report_command(
         edscan report seesaw.edscan.jsonl --persona maya.toml -o seesaw.html
         edscan report teacher-login.har --first-party classdojo.com \\
             -o dojo.html --json dojo.json
+        edscan report seesaw.edscan.jsonl --declared vendor.toml -o seesaw.html
     """
     from pathlib import Path
 
     from edscan import formats
+    from edscan.declared import load_declaration
     from edscan.persona import load_persona
     from edscan.scan import scan
 
@@ -850,6 +873,7 @@ def report_command(
         first_party=tuple(first_party),
         data_dir=Path(data_dir) if data_dir else None,
         accept_noncommercial=accept_noncommercial,
+        declared=load_declaration(declared) if declared else None,
     )
     # render everything before opening any file: a failure leaves nothing half-written
     html = formats.render(result, "html", reveal=reveal)
@@ -862,6 +886,205 @@ def report_command(
     click.echo(f"wrote {output} ({grade}{len(result.findings)} findings; {mode})", err=True)
     if json_sidecar:
         click.echo(f"wrote {json_sidecar}", err=True)
+
+
+# --- declared
+
+
+@cli.group("declared")
+def declared_group() -> None:
+    """The vendor's declaration: what its signed agreement lists, to compare with the traffic.
+
+    A small TOML file with the Exhibit B data elements the vendor declared and the third
+    parties (subprocessors) it lists. Give it to `edscan scan` or `edscan report` with
+    `--declared FILE` to see what the app sent that the agreement does not list.
+    """
+
+
+@declared_group.command("new")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the template to this file (default: standard output).",
+)
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+def declared_new_command(output: str | None, force: bool) -> None:
+    """Write a commented declaration template that lists every data element id.
+
+    Uncomment the Exhibit B elements the vendor checked and add a [[third_party]] table for
+    each subprocessor the agreement lists, then use the file with --declared.
+
+    \b
+    Example:
+        edscan declared new -o vendor.toml
+        edscan declared check vendor.toml
+        edscan report session.edscan.jsonl --declared vendor.toml -o report.html
+    """
+    import os
+    from pathlib import Path
+
+    from edscan.declared_new import render_template
+    from edscan.errors import EdscanError
+
+    text = render_template()
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    if os.path.lexists(output) and not force:
+        raise EdscanError(f"{output}: already exists; use --force to overwrite it")
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise EdscanError(f"cannot write {output}: {e.strerror or e}") from None
+    click.echo(f"wrote a declaration template to {output}", err=True)
+
+
+@declared_group.command("check")
+@click.argument("declaration", type=click.Path(exists=True, dir_okay=False))
+@output_options(("text", "json"), "text")
+def declared_check_command(declaration: str, fmt: str, output: str | None) -> None:
+    """Validate a declaration file and show what it declares, as edscan reads it.
+
+    Categories are expanded into their elements; third parties are shown with the domains
+    and names they will be matched by.
+
+    \b
+    Example:
+        edscan declared check vendor.toml
+        edscan declared check vendor.toml -f json | jq '.elements'
+    """
+    import json
+
+    from edscan.declared import load_declaration
+    from edscan.taxonomy import ELEMENTS
+
+    d = load_declaration(declaration)
+    doc = {
+        "source": d.source,
+        "sha256": d.sha256,
+        "vendor": d.vendor,
+        "agreement": d.agreement,
+        "elements": list(d.elements) if d.elements is not None else None,
+        "third_parties": [p.to_dict() for p in d.parties] if d.parties is not None else None,
+    }
+    if fmt == "json":
+        _emit(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", output)
+        return
+    lines = [
+        f"{d.source}: {d.vendor or 'vendor not named'}"
+        + (f", {d.agreement}" if d.agreement else "")
+    ]
+    if d.elements is None:
+        lines.append("elements: not given (data elements will not be compared)")
+    else:
+        lines.append(f"elements: {len(d.elements)} declared")
+        lines += [f"  {e:<24} {ELEMENTS[e].name}" for e in d.elements]
+    if d.parties is None:
+        lines.append("third parties: not given (will not be compared; `third_party = []` if none)")
+    else:
+        lines.append(f"third parties: {len(d.parties)} listed")
+        for p in d.parties:
+            domains = ", ".join(p.domains) or "matched by name only"
+            purpose = f"  ({p.purpose})" if p.purpose else ""
+            lines.append(f"  {p.name or '(no name)'}: {domains}{purpose}")
+    _emit("\n".join(lines) + "\n", output)
+
+
+# --- diff
+
+
+@cli.command("diff")
+@click.argument("old", type=click.Path(exists=True, dir_okay=False))
+@click.argument("new", type=click.Path(exists=True, dir_okay=False))
+@analysis_options
+@output_options(("text", "json", "html"), "text")
+@click.option(
+    "--fail-on-new",
+    type=click.Choice(FAIL_ON),
+    default="never",
+    show_default=True,
+    help="Exit with code 1 when a new finding has this severity or higher (for CI).",
+)
+def diff_command(
+    old: str,
+    new: str,
+    persona: str | None,
+    first_party: tuple[str, ...],
+    reveal: bool,
+    accept_noncommercial: bool,
+    data_dir: str | None,
+    declared: str | None,
+    fmt: str,
+    output: str | None,
+    fail_on_new: str,
+) -> None:
+    """Compare two results for one app: grade, findings, recipients, data sent.
+
+    OLD and NEW are each a result (`edscan scan -f json`, `edscan report --json`) or a
+    capture, which is scanned first with the options given (as `edscan scan` would). Findings
+    are matched by fingerprint: new, resolved, unchanged. Recipients are compared by domain,
+    and data elements by whether they reach third parties.
+
+    \b
+    Example:
+        edscan diff before.json after.json
+        edscan diff v1.har v2.har --first-party example-app.com -f html -o diff.html
+        edscan diff main.json branch.edscan.jsonl --fail-on-new high
+    """
+    from edscan.diff import diff as compare_results
+    from edscan.formats import save_text
+    from edscan.formats.diff import render
+    from edscan.models import Severity
+
+    options = (persona, first_party, reveal, accept_noncommercial, data_dir, declared)
+    sides = [_diff_side(p, options) for p in (old, new)]
+    if not any(scanned for _, scanned in sides) and any(options):
+        click.echo("warning: both inputs are results; the scan options were not used", err=True)
+    d = compare_results(sides[0][0], sides[1][0])
+    text = render(d, fmt)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        save_text(output, text)
+        click.echo(f"wrote {output}", err=True)
+    change = d.score_change
+    click.echo(
+        f"{len(d.new_findings)} new, {len(d.resolved_findings)} resolved, "
+        f"{len(d.unchanged_findings)} unchanged findings; grade {d.old.grade or '?'} → "
+        f"{d.new.grade or '?'}" + (f", risk {change:+d}" if change is not None else ""),
+        err=True,
+    )
+    if fail_on_new != "never" and d.new_at_or_above(Severity(fail_on_new)):
+        raise SystemExit(EXIT_FINDINGS)
+
+
+def _diff_side(path: str, options: tuple[Any, ...]) -> tuple[Any, bool]:
+    """A diff side from a result JSON, or from a capture scanned with ``options``."""
+    import json
+    from pathlib import Path
+
+    from edscan.diff import looks_like_result, side_from_document
+    from edscan.errors import EdscanError
+
+    p = Path(path)
+    try:
+        with p.open("rb") as f:
+            head = f.read(4096)
+        if looks_like_result(head):
+            try:
+                doc = json.loads(p.read_bytes().decode("utf-8-sig"))
+            except (UnicodeDecodeError, ValueError) as e:
+                raise EdscanError(f"{path}: not a valid result JSON ({e})") from None
+            return side_from_document(doc, path), False
+    except OSError as e:
+        raise EdscanError(f"{path}: cannot read ({e.strerror or e})") from None
+    from edscan.formats.json import document
+
+    persona, first_party, reveal, accept_noncommercial, data_dir, declared = options
+    result = run_scan(path, persona, first_party, accept_noncommercial, data_dir, declared)
+    return side_from_document(document(result, reveal=reveal), path), True
 
 
 # --- publish
