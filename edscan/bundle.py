@@ -41,8 +41,16 @@ from edscan.formats._common import observation_record, sorted_findings, sorted_o
 from edscan.importers import open_source
 from edscan.models import Flow, Observation, ScanResult
 from edscan.persona import Persona
-from edscan.publish import public_redactor, public_result, strip_controls, template, utc
+from edscan.publish import (
+    phase_text,
+    public_redactor,
+    public_result,
+    strip_controls,
+    template,
+    utc,
+)
 from edscan.redact import MASK, SECRET, Redactor
+from edscan.scan import file_sha256
 
 BUNDLE_SCHEMA = "edscan-bundle/1"
 EVIDENCE_SCHEMA = "edscan-evidence/1"
@@ -230,10 +238,11 @@ def evidence(capture: str | Path, result: ScanResult, red: Redactor) -> dict[str
                 if len(requests) == len(cited):
                     break
     missing = sorted(set(cited) - set(requests))
-    if missing:
+    if missing or file_sha256(Path(capture)) != result.capture.sha256:
+        # the evidence must come from the very file the findings and the manifest name
         raise EdscanError(
-            f"{capture}: request #{missing[0]} cited by a finding is not in the capture; "
-            "was the file changed while the bundle was made? Run edscan bundle again."
+            f"{capture}: the file changed while the bundle was made (it no longer matches "
+            "the scanned capture); run edscan bundle again."
         )
     return {
         "schema": EVIDENCE_SCHEMA,
@@ -275,7 +284,7 @@ def _request(flow: Flow, observations: Iterable[Observation], red: Redactor) -> 
     return {
         "request": flow.index,
         "time": utc(flow.request_start) if flow.request_start is not None else None,
-        "phase": red.text(flow.phase) if flow.phase is not None else None,
+        "phase": phase_text(flow.phase, red) if flow.phase is not None else None,
         "method": red.text(flow.method),
         "url": red.url(flow.url),
         "http_version": red.text(flow.http_version),

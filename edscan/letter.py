@@ -23,7 +23,14 @@ from typing import Any
 from edscan.formats._common import element_info, sorted_findings, span
 from edscan.models import Finding, Party, Recipient, ScanResult
 from edscan.persona import Persona
-from edscan.publish import public_redactor, public_result, strip_controls, template, utc_date
+from edscan.publish import (
+    phase_text,
+    public_redactor,
+    public_result,
+    strip_controls,
+    template,
+    utc_date,
+)
 from edscan.redact import Redactor
 
 TEMPLATE = "letter.md.j2"
@@ -38,7 +45,8 @@ _FLOWS = re.compile(r"\bin (\d[\d,]*) flows?\b")
 _METHOD = {
     "edscan": "recorded through an intercepting proxy (edscan capture) while the app was used "
     "on a test device",
-    "har": "exported from the browser's developer tools as a HAR file while the app was used",
+    "har": "saved as a HAR file (the HTTP archive that browsers' developer tools export) while "
+    "the app was used",
     "mitm": "recorded with the mitmproxy intercepting proxy while the app was used on a test "
     "device",
 }
@@ -107,7 +115,8 @@ def _view(result: ScanResult, red: Redactor, vendor: str | None) -> dict[str, An
         "date": utc_date(cap.start),
         "length": span(cap.start, cap.end),
         "flows": cap.flows,
-        "phases": [red.text(p) for p in cap.phases],
+        "phases": [phase_text(p, red) for p in cap.phases],
+        "pages": cap.format == "har",  # a HAR's phases are its pages
         "capture": cap,
         "method": _METHOD.get(cap.format, f"read from a {red.text(cap.format)} file"),
         "persona": bool(result.persona_fields),

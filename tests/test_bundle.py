@@ -313,3 +313,17 @@ def test_headers_are_redacted_by_what_they_are() -> None:
     assert shown["X-Note"] == "‹masked, holds student.email›"
     # no terminal escapes or line breaks survive, in names or values
     assert shown["Accept [2J"] == "text/html # injected "
+
+
+def test_a_capture_changed_after_the_scan_is_refused(capture: Path, persona: Path) -> None:
+    from edscan.persona import load_persona
+    from edscan.scan import scan
+
+    p = load_persona(persona)
+    result = scan(capture, persona=p, first_party=("quillpad.example",))
+    options = bundle.Options(persona=True, created=0.0)
+    assert bundle.build(capture, result, p, options)  # the file as scanned: fine
+    with capture.open("ab") as f:
+        f.write(b"\n")
+    with pytest.raises(EdscanError, match="changed while the bundle was made"):
+        bundle.build(capture, result, p, options)

@@ -195,3 +195,13 @@ def test_letter_refuses_reveal(tmp_path: Path) -> None:
     capture = write_student_capture(tmp_path / "quillpad.edscan.jsonl")
     res = CliRunner().invoke(cli, ["letter", str(capture), "--reveal"])
     assert res.exit_code == 2 and "--reveal is refused" in res.output
+
+
+def test_page_url_phases_are_redacted_like_urls(result: ScanResult) -> None:
+    page = "https://app.quillpad.example/class?token=tok-5f2e9a1b7c3d&student=88A7Q31"
+    har = dataclasses.replace(
+        result, capture=dataclasses.replace(result.capture, format="har", phases=(page,))
+    )
+    text = letter.render(har)
+    assert "on the pages https://app.quillpad.example/class?token=" in text
+    assert "tok-5f2e9a1b7c3d" not in text and "88A7Q31" not in text
