@@ -42,7 +42,6 @@ from edscan.importers import open_source
 from edscan.models import Flow, Observation, ScanResult
 from edscan.persona import Persona
 from edscan.publish import (
-    phase_text,
     public_redactor,
     public_result,
     strip_controls,
@@ -284,7 +283,7 @@ def _request(flow: Flow, observations: Iterable[Observation], red: Redactor) -> 
     return {
         "request": flow.index,
         "time": utc(flow.request_start) if flow.request_start is not None else None,
-        "phase": phase_text(flow.phase, red) if flow.phase is not None else None,
+        "phase": red.phase(flow.phase) if flow.phase is not None else None,
         "method": red.text(flow.method),
         "url": red.url(flow.url),
         "http_version": red.text(flow.http_version),

@@ -24,7 +24,6 @@ from edscan.formats._common import element_info, sorted_findings, span
 from edscan.models import Finding, Party, Recipient, ScanResult
 from edscan.persona import Persona
 from edscan.publish import (
-    phase_text,
     public_redactor,
     public_result,
     strip_controls,
@@ -115,7 +114,7 @@ def _view(result: ScanResult, red: Redactor, vendor: str | None) -> dict[str, An
         "date": utc_date(cap.start),
         "length": span(cap.start, cap.end),
         "flows": cap.flows,
-        "phases": [phase_text(p, red) for p in cap.phases],
+        "phases": [red.phase(p) for p in cap.phases],
         "pages": cap.format == "har",  # a HAR's phases are its pages
         "capture": cap,
         "method": _METHOD.get(cap.format, f"read from a {red.text(cap.format)} file"),

@@ -78,13 +78,6 @@ def public_result(result: ScanResult, red: Redactor) -> ScanResult:
     return dataclasses.replace(result, capture=dataclasses.replace(result.capture, path=name))
 
 
-def phase_text(phase: str, red: Redactor) -> str:
-    """A phase as it may be published: HAR phases are page titles or URLs, redacted as URLs."""
-    if phase.lower().startswith(("http://", "https://")):
-        return red.url(phase)
-    return red.text(phase)
-
-
 def utc(ts: float | None) -> str:
     """A Unix time as ``2026-03-01T14:02:03Z`` (``unknown`` when there is none)."""
     if ts is None:

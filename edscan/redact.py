@@ -296,6 +296,12 @@ class Redactor:
             return obs.value
         return value_label(obs)
 
+    def phase(self, phase: str) -> str:
+        """A phase label: HAR phases are page titles, often URLs, which are redacted as URLs."""
+        if phase.lower().startswith(("http://", "https://")):
+            return self.url(phase)
+        return self.text(phase)
+
     # ------------------------------------------------------------------ URLs
 
     def url(self, url: str) -> str:

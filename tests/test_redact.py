@@ -152,3 +152,25 @@ def test_redactor_of_a_realistic_result_covers_every_persona_value_sent() -> Non
         for key, value in PERSONA.items():
             for form in persona_forms(value):
                 assert form.lower() not in shown, (key, form, shown)
+
+
+def test_phase_that_is_a_page_url_is_redacted_as_a_url() -> None:
+    red = _red()
+    shown = red.phase("https://app.example/class/5f2c9a71b3e04d6a?session=Zk81pQ7vXw2")
+    assert "Zk81pQ7vXw2" not in shown and "5f2c9a71b3e04d6a" not in shown
+    assert shown.startswith("https://app.example/")
+    assert red.phase("quiz") == "quiz"
+
+
+def test_har_page_phases_do_not_leak_into_outputs() -> None:
+    from edscan import formats
+
+    secret_page = "https://app.example/home?access_token=Zk81pQ7vXw2secret"
+    result = realistic_result()
+    result = replace(
+        result,
+        capture=replace(result.capture, phases=(secret_page,)),
+        flows=tuple(replace(f, phase=secret_page) for f in result.flows),
+    )
+    for fmt in ("html", "json", "text"):
+        assert "Zk81pQ7vXw2secret" not in formats.render(result, fmt), fmt

@@ -189,7 +189,7 @@ def evidence_record(ev: Evidence, red: Redactor) -> dict[str, Any]:
     d = ev.to_dict()
     d["url"] = red.url(ev.url)
     d["location"] = red.text(ev.location)
-    d["phase"] = red.text(ev.phase) if ev.phase is not None else None
+    d["phase"] = red.phase(ev.phase) if ev.phase is not None else None
     return d
 
 

@@ -416,7 +416,7 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
     )
     phase_rows = [
         _timeline.PhaseRow(
-            phase=red.text(p.phase),
+            phase=red.phase(p.phase),
             starts=p.starts,
             third_flows=p.third_flows,
             first_flows=p.first_flows,
@@ -427,7 +427,7 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
         for p in phase_rows
     ]
     timeline = _timeline.layout(
-        flows, order, result.capture.start, result.capture.end, host_group, _palette.ALL, red.text
+        flows, order, result.capture.start, result.capture.end, host_group, _palette.ALL, red.phase
     )
     present_groups = tuple(
         g
@@ -527,7 +527,7 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
             ("Started", iso(cap.start) or "unknown"),
             ("Ended", iso(cap.end) or "unknown"),
             ("Length", span(cap.start, cap.end)),
-            ("Phases marked", ", ".join(red.text(p) for p in cap.phases) or "none"),
+            ("Phases marked", ", ".join(red.phase(p) for p in cap.phases) or "none"),
         ),
         lists=tuple(
             {
@@ -620,7 +620,7 @@ def _card(
             url=red.url(e.url),
             location=red.text(e.location) or "request",
             chain=" → ".join(red.text(x) for x in e.encodings) or "as sent",
-            phase=red.text(e.phase) if e.phase else "–",
+            phase=red.phase(e.phase) if e.phase else "–",
         )
         for e in f.evidence[:MAX_EVIDENCE]
     ]

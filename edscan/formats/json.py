@@ -31,7 +31,7 @@ def document(result: ScanResult, *, reveal: bool = False) -> dict[str, Any]:
     red = Redactor.for_result(result, reveal=reveal)
     capture = result.capture.to_dict()
     capture["path"] = red.text(result.capture.path)
-    capture["phases"] = [red.text(p) for p in result.capture.phases]
+    capture["phases"] = [red.phase(p) for p in result.capture.phases]
     capture["warnings"] = [red.text(w) for w in result.capture.warnings]
     settings = {str(k): _jsonable(v, red) for k, v in result.settings.items()}
     settings["redacted"] = not reveal
