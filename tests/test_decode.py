@@ -1136,3 +1136,29 @@ def test_decoded_from_fields_exposes_the_same_rows() -> None:
 
     assert rows_of(StandIn([f], [g])) == d.rows
     assert inbound_rows_of(StandIn([f], [g])) == d.inbound_rows
+
+
+def test_a_path_sent_again_yields_the_same_fields() -> None:
+    """The fields of a flow's own URL path are remembered and reused for the next flow that
+    calls the same path: equal fields, and the same query and body fields around them."""
+    from edscan.decoders import url
+
+    token = base64.urlsafe_b64encode(b'{"email": "ada@example.net"}').decode().rstrip("=")
+    path = f"/v1/users/{token}/events;u1=abc%40x.example"
+    first = decode_flow(
+        make_flow(
+            f"https://x.example{path}?a=1", body=b"x=1", ctype="application/x-www-form-urlencoded"
+        )
+    )
+    assert path in url._PATH_ROWS
+    second = decode_flow(
+        make_flow(
+            f"https://x.example{path}?b=2", body=b"y=2", ctype="application/x-www-form-urlencoded"
+        )
+    )
+    one(second, "path[2]>$.email", "ada@example.net")
+    one(second, "query:b", "2")
+    one(second, "body:$.y", "2")
+    rows = [r for r in second.rows if r[0].startswith("path[")]
+    assert rows == [r for r in first.rows if r[0].startswith("path[")] and len(rows) >= 5
+    assert all(a is b for a, b in zip(rows, first.rows, strict=False))  # shared, not rebuilt

@@ -17,6 +17,7 @@ from edscan.decoders.context import (
     INLINE_MAX_CHARS,
     MAX_PARTS,
     Ctx,
+    Row,
 )
 from edscan.decoders.sniff import (
     _SEG_CACHE,
@@ -149,17 +150,52 @@ def emit_url(ctx: Ctx, url: str, prefix: str, enc: Enc, layer: int) -> None:
                 _URL_PARTS[url] = parts
         _emit_parts(ctx, parts, prefix, enc, layer)
         return
-    # a flow's own URL rarely repeats: not worth caching; its query goes the fast way
+    # a flow's own URL rarely repeats whole, its path does: the fields of a path are remembered
     path, query, fragment = split_url(url)
-    own: list[Part] = []
-    _path_into(own, path, RAW_AND_DECODED)
-    _emit_parts(ctx, own, "", enc, layer)
+    if len(path) > 1:
+        _own_path(ctx, path, enc, layer)
     if query:
         emit_pairs(ctx, query, "query:", enc, layer, tree=False)
     if fragment:
-        own = []
+        own: list[Part] = []
         _fragment_into(own, fragment)
         _emit_parts(ctx, own, "", enc, layer)
+
+
+# The fields of a flow's own URL path: apps and SDKs call the same endpoints again and again,
+# and what a path yields depends on the path alone. Remembered (the rows themselves, shared by
+# the flows that send the path) when decoding it touched no budget and hit no limit. Two
+# generations, as for walk.PLAIN; bounded, so memory stays flat.
+_PATH_ROWS: dict[str, tuple[Row, ...]] = {}
+_PATH_ROWS_OLD: dict[str, tuple[Row, ...]] = {}
+_PATH_CACHE_MAX = 2048
+
+
+def _own_path(ctx: Ctx, path: str, enc: Enc, layer: int) -> None:
+    out = ctx.out
+    rows = _PATH_ROWS.get(path)
+    if rows is None:
+        rows = _PATH_ROWS_OLD.get(path)
+    if rows is not None and not out and len(rows) <= ctx.max_fields:
+        out.extend(rows)
+        return
+    before, hits, chars, budget = len(out), ctx.hits, ctx.chars, ctx.budget
+    parts: list[Part] = []
+    _path_into(parts, path, RAW_AND_DECODED)
+    _emit_parts(ctx, parts, "", enc, layer)
+    if (
+        not before
+        and not enc
+        and ctx.hits == hits
+        and ctx.chars == chars
+        and ctx.budget == budget
+        and len(path) <= _URL_CACHE_MAX_LEN
+    ):
+        if len(_PATH_ROWS) >= _PATH_CACHE_MAX:
+            _PATH_ROWS_OLD.clear()
+            _PATH_ROWS_OLD.update(_PATH_ROWS)
+            _PATH_ROWS.clear()
+        _PATH_ROWS[path] = tuple(out)
 
 
 def _emit_parts(ctx: Ctx, parts: Sequence[Part], prefix: str, enc: Enc, layer: int) -> None:
