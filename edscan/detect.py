@@ -67,9 +67,12 @@ _ID_KEYS = frozenset(
 )
 _BOOLISH = frozenset({"true", "false", "null", "none", "0", "1", "yes", "no"})
 _DEVICE_ELEMENTS = frozenset({"dev.ad_id", "dev.install_id"})
-_BLANK: Row = ("", "", "", ())  # stands for a quiet field (see Detector._unknown)
-_QUIET_MAX = 8192  # quiet fields remembered per generation
-_QUIET_MAX_CHARS = 256  # longer values are not remembered
+_BLANK: Row = ("", "", "", ())  # stands for a field whose findings are known (Detector._observe)
+# what a field yielded: its persona hits, its value and key detections, its e-mail addresses
+_Known = tuple[tuple[Hit, ...], tuple[Detection, ...], tuple[Detection, ...]]
+_NOTHING: _Known = ((), (), ())
+_MEMO_MAX = 8192  # fields remembered per generation
+_MEMO_MAX_CHARS = 256  # fields with longer values are not remembered
 
 
 class Decoded(Protocol):
@@ -95,8 +98,8 @@ class Detector:
         self._derived_values: set[str] = set()
         self._max_derived = max_derived
         self._persona_values = {v.lower() for v in persona.values.values()} if persona else set()
-        self._quiet: set[Row] = set()
-        self._quiet_old: set[Row] = set()
+        self._memo: dict[Row, _Known] = {}  # see _observe
+        self._memo_old: dict[Row, _Known] = {}
 
     @property
     def derived(self) -> Mapping[str, str]:
@@ -105,78 +108,160 @@ class Detector:
 
     def observe(self, flow: Flow, decoded: Decoded) -> list[Observation]:
         fields = rows_of(decoded)
-        observations: list[Observation] = []
-        look = self._unknown(fields) if fields else None
-        if look is not None:
-            explained: set[tuple[int, str]] = set()  # (field index, element) a persona hit covers
-            busy: set[int] = set()  # fields something was found in
-            text = FlowText(look)
-            if self._matcher is not None:
-                found: list[Observation] = []
-                for hit in self._matcher.search(look, text):
-                    busy.add(hit.field)
-                    for obs in self._persona_observations(flow, fields, hit):
-                        found.append(obs)
-                        explained.add((hit.field, obs.element))
-                observations.extend(_distinct(found))
-            if self._patterns is not None:
-                detections = self._patterns.detect(flow, fields, text, look)
-                if detections:
-                    busy.update(d.field for d in detections)
-                    observations.extend(
-                        self._pattern_observations(flow, fields, detections, explained)
-                    )
-            self._remember_quiet(look, busy)
+        observations = self._observe(flow, fields) if fields else []
         if self._matcher is not None:
             inbound = inbound_rows_of(decoded)
             if inbound:
                 self._learn(inbound)
         return observations
 
-    # ----------------------------------------------------------------------- quiet fields
+    # ----------------------------------------------------------------------- known fields
 
     # Most of a flow's fields were in earlier flows too, letter for letter: the same headers,
-    # path segments, SDK keys and page URLs on every hit. A field in which neither the persona
-    # nor a pattern found anything, and whose key plays no part in what is judged across the
-    # fields of a flow (coordinates, fingerprinting keys, OAuth codes: ``standalone``), will
-    # find nothing the next time either, until the persona grows (derived values, which clear
-    # this memory). Such fields are remembered, whole (location, key, value, encodings), and
-    # blanked before searching. Two generations, as for ``decoders.walk.PLAIN``, bounded: memory
-    # stays flat.
+    # path segments, SDK keys, tokens and page URLs on every hit. What the persona and the
+    # patterns find in a field depends on the field alone (its location, key, value and
+    # encodings) when its key plays no part in what is judged across the fields of a flow
+    # (coordinates, fingerprinting keys, chat messages, OAuth codes: ``standalone``), and on the
+    # persona, which only grows (derived values, which clear this memory). So what such a field
+    # yielded is remembered, and the next flow that sends it again reuses it instead of
+    # searching: the field is blanked from the text searched (same indices), its persona hits
+    # and detections taken from memory. Observations come out exactly as without the memory,
+    # in the same order. Two generations, as for ``decoders.walk.PLAIN``, bounded: memory stays
+    # flat.
 
-    def _unknown(self, fields: Sequence[Row]) -> Sequence[Row] | None:
-        """``fields`` with the quiet ones blanked (same indices), or None when all are quiet."""
-        quiet, old = self._quiet, self._quiet_old
-        if not quiet:
-            return fields
-        look = [_BLANK if (f in quiet or f in old) else f for f in fields]
-        if look.count(_BLANK) == len(look):
-            return None
-        return look
+    def _observe(self, flow: Flow, fields: Sequence[Row]) -> list[Observation]:
+        get, get_old = self._memo.get, self._memo_old.get
+        known: list[_Known | None] = [get(f) or get_old(f) for f in fields]
+        fresh = [i for i, k in enumerate(known) if k is None]
+        rich = len(fields) - len(fresh) - known.count(_NOTHING)  # known fields with findings
+        if not fresh and not rich:
+            return []
+        hits: list[tuple[int, Hit]] = []
+        detections: list[tuple[int, Detection]] = []
+        if fresh:
+            if len(fresh) == len(fields):
+                look = fields
+            else:
+                blanked = [_BLANK] * len(fields)
+                for i in fresh:
+                    blanked[i] = fields[i]
+                look = blanked
+            text = FlowText(look)
+            if self._matcher is not None:
+                hits = [(h.field, h) for h in self._matcher.search(look, text)]
+            found: list[Detection] = []
+            gathered: list[Detection] = []  # judged across fields: coordinates, fingerprinting
+            emails: list[Detection] = []
+            if self._patterns is not None:
+                found, gathered, emails = self._patterns.detect_parts(flow, fields, text, look)
+            self._remember(fields, fresh, hits, found, emails)
+            if rich:  # merge with the remembered findings, in field order
+                hits, detections = self._merge(known, hits, found, gathered, emails)
+            else:
+                detections = [(d.field, d) for d in found]
+                detections.extend((d.field, d) for d in gathered)
+                detections.extend((d.field, d) for d in emails)
+        else:
+            hits, detections = self._merge(known, [], [], [], [])
 
-    def _remember_quiet(self, look: Sequence[Row], busy: set[int]) -> None:
-        quiet = self._quiet
+        observations: list[Observation] = []
+        explained: set[tuple[int, str]] = set()  # (field index, element) a persona hit covers
+        if hits:
+            found_obs: list[Observation] = []
+            for i, hit in hits:
+                for obs in self._persona_observations(flow, fields, i, hit):
+                    found_obs.append(obs)
+                    explained.add((i, obs.element))
+            observations.extend(_distinct(found_obs))
+        if detections:
+            observations.extend(self._pattern_observations(flow, fields, detections, explained))
+        return observations
+
+    @staticmethod
+    def _merge(
+        known: list[_Known | None],
+        hits: list[tuple[int, Hit]],
+        found: list[Detection],
+        gathered: list[Detection],
+        emails: list[Detection],
+    ) -> tuple[list[tuple[int, Hit]], list[tuple[int, Detection]]]:
+        """Persona hits and detections of all fields, in the order one search of all fields
+        gives: per field in field order, then what is judged across fields, then e-mails."""
+        fresh_hits: dict[int, list[Hit]] = {}
+        for i, h in hits:
+            fresh_hits.setdefault(i, []).append(h)
+        fresh_found: dict[int, list[Detection]] = {}
+        for d in found:
+            fresh_found.setdefault(d.field, []).append(d)
+        fresh_emails: dict[int, list[Detection]] = {}
+        for d in emails:
+            fresh_emails.setdefault(d.field, []).append(d)
+        all_hits: list[tuple[int, Hit]] = []
+        detections: list[tuple[int, Detection]] = []
+        all_emails: list[tuple[int, Detection]] = []
+        for i, k in enumerate(known):
+            if k is None:
+                k = (
+                    tuple(fresh_hits.get(i, ())),
+                    tuple(fresh_found.get(i, ())),
+                    tuple(fresh_emails.get(i, ())),
+                )
+            elif k is _NOTHING:
+                continue
+            for h in k[0]:
+                all_hits.append((i, h))
+            for d in k[1]:
+                detections.append((i, d))
+            for d in k[2]:
+                all_emails.append((i, d))
+        detections.extend((d.field, d) for d in gathered)
+        detections.extend(all_emails)
+        return all_hits, detections
+
+    def _remember(
+        self,
+        fields: Sequence[Row],
+        fresh: list[int],
+        hits: list[tuple[int, Hit]],
+        found: list[Detection],
+        emails: list[Detection],
+    ) -> None:
+        rich: set[int] = set()
+        if hits or found or emails:
+            rich.update(i for i, _ in hits)
+            rich.update(d.field for d in found)
+            rich.update(d.field for d in emails)
+        memo = self._memo
         standalone = self._patterns.standalone if self._patterns is not None else None
-        for i, f in enumerate(look):
-            if f is _BLANK or i in busy or len(f[2]) > _QUIET_MAX_CHARS:
+        for i in fresh:
+            f = fields[i]
+            if len(f[2]) > _MEMO_MAX_CHARS or (
+                standalone is not None and f[1] and not standalone(f[1])
+            ):
                 continue
-            if standalone is not None and f[1] and not standalone(f[1]):
-                continue
-            if len(quiet) >= _QUIET_MAX:
-                self._quiet_old = quiet
-                self._quiet = quiet = set()
-            quiet.add(f)
+            entry: _Known = _NOTHING
+            if i in rich:
+                entry = (
+                    tuple(h for j, h in hits if j == i),
+                    tuple(d for d in found if d.field == i),
+                    tuple(d for d in emails if d.field == i),
+                )
+            if len(memo) >= _MEMO_MAX:
+                self._memo_old = memo
+                self._memo = memo = {}
+            memo[f] = entry
 
-    def _forget_quiet(self) -> None:
-        self._quiet = set()
-        self._quiet_old = set()
+    def _forget(self) -> None:
+        self._memo = {}
+        self._memo_old = {}
 
     # ----------------------------------------------------------------------- persona
 
     def _persona_observations(
-        self, flow: Flow, fields: Sequence[Row], hit: Hit
+        self, flow: Flow, fields: Sequence[Row], i: int, hit: Hit
     ) -> list[Observation]:
-        location, key, value, encodings = fields[hit.field]
+        """The observations of ``hit`` in field ``i`` (``hit.field`` may be another flow's)."""
+        location, key, value, encodings = fields[i]
         sent = value[hit.start : hit.end]
         out: list[Observation] = []
         seen: set[str] = set()
@@ -219,12 +304,14 @@ class Detector:
     def _pattern_observations(
         flow: Flow,
         fields: Sequence[Row],
-        detections: list[Detection],
+        detections: list[tuple[int, Detection]],
         explained: set[tuple[int, str]],
     ) -> list[Observation]:
+        """Observations of ``(field index, detection)`` pairs (``d.field`` may be another
+        flow's)."""
         if len(detections) == 1 and not explained:  # the common case: nothing to weigh
-            d = detections[0]
-            location, _, _, encodings = fields[d.field]
+            i, d = detections[0]
+            location, _, _, encodings = fields[i]
             return [
                 Observation(
                     flow=flow.index,
@@ -239,17 +326,17 @@ class Detector:
                 )
             ]
         low = Confidence.LOW
-        strong = {(d.field, d.element) for d in detections if d.confidence is not low}
+        strong = {(i, d.element) for i, d in detections if d.confidence is not low}
         # a value found raw and inside its decoded form (an e-mail in a JSON string and in the
         # parsed JSON) is reported at the inner location only, where its own key is known
-        inner = {(fields[d.field][0], d.value) for d in detections}
+        inner = {(fields[i][0], d.value) for i, d in detections}
         out: list[Observation] = []
         seen: set[tuple[str, str, str]] = set()
-        for d in detections:
-            k = (d.field, d.element)
+        for i, d in detections:
+            k = (i, d.element)
             if k in explained or (d.confidence is low and k in strong):
                 continue
-            location, _, _, encodings = fields[d.field]
+            location, _, _, encodings = fields[i]
             # the decoder emits a value as found and as decoded at the same location
             if (location, d.element, d.value) in seen:
                 continue
@@ -326,7 +413,7 @@ class Detector:
                     break
         if learned:
             self._matcher.add(learned)
-            self._forget_quiet()  # the persona grew: a quiet field may hold a derived value now
+            self._forget()  # the persona grew: a field seen before may hold a derived value now
 
     def _derived_key(self, name: str) -> str:
         key = f"{DERIVED_PREFIX}{name}"

@@ -206,3 +206,22 @@ def test_classdojo_login_email_found_only_at_the_apps_own_api() -> None:
     assert hits, "the login e-mail was not found"
     assert {o.host for o in hits} == {"api.classdojo.com"}
     assert all(o.confidence is Confidence.HIGH for o in hits)
+
+
+def test_fields_seen_before_give_the_same_observations(corpus: list[Sample]) -> None:
+    """The detector remembers what each field yielded and reuses it when a later flow sends the
+    field again: the corpus twice through one detector gives, the second time, exactly what a
+    detector without that memory gives (same observations, same order)."""
+    persona = parse_persona(tomllib.loads(persona_toml()))
+    decoded = [(s.flow, decode.decode_flow(s.flow)) for s in corpus]
+    remembering = Detector(persona)
+    forgetting = Detector(persona)
+    forgetting._remember = lambda *args: None  # type: ignore[method-assign]
+    for flow, d in decoded:
+        assert remembering.observe(flow, d) == forgetting.observe(flow, d), flow.index
+    assert remembering._memo, "nothing was remembered"
+    reused = 0
+    for flow, d in decoded:
+        reused += sum(1 for r in d.rows if r in remembering._memo or r in remembering._memo_old)
+        assert remembering.observe(flow, d) == forgetting.observe(flow, d), flow.index
+    assert reused > len(decoded)

@@ -504,14 +504,22 @@ class PatternDetector:
     """Stateless: ``detect(flow, fields)`` returns what the shapes and key names show."""
 
     def detect(
+        self, flow: Flow, fields: Sequence[Row], text: FlowText | None = None
+    ) -> list[Detection]:
+        found, gathered, emails = self.detect_parts(flow, fields, text)
+        return found + gathered + emails
+
+    def detect_parts(
         self,
         flow: Flow,
         fields: Sequence[Row],
         text: FlowText | None = None,
         look: Sequence[Row] | None = None,
-    ) -> list[Detection]:
-        """Detections in ``fields``; ``look`` (same indices, some fields blanked) limits which
-        fields are examined (``edscan.detect`` blanks those known to hold nothing)."""
+    ) -> tuple[list[Detection], list[Detection], list[Detection]]:
+        """``detect`` in three parts: what each field's value and key show, in field order;
+        what is judged across fields (coordinates, fingerprinting keys); e-mail addresses, in
+        field order. ``look`` (same indices, some fields blanked) limits which fields are
+        examined (``edscan.detect`` blanks those whose findings it knows)."""
         out: list[Detection] = []
         ctx = _Ctx(flow, fields, out)
         info_of = _INFO.get
@@ -556,6 +564,7 @@ class PatternDetector:
                 or (n <= 45 and (c in _SHAPE_START or (c in _HEX_LETTERS and ":" in v)))
             ) and not v.isdigit():
                 self._shapes(ctx, i, loc, key, v)
+        per_field = len(out)
         for parent, (i, d1) in lat.items():
             pair = lon.get(parent)
             if pair is not None:
@@ -571,8 +580,9 @@ class PatternDetector:
             ctx.add(
                 first, "fp.signals", KEYNAME, LOW, f"{len(fp_seen)} fingerprinting keys: {names}"
             )
+        across = len(out)
         self._emails(ctx, text or FlowText(fields if look is None else look))
-        return out
+        return out[:per_field], out[per_field:across], out[across:]
 
     @staticmethod
     def standalone(key: str) -> bool:
