@@ -70,7 +70,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from edscan.decoders.body import decode_body
-from edscan.decoders.context import MAX_WS_MESSAGES, Ctx, FieldCap, Row
+from edscan.decoders.context import MAX_FLOW_CHARS, MAX_WS_MESSAGES, Ctx, FieldCap, Row
 from edscan.decoders.sniff import b64decode, name_part
 from edscan.decoders.url import emit_url
 from edscan.decoders.walk import decode_plain_cached, emit_str
@@ -334,17 +334,46 @@ def _request_header_kind(name: str) -> tuple[str, str, int]:
     return info
 
 
+# The fields of a request header, by (location, value): a session sends the same user agent,
+# referrer, cookies and token on every call. Remembered (the rows themselves, shared by the
+# flows that send the header again, and the characters they count against the flow's text
+# cap) when decoding it touched no decompression budget and hit no limit; reused while the
+# flow's field and text caps have room for them, so the result is the same as decoding anew.
+# Two generations, as for decoders.walk.PLAIN; bounded, so memory stays flat.
+_HEADER_ROWS: dict[tuple[str, str], tuple[tuple[Row, ...], int]] = {}
+_HEADER_ROWS_OLD: dict[tuple[str, str], tuple[tuple[Row, ...], int]] = {}
+_HEADER_CACHE_MAX = 4096
+_HEADER_CACHE_MAX_LEN = 2048
+
+
 def _request_headers(ctx: Ctx, flow: Flow, body_headers: list[str | None]) -> None:
+    out = ctx.out
     for name, value in flow.request_headers:
         lname, loc, kind = _REQUEST_HEADER.get(name) or _request_header_kind(name)
         if not value or kind == _SKIP:
             continue
-        if kind == _PLAIN_HEADER:
-            emit_str(ctx, value, loc, lname, (), 0)
-        elif kind == _COOKIE:
-            _cookies(ctx, value)
-        elif kind == _AUTH:
-            _authorization(ctx, lname, value)
+        if kind <= _AUTH:  # _PLAIN_HEADER, _COOKIE, _AUTH: fields
+            key = (loc, value)
+            known = _HEADER_ROWS.get(key) or _HEADER_ROWS_OLD.get(key)
+            if known is not None:
+                rows, chars = known
+                if len(out) + len(rows) <= ctx.max_fields and ctx.chars + chars <= MAX_FLOW_CHARS:
+                    out.extend(rows)
+                    ctx.chars += chars
+                    continue
+            before, hits, chars_before, budget = len(out), ctx.hits, ctx.chars, ctx.budget
+            if kind == _PLAIN_HEADER:
+                emit_str(ctx, value, loc, lname, (), 0)
+            elif kind == _COOKIE:
+                _cookies(ctx, value)
+            else:
+                _authorization(ctx, lname, value)
+            if ctx.hits == hits and ctx.budget == budget and len(value) <= _HEADER_CACHE_MAX_LEN:
+                if len(_HEADER_ROWS) >= _HEADER_CACHE_MAX:
+                    _HEADER_ROWS_OLD.clear()
+                    _HEADER_ROWS_OLD.update(_HEADER_ROWS)
+                    _HEADER_ROWS.clear()
+                _HEADER_ROWS[key] = (tuple(out[before:]), ctx.chars - chars_before)
         elif kind == _CTYPE:
             if body_headers[0] is None:
                 body_headers[0] = value

@@ -1162,3 +1162,34 @@ def test_a_path_sent_again_yields_the_same_fields() -> None:
     rows = [r for r in second.rows if r[0].startswith("path[")]
     assert rows == [r for r in first.rows if r[0].startswith("path[")] and len(rows) >= 5
     assert all(a is b for a, b in zip(rows, first.rows, strict=False))  # shared, not rebuilt
+
+
+def test_headers_sent_again_yield_the_same_fields() -> None:
+    """Request headers are remembered by location and value and reused by later flows, within
+    the flow's caps: the same fields as decoding them anew, also next to the field cap."""
+    from edscan import decode
+
+    token = "Bearer " + base64.b64encode(b'{"sub": "ada@example.net"}').decode()
+    basic = "Basic " + base64.b64encode(b"ada:s3cret").decode()
+    headers = (
+        ("Referer", "https://app.example/c/1?student=ada%40example.net"),
+        ("Cookie", "sid=abc123def456; _ga=GA1.1.1234.5678"),
+        ("Authorization", token),
+        ("Proxy-Authorization", basic),
+        ("X-Track", "eyJ1c2VyIjogImFkYSJ9"),
+    )
+    first = decode_flow(make_flow(headers=headers))
+    second = decode_flow(make_flow(headers=headers))
+    assert first.rows == second.rows and len(first.rows) >= 10
+    one(second, "header:referer>query:student", "ada@example.net")
+    one(second, "header:proxy-authorization>$.password", "s3cret")
+    one(second, "cookie:sid", "abc123def456")
+    assert ("header:referer", headers[0][1]) in decode._HEADER_ROWS
+    # near the field cap: reused only while the fields fit, so the cap falls where it would
+    many = "https://x.example/p?" + "&".join(f"k{i}=v" for i in range(MAX_FIELDS - 3))
+    cached = decode_flow(make_flow(many, headers=headers))
+    decode._HEADER_ROWS.clear()
+    decode._HEADER_ROWS_OLD.clear()
+    fresh = decode_flow(make_flow(many, headers=headers))
+    assert cached == fresh and len(fresh.rows) == MAX_FIELDS
+    assert any("field cap" in m for m in fresh.limits)
