@@ -265,9 +265,20 @@ def decode_flow(flow: Flow) -> Decoded:
     out = Ctx(limits=limits, seen=seen)
     inbound = Ctx(limits=limits, seen=seen, inbound=True)
 
-    _guarded(out, "URL", _url, flow)
+    # the URL and the request headers, guarded as in _guarded, inline: they are in every flow
+    try:
+        emit_url(out, flow.url, "", (), 0)
+    except FieldCap:
+        pass  # the cap was recorded where it was hit
+    except Exception as e:  # hostile input must never stop a scan
+        out.limit(f"URL: decoding stopped early ({type(e).__name__})")
     body_headers: list[str | None] = [None, None]  # Content-Type, Content-Encoding
-    _guarded(out, "request headers", _request_headers, flow, body_headers)
+    try:
+        _request_headers(out, flow, body_headers)
+    except FieldCap:
+        pass
+    except Exception as e:
+        out.limit(f"request headers: decoding stopped early ({type(e).__name__})")
     body = flow.request_body
     if body is not None and body.content:
         _guarded(out, "request body", _request_body, flow, body_headers)
@@ -291,10 +302,6 @@ def _guarded(ctx: Ctx, part: str, fn: Callable[..., None], flow: Flow, *args: ob
         pass  # the cap was recorded where it was hit
     except Exception as e:  # hostile input must never stop a scan
         ctx.limit(f"{part}: decoding stopped early ({type(e).__name__})")
-
-
-def _url(ctx: Ctx, flow: Flow) -> None:
-    emit_url(ctx, flow.url, "", (), 0)
 
 
 def _header_loc(prefix: str, name: str) -> str:
