@@ -307,6 +307,21 @@ _REQUEST_HEADERS = {
 }
 
 
+# request header name as sent -> (kind, location, lower-cased name), or None for the headers
+# signals do not read; names repeat on every flow
+_HEADER_SIGNAL: dict[str, tuple[str, str, str] | None] = {}
+_UNSEEN = ("", "", "")
+
+
+def _header_signal(name: str) -> tuple[str, str, str] | None:
+    lname = name.lower()
+    location = _REQUEST_HEADERS.get(lname)
+    known = None if location is None else (_SPECIAL_LOCATIONS[location], location, lname)
+    if len(_HEADER_SIGNAL) < 4096:
+        _HEADER_SIGNAL[name] = known
+    return known
+
+
 def signals(flow: Flow, decoded: DecodedLike) -> tuple[Field, ...]:
     """The rule-relevant fields of one flow (see the module docstring for the vocabulary)."""
     out: list[Field] = []
@@ -333,10 +348,13 @@ def signals(flow: Flow, decoded: DecodedLike) -> tuple[Field, ...]:
             interned[ident] = field
         out.append(field)
 
+    header_of = _HEADER_SIGNAL.get
     for name, value in flow.request_headers:
-        location = _REQUEST_HEADERS.get(name.lower())
-        if location is not None:
-            keep(_SPECIAL_LOCATIONS[location], location, name.lower(), value)
+        known = header_of(name, _UNSEEN)
+        if known is _UNSEEN:
+            known = _header_signal(name)
+        if known is not None:
+            keep(known[0], known[1], known[2], value)
 
     if flow.tls_version and flow.tls_version.replace(" ", "").lower() in OLD_TLS:
         keep("tls", "tls", "version", flow.tls_version)
