@@ -26,7 +26,7 @@ from edscan.decode import Row, inbound_rows_of, rows_of
 from edscan.detectors.patterns import ID_LIKE, Detection, PatternDetector, parent_location
 from edscan.detectors.persona import FlowText, Hit, PersonaMatcher, key_tails
 from edscan.detectors.variants import Variant, persona_variants, value_variants
-from edscan.models import Confidence, Field, Flow, Observation
+from edscan.models import Confidence, Field, Flow, Observation, Party
 from edscan.models import Detector as DetectorKind
 from edscan.persona import DERIVED_PREFIX, Persona
 from edscan.taxonomy import elements_for_key, normalise_key
@@ -161,8 +161,15 @@ class Detector:
                 detections = [(d.field, d) for d in found]
                 detections.extend((d.field, d) for d in gathered)
                 detections.extend((d.field, d) for d in emails)
-        else:
-            hits, detections = self._merge(known, [], [], [], [])
+        else:  # every field known: only the ones with findings matter
+            emails_found: list[tuple[int, Detection]] = []
+            for i in [i for i, k in enumerate(known) if k is not _NOTHING]:
+                k = known[i]
+                assert k is not None
+                hits.extend([(i, h) for h in k[0]])
+                detections.extend([(i, d) for d in k[1]])
+                emails_found.extend([(i, d) for d in k[2]])
+            detections.extend(emails_found)
 
         observations: list[Observation] = []
         explained: set[tuple[int, str]] = set()  # (field index, element) a persona hit covers
@@ -283,17 +290,17 @@ class Detector:
             if v.shown != sent:
                 detail += " (case-insensitive match)"
             out.append(
-                Observation(
-                    flow=flow.index,
-                    host=_host(flow),
-                    element=element,
-                    detector=DetectorKind.PERSONA,
-                    confidence=Confidence.HIGH,
-                    location=location,
-                    encodings=(*encodings, *v.encodings),
-                    persona_field=v.field,
-                    value=sent,
-                    detail=detail,
+                _observation(
+                    flow.index,
+                    _host(flow),
+                    element,
+                    DetectorKind.PERSONA,
+                    Confidence.HIGH,
+                    location,
+                    (*encodings, *v.encodings),
+                    v.field,
+                    sent,
+                    detail,
                 )
             )
         return out
@@ -313,16 +320,17 @@ class Detector:
             i, d = detections[0]
             location, _, _, encodings = fields[i]
             return [
-                Observation(
-                    flow=flow.index,
-                    host=_host(flow),
-                    element=d.element,
-                    detector=d.detector,
-                    confidence=d.confidence,
-                    location=location,
-                    encodings=encodings,
-                    value=d.value,
-                    detail=d.detail,
+                _observation(
+                    flow.index,
+                    _host(flow),
+                    d.element,
+                    d.detector,
+                    d.confidence,
+                    location,
+                    encodings,
+                    None,
+                    d.value,
+                    d.detail,
                 )
             ]
         low = Confidence.LOW
@@ -346,16 +354,17 @@ class Detector:
                 continue
             seen.add((location, d.element, d.value))
             out.append(
-                Observation(
-                    flow=flow.index,
-                    host=_host(flow),
-                    element=d.element,
-                    detector=d.detector,
-                    confidence=d.confidence,
-                    location=location,
-                    encodings=encodings,
-                    value=d.value,
-                    detail=d.detail,
+                _observation(
+                    flow.index,
+                    _host(flow),
+                    d.element,
+                    d.detector,
+                    d.confidence,
+                    location,
+                    encodings,
+                    None,
+                    d.value,
+                    d.detail,
                 )
             )
         return out
@@ -446,6 +455,80 @@ def _distinct(found: list[Observation]) -> list[Observation]:
         for o in unique
         if not any(pf == o.persona_field and loc.startswith(o.location + ">") for pf, loc in inner)
     ]
+
+
+# Observation is a frozen dataclass, whose __init__ sets each slot through object.__setattr__;
+# the slot descriptors set them directly at less than half the cost. Used while Observation has
+# exactly these attributes (tests/test_detect.py checks it, and that both ways are equal).
+_OBSERVATION_FIELDS = (
+    "flow",
+    "host",
+    "element",
+    "detector",
+    "confidence",
+    "location",
+    "encodings",
+    "persona_field",
+    "party",
+    "value",
+    "detail",
+)
+_OBSERVATION_FAST = tuple(f.name for f in dataclasses.fields(Observation)) == _OBSERVATION_FIELDS
+(
+    _o_flow,
+    _o_host,
+    _o_element,
+    _o_detector,
+    _o_confidence,
+    _o_location,
+    _o_encodings,
+    _o_persona_field,
+    _o_party,
+    _o_value,
+    _o_detail,
+) = (Observation.__dict__[n].__set__ for n in _OBSERVATION_FIELDS)
+_THIRD = Party.THIRD
+
+
+def _observation(
+    flow: int,
+    host: str,
+    element: str,
+    detector: DetectorKind,
+    confidence: Confidence,
+    location: str,
+    encodings: tuple[str, ...],
+    persona_field: str | None,
+    value: str,
+    detail: str,
+) -> Observation:
+    """``Observation(...)`` with ``party`` left at THIRD (the scan sets it)."""
+    if not _OBSERVATION_FAST:
+        return Observation(
+            flow=flow,
+            host=host,
+            element=element,
+            detector=detector,
+            confidence=confidence,
+            location=location,
+            encodings=encodings,
+            persona_field=persona_field,
+            value=value,
+            detail=detail,
+        )
+    o: Observation = object.__new__(Observation)
+    _o_flow(o, flow)
+    _o_host(o, host)
+    _o_element(o, element)
+    _o_detector(o, detector)
+    _o_confidence(o, confidence)
+    _o_location(o, location)
+    _o_encodings(o, encodings)
+    _o_persona_field(o, persona_field)
+    _o_party(o, _THIRD)
+    _o_value(o, value)
+    _o_detail(o, detail)
+    return o
 
 
 _HOSTS: dict[str, str] = {}

@@ -409,3 +409,17 @@ def test_a_field_seen_before_is_judged_as_the_first_time() -> None:
     fresh = Detector(persona())
     fresh.observe(flow(3, "https://api.app.example/me"), Decoded([], response))
     assert after == fresh.observe(flow(4), Decoded(list(sent)))
+
+
+def test_observations_built_through_their_slots_equal_the_constructors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from edscan import detect
+
+    assert detect._OBSERVATION_FAST, "Observation changed: update detect._OBSERVATION_FIELDS"
+    fields = [fld("email", NORM), fld("idfa", "6D92078A-8246-4BA4-AE5B-76104861E7DC")]
+    fast = Detector(persona()).observe(flow(), Decoded(list(fields)))
+    monkeypatch.setattr(detect, "_OBSERVATION_FAST", False)
+    slow = Detector(persona()).observe(flow(), Decoded(list(fields)))
+    assert fast == slow and len(fast) >= 2
+    assert [repr(o) for o in fast] == [repr(o) for o in slow]
