@@ -67,7 +67,6 @@ _ID_KEYS = frozenset(
 )
 _BOOLISH = frozenset({"true", "false", "null", "none", "0", "1", "yes", "no"})
 _DEVICE_ELEMENTS = frozenset({"dev.ad_id", "dev.install_id"})
-_BLANK: Row = ("", "", "", ())  # stands for a field whose findings are known (Detector._observe)
 # what a field yielded: its persona hits, its value and key detections, its e-mail addresses
 _Known = tuple[tuple[Hit, ...], tuple[Detection, ...], tuple[Detection, ...]]
 _NOTHING: _Known = ((), (), ())
@@ -124,8 +123,8 @@ class Detector:
     # (coordinates, fingerprinting keys, chat messages, OAuth codes: ``standalone``), and on the
     # persona, which only grows (derived values, which clear this memory). So what such a field
     # yielded is remembered, and the next flow that sends it again reuses it instead of
-    # searching: the field is blanked from the text searched (same indices), its persona hits
-    # and detections taken from memory. Observations come out exactly as without the memory,
+    # searching: only the other fields are searched, its persona hits and detections are taken
+    # from memory. Observations come out exactly as without the memory,
     # in the same order. Two generations, as for ``decoders.walk.PLAIN``, bounded: memory stays
     # flat.
 
@@ -139,21 +138,22 @@ class Detector:
         hits: list[tuple[int, Hit]] = []
         detections: list[tuple[int, Detection]] = []
         if fresh:
-            if len(fresh) == len(fields):
-                look = fields
-            else:
-                blanked = [_BLANK] * len(fields)
-                for i in fresh:
-                    blanked[i] = fields[i]
-                look = blanked
+            every = len(fresh) == len(fields)
+            look = fields if every else [fields[i] for i in fresh]  # the fields searched
             text = FlowText(look)
             if self._matcher is not None:
-                hits = [(h.field, h) for h in self._matcher.search(look, text)]
+                found_hits = self._matcher.search(look, text)
+                if every:
+                    hits = [(h.field, h) for h in found_hits]
+                else:
+                    hits = [(fresh[h.field], h) for h in found_hits]
             found: list[Detection] = []
             gathered: list[Detection] = []  # judged across fields: coordinates, fingerprinting
             emails: list[Detection] = []
             if self._patterns is not None:
-                found, gathered, emails = self._patterns.detect_parts(flow, fields, text, look)
+                found, gathered, emails = self._patterns.detect_parts(
+                    flow, fields, text, None if every else fresh
+                )
             self._remember(fields, fresh, hits, found, emails)
             if rich:  # merge with the remembered findings, in field order
                 hits, detections = self._merge(known, hits, found, gathered, emails)

@@ -514,19 +514,21 @@ class PatternDetector:
         flow: Flow,
         fields: Sequence[Row],
         text: FlowText | None = None,
-        look: Sequence[Row] | None = None,
+        only: Sequence[int] | None = None,
     ) -> tuple[list[Detection], list[Detection], list[Detection]]:
         """``detect`` in three parts: what each field's value and key show, in field order;
         what is judged across fields (coordinates, fingerprinting keys); e-mail addresses, in
-        field order. ``look`` (same indices, some fields blanked) limits which fields are
-        examined (``edscan.detect`` blanks those whose findings it knows)."""
+        field order. ``only`` (ascending field indices) limits which fields are examined;
+        ``text`` then holds those fields alone, in that order (``edscan.detect`` leaves out the
+        fields whose findings it knows)."""
         out: list[Detection] = []
         ctx = _Ctx(flow, fields, out)
         info_of = _INFO.get
         fp_seen: dict[str, int] = {}
         lat: dict[str, tuple[int, int]] = {}  # parent location -> (field, decimals)
         lon: dict[str, tuple[int, int]] = {}
-        for i, (loc, key, v, _) in enumerate(fields if look is None else look):
+        for i in range(len(fields)) if only is None else only:
+            loc, key, v, _ = fields[i]
             if key:
                 info = info_of(key) or _key_info(key)
                 entry = info[1]
@@ -581,7 +583,9 @@ class PatternDetector:
                 first, "fp.signals", KEYNAME, LOW, f"{len(fp_seen)} fingerprinting keys: {names}"
             )
         across = len(out)
-        self._emails(ctx, text or FlowText(fields if look is None else look))
+        if text is None:
+            text = FlowText(fields if only is None else [fields[i] for i in only])
+        self._emails(ctx, text, only)
         return out[:per_field], out[per_field:across], out[across:]
 
     @staticmethod
@@ -644,7 +648,8 @@ class PatternDetector:
                     ctx.add(i, element, PATTERN, MEDIUM, "phone number")
 
     @staticmethod
-    def _emails(ctx: _Ctx, text: FlowText) -> None:
+    def _emails(ctx: _Ctx, text: FlowText, only: Sequence[int] | None) -> None:
+        """E-mail addresses in ``text`` (the values of fields ``only``, or of all fields)."""
         joined = text.joined
         if "@" not in joined:
             return
@@ -661,11 +666,12 @@ class PatternDetector:
                 continue  # "x@0.clicks": a number is not a domain name
             if address.rsplit(".", 1)[1].lower() in _FILE_TLDS:
                 continue  # icon@2x.png
-            i, offset = text.locate(s)
+            j, offset = text.locate(s)
+            i = j if only is None else only[j]
             loc, key, _, _ = ctx.fields[i]
             element = "st_contact.email"
             nk = normalise_key(key) if key else ""
-            before = text.values[i][max(0, offset - 24) : offset].lower()  # "parent_email=..."
+            before = text.values[j][max(0, offset - 24) : offset].lower()  # "parent_email=..."
             if (
                 _parentish(loc)
                 or _KEYS.get(nk, ("",))[0] == "pg_contact.email"
