@@ -7,7 +7,11 @@ detector the persona's server id) and SDK calls shaped like the labelled corpus
 gzip session replay, OpenRTB ...), some of them carrying persona values. The persona has 30
 values. The capture cycles through ``--pool`` distinct flows (default 3,000) with fresh indices
 and ids; decoding remembers values that recur (user agents, page URLs, tokens), so a larger
-pool (up to ``--flows``: every flow distinct) shows what those caches are worth.
+pool (up to ``--flows``: every flow distinct) shows what those caches are worth. A second,
+all-distinct capture of ``--distinct`` flows (default 20,000) is measured in the same rounds
+(bare loop and decode + detect, each pass in a new process so that nothing is remembered from
+an earlier pass over the same flows) and reported on its own line: real captures lie in between
+(a session repeats its headers, tokens, paths and SDK keys; event ids and timestamps do not).
 
 Measured in one process pinned to one core (``os.sched_setaffinity``, what ``taskset`` does),
 on this process's CPU time by default: on a shared machine, wall-clock time also counts the
@@ -31,8 +35,8 @@ Memory: decode + detect in fresh subprocesses over 10k, 100k and 1M flows genera
 (streaming; nothing kept per flow but a count of observations); peak RSS must stay within 20%
 from the smallest to the largest.
 
-    python benchmarks/scan_throughput.py [--flows N] [--rounds R] [--pool P] [--wall]
-                                         [--no-memory] [--quick]
+    python benchmarks/scan_throughput.py [--flows N] [--rounds R] [--pool P] [--distinct D]
+                                         [--wall] [--no-memory] [--quick]
 """
 
 from __future__ import annotations
@@ -241,7 +245,7 @@ PASSES: dict[str, Callable[[Path, Persona], int]] = {
 }
 
 
-def throughput(n: int, rounds: int, pool_size: int, wall: bool) -> None:
+def throughput(n: int, rounds: int, pool_size: int, wall: bool, distinct: int) -> None:
     p = persona()
     clock = time.perf_counter if wall else time.process_time
     with tempfile.TemporaryDirectory() as tmp:
@@ -254,15 +258,25 @@ def throughput(n: int, rounds: int, pool_size: int, wall: bool) -> None:
             f"{size / 1e6:.0f} MB ({size / n:.0f} B/flow), written in "
             f"{time.perf_counter() - t0:.1f} s; persona: {len(p.values)} values"
         )
+        other = Path(tmp) / "distinct.edscan.jsonl"
+        if distinct:
+            write_capture(other, distinct, seed=11, pool_size=distinct)
+            print(f"and a capture of {distinct:,} flows that are all distinct (--distinct)")
         print(
             f"clock: {'wall-clock' if wall else 'CPU'} time of this process"
             f"{_pinned()}; {rounds} rounds, every pass once a round"
         )
         times: dict[str, list[float]] = {name: [] for name in PASSES}
         names = list(PASSES)
+        if distinct:  # each pass in a fresh process: nothing remembered from an earlier pass
+            names += ["distinct: bare", "distinct: decode+detect"]
+            times.update({name: [] for name in names[-2:]})
         for r in range(rounds):
             order = names[r % len(names) :] + names[: r % len(names)]
             for name in order:
+                if name.startswith("distinct: "):
+                    times[name].append(_fresh_pass(name.removeprefix("distinct: "), other, wall))
+                    continue
                 gc.collect()
                 t = clock()
                 count = PASSES[name](path, p)
@@ -290,6 +304,18 @@ def throughput(n: int, rounds: int, pool_size: int, wall: bool) -> None:
             f"full scan loop (read, decode, detect, signals, summary): "
             f"{n / med['full']:,.0f} flows/s, ratio {full_ratio:.3f} to the bare loop"
         )
+        if distinct:
+            d_ratio = statistics.median(
+                a / b
+                for a, b in zip(
+                    times["distinct: bare"], times["distinct: decode+detect"], strict=True
+                )
+            )
+            print(
+                f"decode + detect on the {distinct:,} all-distinct flows: "
+                f"{distinct / med['distinct: decode+detect']:,.0f} flows/s, ratio {d_ratio:.3f} "
+                "(no flow repeats: less for decoding and detection to remember)"
+            )
         us = {name: t / n * 1e6 for name, t in med.items()}
         stages = [
             ("read (JSON + Flow objects)", us["read"]),
@@ -307,6 +333,25 @@ def throughput(n: int, rounds: int, pool_size: int, wall: bool) -> None:
             f"  {'bare json.loads loop':<31}{us['bare']:6.1f}   "
             f"(an orjson.loads loop: {us['orjson']:.1f})"
         )
+
+
+def _fresh_pass(name: str, path: Path, wall: bool) -> float:
+    """Seconds one pass takes in a new process (decoding's caches start empty there)."""
+    args = [sys.executable, __file__, "--_pass", name, "--_file", str(path)]
+    out = subprocess.run(args + (["--wall"] if wall else []), capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(out.stderr)
+    seconds: float = json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
+    return seconds
+
+
+def _pass_child(name: str, path: Path, wall: bool) -> None:
+    p = persona()
+    clock = time.perf_counter if wall else time.process_time
+    gc.collect()
+    t = clock()
+    count = PASSES[name](path, p)
+    print(json.dumps({"pass": name, "flows": count, "seconds": clock() - t}))
 
 
 def _pinned() -> str:
@@ -357,17 +402,25 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--pool", type=int, default=POOL, help="distinct flows the capture cycles")
     ap.add_argument("--wall", action="store_true", help="measure wall-clock time, not CPU time")
+    ap.add_argument(
+        "--distinct", type=int, default=20_000, help="flows of the all-distinct capture (0: none)"
+    )
     ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--quick", action="store_true", help="20k flows, 3 rounds, memory to 100k")
     ap.add_argument("--_memory", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--_pass", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--_file", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._memory:
         _memory_child(args._memory)
         return
+    if args._pass:
+        _pass_child(args._pass, Path(args._file), args.wall)
+        return
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})  # one core for what is measured
     flows, rounds = (20_000, 3) if args.quick else (args.flows, args.rounds)
-    throughput(flows, rounds, args.pool, args.wall)
+    throughput(flows, rounds, args.pool, args.wall, 5_000 if args.quick else args.distinct)
     if not args.no_memory:
         memory([10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000])
 
