@@ -349,8 +349,8 @@ def _request_header_kind(name: str) -> tuple[str, str, int]:
 # Two generations, as for decoders.walk.PLAIN; bounded, so memory stays flat.
 _HEADER_ROWS: dict[tuple[str, str], tuple[tuple[Row, ...], int]] = {}
 _HEADER_ROWS_OLD: dict[tuple[str, str], tuple[tuple[Row, ...], int]] = {}
-_HEADER_CACHE_MAX = 4096
-_HEADER_CACHE_MAX_LEN = 2048
+_HEADER_CACHE_MAX = 2048
+_HEADER_CACHE_MAX_LEN = 1024
 
 
 def _request_headers(ctx: Ctx, flow: Flow, body_headers: list[str | None]) -> None:

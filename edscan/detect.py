@@ -70,7 +70,7 @@ _DEVICE_ELEMENTS = frozenset({"dev.ad_id", "dev.install_id"})
 # what a field yielded: its persona hits, its value and key detections, its e-mail addresses
 _Known = tuple[tuple[Hit, ...], tuple[Detection, ...], tuple[Detection, ...]]
 _NOTHING: _Known = ((), (), ())
-_MEMO_MAX = 8192  # fields remembered per generation
+_MEMO_MAX = 4096  # fields remembered per generation
 _MEMO_MAX_CHARS = 256  # fields with longer values are not remembered
 
 
