@@ -124,9 +124,9 @@ class Detector:
     # persona, which only grows (derived values, which clear this memory). So what such a field
     # yielded is remembered, and the next flow that sends it again reuses it instead of
     # searching: only the other fields are searched, its persona hits and detections are taken
-    # from memory. Observations come out exactly as without the memory,
-    # in the same order. Two generations, as for ``decoders.walk.PLAIN``, bounded: memory stays
-    # flat.
+    # from memory. Observations come out exactly as without the memory, in the same order
+    # (tests/test_accuracy.py checks it on the labelled corpus). Two generations, as for
+    # ``decoders.walk.PLAIN``, bounded: memory stays flat.
 
     def _observe(self, flow: Flow, fields: Sequence[Row]) -> list[Observation]:
         get, get_old = self._memo.get, self._memo_old.get
