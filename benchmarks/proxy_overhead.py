@@ -324,7 +324,9 @@ def one_run(s: Setup, recorder: bool, script: Path | None) -> Result:
         args += ["-s", str(script)]
     elif recorder:
         args += ["-s", str(SCRIPT), "--set", f"edscan_capture={capture}"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=None if script else subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=None if script else subprocess.DEVNULL
+    )
     try:
         _wait_port(port, proc)
         tunnel = None
