@@ -1193,3 +1193,30 @@ def test_headers_sent_again_yield_the_same_fields() -> None:
     fresh = decode_flow(make_flow(many, headers=headers))
     assert cached == fresh and len(fresh.rows) == MAX_FIELDS
     assert any("field cap" in m for m in fresh.limits)
+
+
+def test_single_case_values_skipped_are_values_nothing_decodes_out_of() -> None:
+    """One-off ids and slugs in one case are not handed to the decoders; every value so skipped
+    is one that decoding would have found nothing in (no field, no limit)."""
+    from edscan.decoders import walk
+    from edscan.decoders.context import Ctx
+
+    assert walk._single_case_text("stu_b4c1364fe5")
+    assert walk._single_case_text("53a000dc-94e2-4f77-9936-578308aca106")
+    assert walk._single_case_text("PAGE_VIEW")
+    assert not walk._single_case_text("eyJhbGciOiJIUzI1NiJ9")  # mixed case: maybe base64
+    assert not walk._single_case_text("a1b2c3d4e5f6a7b8")  # hex
+    rng = random.Random(5)
+    alphabet = "abcdefxyz0123456789-_.:/+=%& {[]}@!?,;~*'\"\\\t\nñßİ"
+    skipped = 0
+    for _ in range(20_000):
+        s = "".join(rng.choice(alphabet) for _ in range(rng.randint(8, 40)))
+        if rng.random() < 0.3:
+            s = s.upper()
+        if not walk._single_case_text(s):
+            continue
+        skipped += 1
+        ctx = Ctx(limits=[], seen=set())
+        walk.decode_str(ctx, s, "query:x", "x", (), 1)
+        assert ctx.out == [] and ctx.hits == 0, s
+    assert skipped > 1000

@@ -82,8 +82,26 @@ def decode_more(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> N
         _layer_cap(ctx, s)
     elif key == "query" and looks_graphql(s):  # a GraphQL document, in JSON or a GET query
         _graphql(ctx, s, loc, enc, layer + 1)
+    elif _single_case_text(s):
+        # nothing decodes out of it: remembered as decode_plain_cached would, without trying
+        if len(s) <= PLAIN_MAX_LEN and ctx.budget > MAX_FLOW_DECOMPRESSED // 2:
+            _remember(s)
     else:
         decode_plain_cached(ctx, s, loc, key, enc, layer + 1)
+
+
+def _single_case_text(s: str) -> bool:
+    """Whether ``decode_str`` finds nothing in ``s`` by its shape alone: ids, slugs and words in
+    one case (``stu_b4c1364fe5``, a lower-case UUID, ``PAGE_VIEW``), which are most of the
+    one-off values of analytics traffic. Base64 mixes cases; JSON, URLs, ``data:``, forms and
+    percent-encoding start or hold characters excluded here; hex is all letters and digits."""
+    return (
+        (s.islower() or s.isupper())
+        and s[0] not in "{[/hd"
+        and "%" not in s
+        and not s.isalnum()
+        and not ("=" in s and "&" in s)
+    )
 
 
 # Values that decode to nothing, remembered: analytics traffic repeats the same user agents,
