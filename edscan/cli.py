@@ -44,6 +44,16 @@ def output_options(formats: tuple[str, ...], default: str) -> Callable[[F], F]:
     return decorate
 
 
+def emit(text: str, output: str | None) -> None:
+    """Results go to ``-o`` when given (a clear error if it cannot be written), else stdout."""
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        from edscan.formats import save_text
+
+        save_text(output, text)
+
+
 @click.group(
     context_settings={"auto_envvar_prefix": "EDSCAN", "help_option_names": ["-h", "--help"]}
 )
@@ -254,17 +264,13 @@ def info_command(capture: str, fmt: str, output: str | None) -> None:
         edscan info devtools-export.har -f json | jq .hosts
     """
     import json
-    from pathlib import Path
 
     from edscan.importers import open_source
     from edscan.importers.overview import overview, render_text
 
     o = overview(open_source(capture))
     text = render_text(o) if fmt == "text" else json.dumps(o.to_dict(), indent=2) + "\n"
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        Path(output).write_text(text, encoding="utf-8")
+    emit(text, output)
 
 
 # --- rules
@@ -283,15 +289,11 @@ def rules_command(fmt: str, output: str | None) -> None:
         edscan rules
         edscan rules -f json | jq '.rules[] | select(.severity == "critical") | .id'
     """
-    from pathlib import Path
 
     from edscan.rules.listing import rules_json, rules_text
 
     text = rules_json() if fmt == "json" else rules_text()
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        Path(output).write_text(text, encoding="utf-8")
+    emit(text, output)
 
 
 # --- persona
@@ -364,7 +366,6 @@ def persona_check_command(persona: str, fmt: str, output: str | None) -> None:
         edscan persona check persona.toml -f json | jq '.fields[].key'
     """
     import json
-    from pathlib import Path
 
     from edscan.detectors.variants import value_variants
     from edscan.persona import load_persona
@@ -389,10 +390,7 @@ def persona_check_command(persona: str, fmt: str, output: str | None) -> None:
             gated = "  (only under an agreeing key, or hashed)" if r["gated"] else ""
             lines.append(f"  {r['key']:<26} {r['element']:<20} {r['variants']:>4} variants{gated}")
         text = "\n".join(lines) + "\n"
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        Path(output).write_text(text, encoding="utf-8")
+    emit(text, output)
 
 
 # --- detect
@@ -413,7 +411,6 @@ def elements_command(fmt: str, output: str | None) -> None:
         edscan elements -f json | jq '.elements[] | select(.tier == "T3") | .id'
     """
     import json
-    from pathlib import Path
 
     from edscan.taxonomy import CATEGORIES, ELEMENTS
 
@@ -451,10 +448,7 @@ def elements_command(fmt: str, output: str | None) -> None:
                 coppa = "coppa" if e.coppa_pi else "     "
                 lines.append(f"  {e.id:<24} {e.tier}  {coppa}  {e.name}")
         text = "\n".join(lines) + "\n"
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        Path(output).write_text(text, encoding="utf-8")
+    emit(text, output)
 
 
 # --- lists
@@ -480,15 +474,6 @@ def _noncommercial_option(func: F) -> F:
         "Disconnect, Ghostery; CC BY-NC-SA 4.0). Their licence is shown wherever they "
         "decided an attribution.",
     )(func)
-
-
-def _emit(text: str, output: str | None) -> None:
-    from pathlib import Path
-
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        Path(output).write_text(text, encoding="utf-8")
 
 
 @cli.group("lists")
@@ -610,7 +595,7 @@ def lists_status_command(fmt: str, output: str | None, data_dir: str | None) -> 
     from edscan import listview, upstream
 
     st = listview.status(upstream.resolve_data_dir(data_dir))
-    _emit(listview.format_status(st) if fmt == "text" else json.dumps(st, indent=2) + "\n", output)
+    emit(listview.format_status(st) if fmt == "text" else json.dumps(st, indent=2) + "\n", output)
 
 
 @lists_group.command("show")
@@ -651,7 +636,7 @@ def lists_show_command(
         Path(data_dir) if data_dir else None, accept_noncommercial=accept_noncommercial
     )
     s = listview.show(db, host, path)
-    _emit(listview.format_show(s) if fmt == "text" else json.dumps(s, indent=2) + "\n", output)
+    emit(listview.format_show(s) if fmt == "text" else json.dumps(s, indent=2) + "\n", output)
 
 
 # --- scan
@@ -970,7 +955,7 @@ def declared_check_command(declaration: str, fmt: str, output: str | None) -> No
         "third_parties": [p.to_dict() for p in d.parties] if d.parties is not None else None,
     }
     if fmt == "json":
-        _emit(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", output)
+        emit(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", output)
         return
     lines = [
         f"{d.source}: {d.vendor or 'vendor not named'}"
@@ -989,7 +974,7 @@ def declared_check_command(declaration: str, fmt: str, output: str | None) -> No
             domains = ", ".join(p.domains) or "matched by name only"
             purpose = f"  ({p.purpose})" if p.purpose else ""
             lines.append(f"  {p.name or '(no name)'}: {domains}{purpose}")
-    _emit("\n".join(lines) + "\n", output)
+    emit("\n".join(lines) + "\n", output)
 
 
 # --- diff
