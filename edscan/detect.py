@@ -99,6 +99,7 @@ class Detector:
         self._persona_values = {v.lower() for v in persona.values.values()} if persona else set()
         self._memo: dict[Row, _Known] = {}  # see _observe
         self._memo_old: dict[Row, _Known] = {}
+        self._seen_once: set[int] = set()  # hashes of fields seen once (see _remember)
 
     @property
     def derived(self) -> Mapping[str, str]:
@@ -122,11 +123,11 @@ class Detector:
     # encodings) when its key plays no part in what is judged across the fields of a flow
     # (coordinates, fingerprinting keys, chat messages, OAuth codes: ``standalone``), and on the
     # persona, which only grows (derived values, which clear this memory). So what such a field
-    # yielded is remembered, and the next flow that sends it again reuses it instead of
-    # searching: only the other fields are searched, its persona hits and detections are taken
-    # from memory. Observations come out exactly as without the memory, in the same order
-    # (tests/test_accuracy.py checks it on the labelled corpus). Two generations, as for
-    # ``decoders.walk.PLAIN``, bounded: memory stays flat.
+    # yielded is remembered once the field has been seen twice, and the next flow that sends it
+    # again reuses it instead of searching: only the other fields are searched, its persona
+    # hits and detections are taken from memory. Observations come out exactly as without the
+    # memory, in the same order (tests/test_accuracy.py checks it on the labelled corpus). Two
+    # generations, as for ``decoders.walk.PLAIN``, bounded: memory stays flat.
 
     def _observe(self, flow: Flow, fields: Sequence[Row]) -> list[Observation]:
         get, get_old = self._memo.get, self._memo_old.get
@@ -239,12 +240,21 @@ class Detector:
             rich.update(d.field for d in found)
             rich.update(d.field for d in emails)
         memo = self._memo
+        once = self._seen_once
         standalone = self._patterns.standalone if self._patterns is not None else None
         for i in fresh:
             f = fields[i]
             if len(f[2]) > _MEMO_MAX_CHARS or (
                 standalone is not None and f[1] and not standalone(f[1])
             ):
+                continue
+            # remembered the second time it is seen: most one-off values (event ids,
+            # timestamps) are never kept, and only a number is kept of them the first time
+            h = hash(f)
+            if h not in once:
+                if len(once) >= _MEMO_MAX * 4:
+                    once.clear()
+                once.add(h)
                 continue
             entry: _Known = _NOTHING
             if i in rich:

@@ -209,19 +209,19 @@ def test_classdojo_login_email_found_only_at_the_apps_own_api() -> None:
 
 
 def test_fields_seen_before_give_the_same_observations(corpus: list[Sample]) -> None:
-    """The detector remembers what each field yielded and reuses it when a later flow sends the
-    field again: the corpus twice through one detector gives, the second time, exactly what a
-    detector without that memory gives (same observations, same order)."""
+    """The detector remembers what a field yielded once it has seen the field twice, and
+    reuses it when a later flow sends the field again: the corpus three times through one
+    detector gives, every time, exactly what a detector without that memory gives (same
+    observations, same order)."""
     persona = parse_persona(tomllib.loads(persona_toml()))
     decoded = [(s.flow, decode.decode_flow(s.flow)) for s in corpus]
     remembering = Detector(persona)
     forgetting = Detector(persona)
     forgetting._remember = lambda *args: None  # type: ignore[method-assign]
-    for flow, d in decoded:
-        assert remembering.observe(flow, d) == forgetting.observe(flow, d), flow.index
-    assert remembering._memo, "nothing was remembered"
     reused = 0
-    for flow, d in decoded:
-        reused += sum(1 for r in d.rows if r in remembering._memo or r in remembering._memo_old)
-        assert remembering.observe(flow, d) == forgetting.observe(flow, d), flow.index
-    assert reused > len(decoded)
+    for _ in range(3):
+        for flow, d in decoded:
+            memo = remembering._memo.keys() | remembering._memo_old.keys()
+            reused += sum(1 for r in d.rows if r in memo)
+            assert remembering.observe(flow, d) == forgetting.observe(flow, d), flow.index
+    assert reused > 2 * len(decoded), "too little was remembered to test"
