@@ -342,14 +342,16 @@ def _request_header_kind(name: str) -> tuple[str, str, int]:
 
 
 # The fields of a request header, by (location, value): a session sends the same user agent,
-# referrer, cookies and token on every call. Remembered (the rows themselves, shared by the
-# flows that send the header again, and the characters they count against the flow's text
-# cap) when decoding it touched no decompression budget and hit no limit; reused while the
-# flow's field and text caps have room for them, so the result is the same as decoding anew.
-# Two generations, as for decoders.walk.PLAIN; bounded, so memory stays flat.
+# referrer, cookies and token on every call. Remembered the second time it is seen (the rows
+# themselves, shared by the flows that send the header again, and the characters they count
+# against the flow's text cap) when decoding it touched no decompression budget and hit no
+# limit; reused while the flow's field and text caps have room for them, so the result is the
+# same as decoding anew. Two generations, as for decoders.walk.PLAIN; bounded, so memory stays
+# flat; a header seen once is kept only as a hash (one-off tokens and cookies).
 _HEADER_ROWS: dict[tuple[str, str], tuple[tuple[Row, ...], int]] = {}
 _HEADER_ROWS_OLD: dict[tuple[str, str], tuple[tuple[Row, ...], int]] = {}
 _HEADER_CACHE_MAX = 2048
+_HEADER_SEEN: set[int] = set()  # hashes of the headers seen once
 _HEADER_CACHE_MAX_LEN = 1024
 
 
@@ -376,6 +378,12 @@ def _request_headers(ctx: Ctx, flow: Flow, body_headers: list[str | None]) -> No
             else:
                 _authorization(ctx, lname, value)
             if ctx.hits == hits and ctx.budget == budget and len(value) <= _HEADER_CACHE_MAX_LEN:
+                h = hash(key)
+                if h not in _HEADER_SEEN:  # kept the second time it is seen (one-off tokens)
+                    if len(_HEADER_SEEN) >= 4 * _HEADER_CACHE_MAX:
+                        _HEADER_SEEN.clear()
+                    _HEADER_SEEN.add(h)
+                    continue
                 if len(_HEADER_ROWS) >= _HEADER_CACHE_MAX:
                     _HEADER_ROWS_OLD.clear()
                     _HEADER_ROWS_OLD.update(_HEADER_ROWS)
