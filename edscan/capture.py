@@ -70,7 +70,16 @@ class CaptureWriter:
         self._file.flush()
 
     def write(self, flow: Flow) -> None:
-        self._write_line(flow.to_dict())
+        self.write_record(flow.to_dict())
+
+    def write_record(self, record: dict[str, Any]) -> None:
+        """Append one flow already in the capture's shape (what ``Flow.to_dict`` gives).
+
+        The live recorder's path: it builds the record straight from the mitmproxy flow.
+        """
+        # _write_line inlined: one call less on the proxy's hot path
+        self._file.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+        self._file.flush()
         self.flows += 1
 
     def close(self) -> None:

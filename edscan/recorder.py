@@ -17,9 +17,12 @@ Phase marks name what the auditor is doing ("login", "quiz"). They are set by th
 through the proxy (answered here, never forwarded, never recorded). A flow carries the phase
 active when its request was complete.
 
-The hot path (``response``) converts, serialises, writes and flushes: nothing else. A failed
-write stops the proxy, because traffic that passes unrecorded would make the audit silently
-incomplete; any other problem in here is logged and never breaks the user's traffic.
+The hot path (``response``) converts, serialises, writes and flushes: nothing else. The
+conversion builds the capture record straight from the mitmproxy flow, with no ``Flow`` model in
+between; the ``.mitm`` importer builds its Flows from that same record, so the two cannot
+drift. A failed write stops the proxy, because traffic that passes unrecorded would make the
+audit silently incomplete; any other problem in here is logged and never breaks the user's
+traffic.
 """
 
 from __future__ import annotations
@@ -32,15 +35,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from mitmproxy import command, ctx, exceptions, http
 from mitmproxy import flow as mitm_flow
 from mitmproxy.net.http import url as mitm_url
 
 from edscan.capture import CaptureWriter
-from edscan.importers.mitm import flow_from_mitmproxy
-from edscan.models import Flow
+from edscan.importers.mitm import record_from_mitmproxy
 
 logger = logging.getLogger(__name__)
 
@@ -306,7 +308,7 @@ class Recorder:
             return
         self._done.add(f)
         try:
-            flow = flow_from_mitmproxy(
+            record = record_from_mitmproxy(
                 f,
                 index=writer.flows,
                 max_body=self.max_body,
@@ -317,7 +319,7 @@ class Recorder:
             logger.exception(f"edscan: could not record flow {f.id} ({f.request.url})")
             return
         try:
-            writer.write(flow)
+            writer.write_record(record)
         except (TypeError, UnicodeError):  # a value the format cannot hold; nothing was written
             self.stats.unrecorded += 1
             logger.exception(f"edscan: could not record flow {f.id} ({f.request.url})")
@@ -325,22 +327,26 @@ class Recorder:
         except (OSError, ValueError) as e:  # ValueError: the file was closed under us
             self._write_failed(writer.path, e, f)
             return
-        self._count(flow)
+        self._count(record, f)
 
-    def _count(self, flow: Flow) -> None:
+    def _count(self, record: dict[str, Any], f: http.HTTPFlow) -> None:
         stats = self.stats
         stats.flows += 1
-        # Flow.host parses the URL; the authority part is a cheap key for "seen already"
-        netloc = flow.url.split("/", 3)[2] if "://" in flow.url else flow.url
+        url: str = record["url"]
+        # parsing the URL for its host (as Flow.host does) costs; the authority part is a
+        # cheap key for "seen already"
+        netloc = url.split("/", 3)[2] if "://" in url else url
         if netloc not in self._netlocs:
             self._netlocs.add(netloc)
-            stats.hosts.add(flow.host)
-        if flow.request_body is not None:
-            stats.bytes += flow.request_body.size
-        if flow.response_body is not None:
-            stats.bytes += flow.response_body.size
-        for m in flow.websocket:
-            stats.bytes += len(m.content)
+            stats.hosts.add((urlsplit(url).hostname or "").lower())
+        body = record["request_body"]
+        if body is not None:
+            stats.bytes += body["size"]
+        body = record["response_body"]
+        if body is not None:
+            stats.bytes += body["size"]
+        if f.websocket is not None:  # message sizes as sent, not as stored (base64)
+            stats.bytes += sum(len(m.content) for m in f.websocket.messages)
 
     def _write_failed(self, path: Path, e: Exception, f: http.HTTPFlow) -> None:
         self.failure = f"cannot write to {path}: {e}"

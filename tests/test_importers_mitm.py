@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 from conftest import SHARED, shared_path
+from mitmproxy import http, websocket
 from mitmproxy import io as mitmio
 from mitmproxy.io import tnetstring
 from mitmproxy.test import tflow
+from wsproto.frame_protocol import Opcode
 
+from edscan.capture import flow_from_dict
 from edscan.errors import CaptureError
 from edscan.importers import open_source
-from edscan.importers.mitm import MitmSource
+from edscan.importers.mitm import MitmSource, flow_from_mitmproxy, record_from_mitmproxy
 
 
 def _http(version: str, path: str) -> object:
@@ -164,3 +168,126 @@ def test_corpus_host_comes_from_the_host_header() -> None:
     # this dump's requests name the server by IP; the Host header names the recipient
     flows = list(open_source(shared_path("corpus", "mitmproxy", "flows", "event_stream.mitm")))
     assert {f.host for f in flows} == {"clientstream.launchdarkly.com"}
+
+
+# ----------------------------------------------------------------- the one conversion
+
+
+def _conversion_cases() -> dict[str, tuple[http.HTTPFlow, int | None]]:
+    binary = bytes(range(256)) * 4
+    text = "Ünïcödé quiz answer ✓ ".encode() * 20
+
+    https = tflow.tflow(
+        req=http.Request.make("POST", "https://school.example.test/api?uid=7", b'{"a":1}'),
+        resp=http.Response.make(200, binary, {"Content-Type": "image/png"}),
+    )
+    https.server_conn.tls_version = "TLSv1.3"
+    https.client_conn.timestamp_tls_setup = 1.5  # the proxy completed TLS with the client
+    https.server_conn.sni = "school.example.test"
+
+    h2 = tflow.tflow(resp=True)
+    h2.request.http_version = "HTTP/2.0"
+    h2.request.authority = "cdn.example.test"
+
+    transparent = tflow.tflow(req=http.Request.make("GET", "http://10.0.0.1/p"), resp=True)
+    # set after make(): setting the URL rewrites the Host header
+    transparent.request.headers["Host"] = "school.example.test"
+
+    connect = tflow.tflow(err=True)
+    connect.request = http.Request(
+        "example.test", 443, b"CONNECT", b"", b"", b"", b"HTTP/1.1",
+        http.Headers(), b"", None, 1.0, 2.0,
+    )  # fmt: skip
+
+    not_utf8 = tflow.tflow(
+        req=http.Request(
+            "api.example.test", 80, b"G\xffT", b"http", b"api.example.test", b"/a\xffb?q=\xfe",
+            b"HTTP/1.1", http.Headers([(b"Host", b"api.example.test"), (b"X-\xff", b"v\xfe")]),
+            b"caf\xe9", None, 1.0, 2.0,
+        ),
+        resp=http.Response(
+            b"HTTP/1.1", 200, b"O\xffK", http.Headers([(b"Set-Cookie", b"a=\xff")]), b"\xff\xfe",
+            None, 2.0, 3.0,
+        ),
+    )  # fmt: skip
+
+    ws = tflow.twebsocketflow()
+    assert ws.websocket is not None
+    ws.websocket.messages.append(websocket.WebSocketMessage(Opcode.BINARY, True, b"\x00\xff", 5.0))
+    ws.websocket.messages.append(websocket.WebSocketMessage(Opcode.TEXT, False, "é".encode(), 6.0))
+
+    duplicates = tflow.tflow(
+        req=http.Request.make(
+            "POST", "http://example.test/", text, [(b"Cookie", b"a=1"), (b"cookie", b"b=2")]
+        ),
+        resp=http.Response.make(204, b"", [(b"Set-Cookie", b"x=1"), (b"Set-Cookie", b"y=2")]),
+    )
+
+    phased = tflow.tflow(resp=True)
+    return {
+        "http": (tflow.tflow(resp=True), None),
+        "request only": (tflow.tflow(), None),
+        "https binary response": (https, None),
+        "http2 authority": (h2, None),
+        "transparent host header": (transparent, None),
+        "error": (tflow.tflow(err=True), None),
+        "connect": (connect, None),
+        "not utf-8": (not_utf8, None),
+        "websocket": (ws, None),
+        "duplicate headers, text body": (duplicates, None),
+        "text truncated mid-character": (duplicates, 4),  # cuts "ï" in two: stored as base64
+        "binary truncated": (https, 10),
+        "max body 0": (https, 0),
+        "phased": (phased, None),
+    }
+
+
+@pytest.mark.parametrize("case", list(_conversion_cases()))
+def test_record_is_the_flows_capture_line(case: str) -> None:
+    f, max_body = _conversion_cases()[case]
+    phase = "quiz" if case == "phased" else None
+    record = record_from_mitmproxy(f, index=3, max_body=max_body, phase=phase)
+    flow = flow_from_mitmproxy(f, index=3, max_body=max_body, phase=phase)
+    assert record == flow.to_dict()
+    assert flow_from_dict(record) == flow
+    # the line the recorder writes is the same record, read back as the same Flow
+    assert flow_from_dict(orjson.loads(orjson.dumps(record))) == flow
+    # and it says what mitmproxy saw, independently of the Flow model
+    assert record["index"] == 3 and record["id"] == f.id and record["phase"] == phase
+    for got, sent in ((flow.request_body, f.request), (flow.response_body, f.response)):
+        raw = sent.raw_content if sent is not None else None
+        if not raw:
+            assert got is None
+            continue
+        assert got is not None and got.size == len(raw)
+        assert got.content == raw[:max_body] if max_body is not None else got.content == raw
+        assert got.truncated == (max_body is not None and len(raw) > max_body)
+    assert [h[0] for h in flow.request_headers] == [
+        k.decode("utf-8", "replace") for k, _ in f.request.headers.fields
+    ]
+    if f.websocket is not None:
+        assert [m.content for m in flow.websocket] == [m.content for m in f.websocket.messages]
+    if f.error is not None:
+        assert flow.error == f.error.msg
+
+
+def test_record_body_encodings() -> None:
+    cases = _conversion_cases()
+    https, _ = cases["https binary response"]
+    record = record_from_mitmproxy(https, index=0)
+    assert record["response_body"]["encoding"] == "base64"
+    assert record["request_body"] == {
+        "encoding": "utf-8", "data": '{"a":1}', "size": 7, "truncated": False,
+    }  # fmt: skip
+    assert record["tls"] == {"version": "TLSv1.3", "intercepted": True}
+    cut = record_from_mitmproxy(cases["text truncated mid-character"][0], index=0, max_body=4)
+    assert cut["request_body"]["encoding"] == "base64" and cut["request_body"]["truncated"]
+    odd = record_from_mitmproxy(cases["not utf-8"][0], index=0)
+    assert odd["method"] == "G%FFT" and odd["url"] == "http://api.example.test/a%FFb?q=%FE"
+    assert odd["request_headers"][1] == ["X-\ufffd", "v\ufffd"]
+    assert odd["reason"] == "O\xffK"  # mitmproxy reads a reason phrase as ISO-8859-1
+    assert cases["connect"][0].request.first_line_format == "authority"
+    assert record_from_mitmproxy(cases["connect"][0], index=0)["url"] == "https://example.test/"
+    assert record_from_mitmproxy(cases["transparent host header"][0], index=0)["url"] == (
+        "http://school.example.test/p"
+    )

@@ -404,10 +404,10 @@ def test_conversion_errors_never_break_traffic(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    def broken(*args: object, **kwargs: object) -> Flow:
+    def broken(*args: object, **kwargs: object) -> dict[str, object]:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("edscan.recorder.flow_from_mitmproxy", broken)
+    monkeypatch.setattr("edscan.recorder.record_from_mitmproxy", broken)
     f = _flow(resp=_response())
     rec.request(f)
     with caplog.at_level(logging.ERROR):

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
+import binascii
 import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from edscan.capture import flow_from_dict
 from edscan.errors import CaptureError
-from edscan.models import Body, Flow, Headers, WebSocketMessage
-
-
-def _text(b: bytes) -> str:
-    return b.decode("utf-8", "replace")
-
+from edscan.models import Flow
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
 
@@ -31,45 +28,47 @@ def _clean(s: str) -> str:
     return _SURROGATE.sub(lambda m: f"%{ord(m.group()) - 0xDC00:02X}", s)
 
 
-def _clean_opt(s: str | None) -> str | None:
-    return None if s is None else _clean(s)
-
-
-def _headers(headers: Any) -> Headers:
-    # .fields keeps order and duplicates, as sent (decoded inline: this runs on the live
-    # proxy for every flow, and a call per header costs a third more)
-    return tuple(
-        [(k.decode("utf-8", "replace"), v.decode("utf-8", "replace")) for k, v in headers.fields]
-    )
-
-
-def _body(raw: bytes | None, max_body: int | None) -> Body | None:
+def _body(raw: bytes | None, max_body: int | None) -> dict[str, Any] | None:
+    """A body as the capture stores it (what ``Body.to_dict`` writes): text, else base64."""
     if not raw:
         return None
-    if max_body is not None and len(raw) > max_body:
-        return Body(content=raw[:max_body], size=len(raw), truncated=True)
-    return Body(content=raw, size=len(raw))
+    size = len(raw)
+    truncated = max_body is not None and size > max_body
+    if truncated:
+        raw = raw[:max_body]
+    try:
+        return {
+            "encoding": "utf-8",
+            "data": raw.decode("utf-8"),
+            "size": size,
+            "truncated": truncated,
+        }
+    except UnicodeDecodeError:
+        # binascii directly: base64.b64encode is a wrapper around it that also copies
+        data = binascii.b2a_base64(raw, newline=False).decode("ascii")
+        return {"encoding": "base64", "data": data, "size": size, "truncated": truncated}
 
 
-def _address(addr: Any) -> tuple[str, int] | None:
-    if not addr:
-        return None
-    return (str(addr[0]), int(addr[1]))
-
-
-def _websocket(f: Any) -> tuple[WebSocketMessage, ...]:
-    ws = getattr(f, "websocket", None)
-    if ws is None:
-        return ()
-    return tuple(
-        WebSocketMessage(
-            from_client=m.from_client,
-            timestamp=m.timestamp,
-            is_text=m.is_text,
-            content=m.content,
+def _websocket(ws: Any) -> list[dict[str, Any]]:
+    out = []
+    for m in ws.messages:
+        content = m.content
+        if isinstance(content, str):  # text messages in some old .mitm dumps
+            content = content.encode("utf-8", "replace")
+        try:
+            encoding, data = "utf-8", content.decode("utf-8")
+        except UnicodeDecodeError:
+            encoding, data = "base64", binascii.b2a_base64(content, newline=False).decode("ascii")
+        out.append(
+            {
+                "from_client": m.from_client,
+                "time": m.timestamp,
+                "type": "text" if m.is_text else "binary",
+                "encoding": encoding,
+                "data": data,
+            }
         )
-        for m in ws.messages
-    )
+    return out
 
 
 def _url(req: Any) -> str:
@@ -92,38 +91,74 @@ def _url(req: Any) -> str:
     return _clean(str(req.pretty_url))
 
 
-def flow_from_mitmproxy(
+def record_from_mitmproxy(
     f: Any, *, index: int, max_body: int | None = None, phase: str | None = None
-) -> Flow:
-    """Convert one ``mitmproxy.http.HTTPFlow``. Bodies stay as sent (compressed stays compressed)."""
+) -> dict[str, Any]:
+    """One ``mitmproxy.http.HTTPFlow`` as a capture record: what ``Flow.to_dict`` gives for it.
+
+    The live recorder writes this record as it is, with no Flow in between (building a frozen
+    Flow and then its dict cost the proxy more than everything else the recorder does); every
+    other use goes through ``flow_from_mitmproxy``, which builds the Flow from this record, so
+    both agree by construction. Bodies stay as sent (compressed stays compressed).
+    """
     req = f.request
     resp = f.response
     client, server = f.client_conn, f.server_conn
     https = req.scheme == "https"
-    return Flow(
-        index=index,
-        id=f.id,
-        request_start=req.timestamp_start,
-        response_end=resp.timestamp_end if resp is not None else None,
-        client_address=_address(client.peername),
-        server_address=_address(server.address),
-        sni=_clean_opt(server.sni or client.sni),
-        tls_version=(server.tls_version or client.tls_version) if https else None,
-        tls_intercepted=bool(client.tls_established) if https else False,
-        scheme=req.scheme,
-        method=_clean(req.method),
-        url=_url(req),
-        http_version=_clean(req.http_version),
-        request_headers=_headers(req.headers),
-        request_body=_body(req.raw_content, max_body),
-        status=resp.status_code if resp is not None else None,
-        reason=_clean(resp.reason) if resp is not None else None,
-        response_headers=_headers(resp.headers) if resp is not None else (),
-        response_body=_body(resp.raw_content, max_body) if resp is not None else None,
-        error=_clean(f.error.msg) if f.error is not None else None,
-        websocket=_websocket(f),
-        phase=phase,
-    )
+    method = req.method
+    http_version = req.http_version
+    sni = server.sni or client.sni
+    client_address = client.peername
+    server_address = server.address
+    ws = f.websocket
+    error = f.error
+    # built in one expression, headers decoded inline: this runs on the live proxy for every
+    # flow, where each helper call shows (.fields keeps header order and duplicates, as sent)
+    return {
+        "index": index,
+        "id": f.id,
+        "request_start": req.timestamp_start,
+        "response_end": resp.timestamp_end if resp is not None else None,
+        "client_address": [str(client_address[0]), int(client_address[1])]
+        if client_address
+        else None,
+        "server_address": [str(server_address[0]), int(server_address[1])]
+        if server_address
+        else None,
+        "sni": None if sni is None else sni if sni.isascii() else _clean(sni),
+        "tls": {
+            "version": (server.tls_version or client.tls_version) if https else None,
+            "intercepted": bool(client.tls_established) if https else False,
+        },
+        "scheme": req.scheme,
+        "method": method if method.isascii() else _clean(method),
+        "url": _url(req),
+        "http_version": http_version if http_version.isascii() else _clean(http_version),
+        "request_headers": [
+            [k.decode("utf-8", "replace"), v.decode("utf-8", "replace")]
+            for k, v in req.headers.fields
+        ],
+        "request_body": _body(req.raw_content, max_body),
+        "status": resp.status_code if resp is not None else None,
+        "reason": _clean(resp.reason) if resp is not None else None,
+        "response_headers": [
+            [k.decode("utf-8", "replace"), v.decode("utf-8", "replace")]
+            for k, v in resp.headers.fields
+        ]
+        if resp is not None
+        else [],
+        "response_body": _body(resp.raw_content, max_body) if resp is not None else None,
+        "error": _clean(error.msg) if error is not None else None,
+        "websocket": _websocket(ws) if ws is not None else [],
+        "phase": phase,
+    }
+
+
+def flow_from_mitmproxy(
+    f: Any, *, index: int, max_body: int | None = None, phase: str | None = None
+) -> Flow:
+    """Convert one ``mitmproxy.http.HTTPFlow``: the Flow read back from its capture record."""
+    return flow_from_dict(record_from_mitmproxy(f, index=index, max_body=max_body, phase=phase))
 
 
 # --------------------------------------------------------------------------- .mitm dumps
