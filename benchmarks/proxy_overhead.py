@@ -24,15 +24,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime
 import gzip
-import ipaddress
 import json
 import os
 import random
 import shutil
 import signal
-import socket
 import ssl
 import statistics
 import subprocess
@@ -43,69 +40,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from liveproxy import free_port, make_pki, wait_listening  # noqa: E402  (the tests' own PKI)
+
 BIN = Path(sys.executable).parent
 SCRIPT = ROOT / "addons" / "edscan_recorder.py"
 
 
 # --------------------------------------------------------------------------- origin
-
-
-def make_origin_cert(folder: Path) -> tuple[Path, Path, Path]:
-    """A throwaway CA and a certificate for localhost signed by it: (ca, cert, key)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "edscan bench CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    paths = (folder / "origin-ca.pem", folder / "origin.pem", folder / "origin.key")
-    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return paths
 
 
 def _response(gzipped: bool) -> bytes:
@@ -287,27 +229,8 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("mitmdump exited before listening")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError("mitmdump did not start")
-
-
 def one_run(s: Setup, recorder: bool, script: Path | None) -> Result:
-    port = _free_port()
+    port = free_port()
     capture = s.tmp / "bench.edscan.jsonl"
     capture.unlink(missing_ok=True)
     confdir = s.tmp / "conf"
@@ -328,7 +251,7 @@ def one_run(s: Setup, recorder: bool, script: Path | None) -> Result:
         args, stdout=subprocess.DEVNULL, stderr=None if script else subprocess.DEVNULL
     )
     try:
-        _wait_port(port, proc)
+        wait_listening(port, proc, timeout=30)
         tunnel = None
         if s.origin_ca is not None:
             context = ssl.create_default_context(cafile=str(confdir / "mitmproxy-ca-cert.pem"))
@@ -394,7 +317,8 @@ def main() -> None:
         tmp = Path(d)
         port_file = tmp / "origin.port"
         https = a.scheme == "https"
-        ca, cert, key = make_origin_cert(tmp) if https else (None, None, None)
+        pki = make_pki(tmp) if https else None
+        ca, cert, key = (pki.ca_pem, pki.cert_pem, pki.key_pem) if pki else (None, None, None)
         origin = subprocess.Popen(
             [*load_pin, sys.executable, __file__, "--origin", str(port_file),
              str(cert or "-"), str(key or "-")]
