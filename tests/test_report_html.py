@@ -272,3 +272,46 @@ def test_json_sidecar_and_html_agree_on_counts() -> None:
     doc = json.loads(formats.render(r, "json"))
     s = _soup(r)
     assert len(s.select("#findings article.finding")) == len(doc["findings"])
+
+
+def test_plain_http_and_upstream_errors_are_not_counted_as_not_inspected() -> None:
+    from edscan.models import FlowSummary
+
+    base = realistic_result()
+    extra = (
+        FlowSummary(
+            index=900,
+            host="beacon.plainhttp.example",
+            method="GET",
+            url="http://beacon.plainhttp.example/b",
+            scheme="http",
+            status=204,
+            phase="quiz",
+            time=150.0,
+            request_bytes=0,
+            response_bytes=0,
+            tls_intercepted=False,
+            error=None,
+        ),
+        FlowSummary(
+            index=901,
+            host="badcert.upstream.example",
+            method="GET",
+            url="https://badcert.upstream.example/",
+            scheme="https",
+            status=None,
+            phase="quiz",
+            time=151.0,
+            request_bytes=0,
+            response_bytes=0,
+            tls_intercepted=True,
+            error="Certificate verify failed: unable to get local issuer certificate",
+        ),
+    )
+    soup = BeautifulSoup(
+        formats.render(replace(base, flows=base.flows + extra), "html"), "html.parser"
+    )
+    limits = _text(_section(soup, "limits"))
+    assert "api.pinnedsdk.example" in limits
+    assert "beacon.plainhttp.example" not in limits
+    assert "badcert.upstream.example" not in limits

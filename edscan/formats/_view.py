@@ -24,7 +24,7 @@ from edscan.formats._common import (
     span,
 )
 from edscan.formats._palette import Group
-from edscan.models import Finding, Party, Recipient, ScanResult, Severity
+from edscan.models import Finding, FlowSummary, Party, Recipient, ScanResult, Severity
 from edscan.redact import Redactor
 
 MAX_RECIPIENT_ROWS = 80
@@ -57,6 +57,14 @@ _PINNED = re.compile(
     r"does not trust|untrusted",
     re.IGNORECASE,
 )
+
+
+def _not_inspected(flow: FlowSummary) -> bool:
+    """The client refused the proxy's certificate (pinning, or no CA installed): the content of
+    that connection was never seen. Plain HTTP and upstream certificate errors are not this."""
+    if flow.error and "client" in flow.error.lower() and _PINNED.search(flow.error):
+        return True
+    return flow.scheme == "https" and flow.tls_intercepted is False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -467,7 +475,7 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
     # --- methodology and limits
     pinned_counts: dict[str, int] = {}
     for fl in flows:
-        if (fl.error and _PINNED.search(fl.error)) or (fl.tls_intercepted is False):
+        if _not_inspected(fl):
             pinned_counts[fl.host] = pinned_counts.get(fl.host, 0) + 1
     pinned_sorted = sorted(pinned_counts.items(), key=lambda kv: (-kv[1], kv[0]))
     cap = result.capture
