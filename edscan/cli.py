@@ -1,6 +1,6 @@
 """The ``edscan`` command line: argument parsing, I/O and exit codes only.
 
-Heavy modules (mitmproxy, pandas, jinja2) are imported inside commands so ``--help`` stays fast.
+Heavy modules (mitmproxy, jinja2) are imported inside commands so ``--help`` stays fast.
 """
 
 from __future__ import annotations
