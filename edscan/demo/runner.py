@@ -106,8 +106,10 @@ def summary(run: DemoRun, top: int = 6) -> str:
         s = result.score
         lines.append(f"{APP_NAME} (simulated): grade {s.grade}, risk {s.value}/100 - {s.verdict}")
     third = [r for r in result.recipients if r.party is Party.THIRD]
+    companies = {r.organization or r.domain for r in third}
     lines.append(
-        f"{len(result.flows)} flows, {len(third)} third parties, {len(result.findings)} findings"
+        f"{len(result.flows)} flows, {len(third)} third-party domains of {len(companies)} "
+        f"companies, {len(result.findings)} findings"
     )
     # one line per rule: its worst finding, and every recipient it names
     by_rule: dict[str, list[Finding]] = {}
