@@ -845,21 +845,9 @@ def report_command(
             -o dojo.html --json dojo.json
         edscan report seesaw.edscan.jsonl --declared vendor.toml -o seesaw.html
     """
-    from pathlib import Path
-
     from edscan import formats
-    from edscan.declared import load_declaration
-    from edscan.persona import load_persona
-    from edscan.scan import scan
 
-    result = scan(
-        capture,
-        persona=load_persona(persona) if persona else None,
-        first_party=tuple(first_party),
-        data_dir=Path(data_dir) if data_dir else None,
-        accept_noncommercial=accept_noncommercial,
-        declared=load_declaration(declared) if declared else None,
-    )
+    result = run_scan(capture, persona, first_party, accept_noncommercial, data_dir, declared)
     # render everything before opening any file: a failure leaves nothing half-written
     html = formats.render(result, "html", reveal=reveal)
     sidecar = formats.render(result, "json", reveal=reveal) if json_sidecar else None

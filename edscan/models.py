@@ -6,6 +6,7 @@ All are frozen, slotted, keyword-only dataclasses; ``to_dict()`` is the one seri
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,8 +15,9 @@ Headers = tuple[tuple[str, str], ...]
 Address = tuple[str, int]
 
 
+@functools.total_ordering
 class _Ordered(enum.Enum):
-    """An enum whose members compare by their declared rank (``_rank``)."""
+    """An enum whose members compare by their declared order."""
 
     @property
     def rank(self) -> int:
@@ -25,21 +27,6 @@ class _Ordered(enum.Enum):
         if not isinstance(other, type(self)):
             return NotImplemented
         return self.rank < other.rank
-
-    def __le__(self, other: object) -> bool:
-        if not isinstance(other, type(self)):
-            return NotImplemented
-        return self.rank <= other.rank
-
-    def __gt__(self, other: object) -> bool:
-        if not isinstance(other, type(self)):
-            return NotImplemented
-        return self.rank > other.rank
-
-    def __ge__(self, other: object) -> bool:
-        if not isinstance(other, type(self)):
-            return NotImplemented
-        return self.rank >= other.rank
 
 
 class Severity(_Ordered):
@@ -123,6 +110,14 @@ class WebSocketMessage:
         }
 
 
+def _first_header(headers: Headers, name: str) -> str | None:
+    lname = name.lower()
+    for key, value in headers:
+        if key.lower() == lname:
+            return value
+    return None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Flow:
     """One HTTP exchange (or WebSocket connection), from any source, in one shape."""
@@ -157,18 +152,11 @@ class Flow:
 
     def request_header(self, name: str) -> str | None:
         """The first request header called ``name`` (case-insensitive)."""
-        lname = name.lower()
-        for key, value in self.request_headers:
-            if key.lower() == lname:
-                return value
-        return None
+        return _first_header(self.request_headers, name)
 
     def response_header(self, name: str) -> str | None:
-        lname = name.lower()
-        for key, value in self.response_headers:
-            if key.lower() == lname:
-                return value
-        return None
+        """The first response header called ``name`` (case-insensitive)."""
+        return _first_header(self.response_headers, name)
 
     def to_dict(self) -> dict[str, Any]:
         return {
