@@ -26,9 +26,10 @@ from edscan.errors import EdscanError
 from edscan.formats._common import element_info
 from edscan.formats._palette import group_of
 from edscan.formats.html import CSP
+from edscan.formats.templates import template
 from edscan.models import Party, Recipient, ScanResult, Severity
 from edscan.persona import Persona
-from edscan.publish import public_redactor, public_result, strip_controls, template
+from edscan.publish import public_redactor, public_result, strip_controls
 from edscan.redact import Redactor
 from edscan.scan import scan
 

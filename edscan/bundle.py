@@ -38,6 +38,7 @@ from typing import Any
 from edscan import formats
 from edscan.errors import EdscanError
 from edscan.formats._common import observation_record, sorted_findings, sorted_observations
+from edscan.formats.templates import template
 from edscan.importers import open_source
 from edscan.models import Flow, Observation, ScanResult
 from edscan.persona import Persona
@@ -45,7 +46,6 @@ from edscan.publish import (
     public_redactor,
     public_result,
     strip_controls,
-    template,
     utc,
 )
 from edscan.redact import MASK, SECRET, Redactor

@@ -21,13 +21,13 @@ import re
 from typing import Any
 
 from edscan.formats._common import element_info, sorted_findings, span
+from edscan.formats.templates import template
 from edscan.models import Finding, Party, Recipient, ScanResult
 from edscan.persona import Persona
 from edscan.publish import (
     public_redactor,
     public_result,
     strip_controls,
-    template,
     utc_date,
 )
 from edscan.redact import Redactor

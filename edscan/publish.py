@@ -9,22 +9,16 @@ and add two precautions to what every renderer does:
   capture, so a test-student value that no detector reported (in a header, a file name) is
   still shown as its label.
 
-It also holds the one loader for the templates these commands use (shipped in ``reports/``,
-read through ``edscan.resources``): HTML with autoescaping, and plain text, where a
-``finalize`` function decides how every value printed from the result is made safe.
+Their templates load through ``edscan.formats.templates``, like the report's.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import re
 import time
-from collections.abc import Callable
 from pathlib import PurePath
-from typing import Any
 
-from edscan import resources
 from edscan.models import ScanResult
 from edscan.persona import Persona
 from edscan.redact import SECRET, Redactor, is_secret, label, value_label
@@ -89,44 +83,3 @@ def utc_date(ts: float | None) -> str:
     if ts is None:
         return "an unknown date"
     return time.strftime("%Y-%m-%d", time.gmtime(ts))
-
-
-# --------------------------------------------------------------------------- templates
-
-
-def template(name: str, *, html: bool, finalize: Callable[[Any], Any] | None = None) -> Any:
-    """A shipped template: HTML ones autoescape; plain-text ones pass values to ``finalize``."""
-    return _environment(html, finalize).get_template(name)
-
-
-@functools.cache
-def _environment(html: bool, finalize: Callable[[Any], Any] | None) -> Any:
-    import jinja2
-
-    class ResourceLoader(jinja2.BaseLoader):
-        """Templates from the shipped ``reports`` package, in editable and wheel installs."""
-
-        def get_source(
-            self, environment: jinja2.Environment, template: str
-        ) -> tuple[str, str | None, Callable[[], bool] | None]:
-            try:
-                source = resources.read_text("reports", template)
-            except (FileNotFoundError, OSError):
-                raise jinja2.TemplateNotFound(template) from None
-            return source, None, lambda: True
-
-    options: dict[str, Any] = {}
-    if finalize is not None:
-        options["finalize"] = finalize
-    env = jinja2.Environment(
-        loader=ResourceLoader(),
-        autoescape=html,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        **options,
-    )
-    env.filters["num"] = lambda n: f"{n:,}"
-    env.filters["plural"] = lambda n, one, many: one if n == 1 else many
-    return env

@@ -128,27 +128,24 @@ class Row:
 
 
 def render_html(d: Diff) -> str:
-    from edscan.formats.html import CSP, _environment, _stylesheet
+    from edscan.formats.html import CSP, _stylesheet
+    from edscan.formats.templates import template
 
     rows = (
         [_row("new", f) for f in d.new_findings]
         + [_row("resolved", f) for f in d.resolved_findings]
         + [_row("unchanged", c.finding, c.before) for c in d.unchanged_findings]
     )
-    page: str = (
-        _environment()
-        .get_template(TEMPLATE)
-        .render(
-            d=d,
-            grade_line=grade_line(d),
-            rows=rows,
-            added=[_recipient(r) for r in d.recipients_added],
-            removed=[_recipient(r) for r in d.recipients_removed],
-            newly_sent=[_element(e) for e in d.elements_added],
-            no_longer_sent=[_element(e) for e in d.elements_removed],
-            css=_stylesheet(),
-            csp=CSP,
-        )
+    page: str = template(TEMPLATE).render(
+        d=d,
+        grade_line=grade_line(d),
+        rows=rows,
+        added=[_recipient(r) for r in d.recipients_added],
+        removed=[_recipient(r) for r in d.recipients_removed],
+        newly_sent=[_element(e) for e in d.elements_added],
+        no_longer_sent=[_element(e) for e in d.elements_removed],
+        css=_stylesheet(),
+        csp=CSP,
     )
     return page
 

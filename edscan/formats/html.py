@@ -9,11 +9,10 @@ but inline styles and ``data:`` images, so even a missed escape could not load o
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from typing import Any
 
 from edscan import resources
-from edscan.formats import _view
+from edscan.formats import _view, templates
 from edscan.models import ScanResult
 
 TEMPLATE = "report.html.j2"
@@ -23,9 +22,7 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 def render(result: ScanResult, *, reveal: bool = False) -> str:
     report = _view.build(result, reveal=reveal)
-    env = _environment()
-    template = env.get_template(TEMPLATE)
-    page: str = template.render(r=report, css=_stylesheet(), csp=CSP)
+    page: str = templates.template(TEMPLATE).render(r=report, css=_stylesheet(), csp=CSP)
     return page
 
 
@@ -38,40 +35,3 @@ def _stylesheet() -> Any:
     if "</style" in css.lower():  # keep the page well-formed whatever the stylesheet says
         raise ValueError("report.css must not contain '</style'")
     return Markup(css)
-
-
-@functools.cache
-def _environment() -> Any:
-    import jinja2
-
-    class ResourceLoader(jinja2.BaseLoader):
-        """Templates from the shipped ``reports`` package, in editable and wheel installs."""
-
-        def get_source(
-            self, environment: jinja2.Environment, template: str
-        ) -> tuple[str, str | None, Callable[[], bool] | None]:
-            try:
-                source = resources.read_text("reports", template)
-            except (FileNotFoundError, OSError):
-                raise jinja2.TemplateNotFound(template) from None
-            return source, None, lambda: True
-
-    env = jinja2.Environment(
-        loader=ResourceLoader(),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["num"] = _num
-    env.filters["plural"] = _plural
-    return env
-
-
-def _num(value: int | float) -> str:
-    return f"{value:,}"
-
-
-def _plural(n: int, one: str, many: str) -> str:
-    return one if n == 1 else many
