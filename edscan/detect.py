@@ -328,21 +328,7 @@ class Detector:
         flow's)."""
         if len(detections) == 1 and not explained:  # the common case: nothing to weigh
             i, d = detections[0]
-            location, _, _, encodings = fields[i]
-            return [
-                _observation(
-                    flow.index,
-                    _host(flow),
-                    d.element,
-                    d.detector,
-                    d.confidence,
-                    location,
-                    encodings,
-                    None,
-                    d.value,
-                    d.detail,
-                )
-            ]
+            return [_detected(flow, fields[i], d)]
         low = Confidence.LOW
         strong = {(i, d.element) for i, d in detections if d.confidence is not low}
         # a value found raw and inside its decoded form (an e-mail in a JSON string and in the
@@ -354,7 +340,7 @@ class Detector:
             k = (i, d.element)
             if k in explained or (d.confidence is low and k in strong):
                 continue
-            location, _, _, encodings = fields[i]
+            location = fields[i][0]
             # the decoder emits a value as found and as decoded at the same location
             if (location, d.element, d.value) in seen:
                 continue
@@ -363,20 +349,7 @@ class Detector:
             ):
                 continue
             seen.add((location, d.element, d.value))
-            out.append(
-                _observation(
-                    flow.index,
-                    _host(flow),
-                    d.element,
-                    d.detector,
-                    d.confidence,
-                    location,
-                    encodings,
-                    None,
-                    d.value,
-                    d.detail,
-                )
-            )
+            out.append(_detected(flow, fields[i], d))
         return out
 
     # ----------------------------------------------------------------------- derived values
@@ -498,6 +471,22 @@ _OBSERVATION_FAST = tuple(f.name for f in dataclasses.fields(Observation)) == _O
     _o_detail,
 ) = (Observation.__dict__[n].__set__ for n in _OBSERVATION_FIELDS)
 _THIRD = Party.THIRD
+
+
+def _detected(flow: Flow, field: Row, d: Detection) -> Observation:
+    """The observation of detection ``d`` in ``field`` (a pattern or key-name detection)."""
+    return _observation(
+        flow.index,
+        _host(flow),
+        d.element,
+        d.detector,
+        d.confidence,
+        field[0],
+        field[3],
+        None,
+        d.value,
+        d.detail,
+    )
 
 
 def _observation(
