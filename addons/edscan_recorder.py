@@ -1,3 +1,3 @@
-from edscan.recorder import Recorder
+from edscan.capture.recorder import Recorder
 
 addons = [Recorder()]

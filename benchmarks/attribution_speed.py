@@ -43,8 +43,8 @@ def sample_hosts() -> list[str]:
     hosts no list knows: about 3,000 distinct strings."""
     import tomllib
 
+    from edscan.recipients.trackers import BUNDLED_FILES
     from edscan.resources import read_text
-    from edscan.trackers import BUNDLED_FILES
 
     hosts: list[str] = []
     for har in sorted((SHARED / "corpus").glob("*/*.har")):
@@ -73,7 +73,7 @@ def timed_loop(fn, hosts: list[str], calls: int) -> float:  # type: ignore[no-un
 
 
 def throughput() -> dict[str, float]:
-    from edscan.trackers import load_trackers
+    from edscan.recipients.trackers import load_trackers
 
     empty = Path(tempfile.mkdtemp())
     hosts = sample_hosts()
@@ -103,8 +103,8 @@ def throughput() -> dict[str, float]:
 _LOAD = """
 import os, sys, time, json, tempfile
 t0 = time.perf_counter()
-from edscan.trackers import load_trackers
-from edscan.domains import registrable_domain
+from edscan.recipients.trackers import load_trackers
+from edscan.recipients.domains import registrable_domain
 import tldextract
 t1 = time.perf_counter()
 db = load_trackers(__import__("pathlib").Path(tempfile.mkdtemp()))

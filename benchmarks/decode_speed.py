@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-from edscan.decode import decode_flow
+from edscan.decode.flow import decode_flow
 from edscan.models import Body, Flow
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"

@@ -26,11 +26,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from corpus_sdk import Sample, build_corpus, persona_toml  # noqa: E402
 
-from edscan.decode import decode_flow  # noqa: E402
-from edscan.detect import Detector  # noqa: E402
+from edscan.decode.flow import decode_flow  # noqa: E402
+from edscan.detect.detector import Detector  # noqa: E402
+from edscan.detect.persona import parse_persona  # noqa: E402
 from edscan.models import Confidence, Observation  # noqa: E402
 from edscan.models import Detector as Kind  # noqa: E402
-from edscan.persona import parse_persona  # noqa: E402
 
 
 def _score(

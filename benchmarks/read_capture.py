@@ -42,9 +42,9 @@ from mitmproxy import connection, flow, http, websocket
 from mitmproxy.io import FlowReader, FlowWriter
 from wsproto.frame_protocol import Opcode
 
-from edscan.capture import CaptureWriter
-from edscan.importers import open_source
-from edscan.importers.mitm import flow_from_mitmproxy
+from edscan.capture.capture_file import CaptureWriter
+from edscan.capture.mitm import flow_from_mitmproxy
+from edscan.capture.source import open_source
 
 HOSTS = [
     "api.classroom.example.test",

@@ -5,7 +5,7 @@ B is a synthetic 100k-flow ScanResult (``tests/resultfactory.big_result``: 60+ r
 ~43k observations, ~70 findings with thousands of evidence flows); A, the baseline measured in
 the same run, is the 52-flow realistic result. Rounds alternate A and B; medians are reported.
 
-- Python: ``formats.render(result, "html")`` (view building, redaction, templates).
+- Python: ``report.render(result, "html")`` (view building, redaction, templates).
 - Chromium: open the file, wait for ``load`` and two animation frames (layout and paint done);
   the time is the page's own clock (``performance.now()`` since navigation start). Python is
   pinned to core 0 and Chromium to core 1 (``taskset``), so they do not compete.
@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from resultfactory import big_result, realistic_result  # noqa: E402
 
-from edscan import formats  # noqa: E402
+from edscan import report  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -68,7 +68,7 @@ def _render_times(results: dict[str, Any], rounds: int) -> dict[str, list[float]
     for _ in range(rounds):
         for name, result in results.items():  # A, B, A, B ...
             t0 = time.perf_counter()
-            formats.render(result, "html")
+            report.render(result, "html")
             times[name].append(time.perf_counter() - t0)
     return times
 
@@ -114,11 +114,11 @@ def main() -> None:
         files = {}
         sizes = {}
         for name, result in results.items():
-            html = formats.render(result, "html")
+            html = report.render(result, "html")
             files[name] = tmp / f"{name}.html"
             files[name].write_text(html, encoding="utf-8")
             sizes[name] = files[name].stat().st_size
-        json_size = len(formats.render(b, "json").encode())
+        json_size = len(report.render(b, "json").encode())
 
         render = _render_times(results, args.rounds)
         browser = _browser_times(files, args.rounds, tmp) if Path(CHROMIUM).exists() else None

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-from edscan.decode import Decoded, decode_flow
+from edscan.decode.flow import Decoded, decode_flow
 from edscan.models import (
     Body,
     CaptureInfo,
@@ -38,8 +38,8 @@ from edscan.models import (
     ScanResult,
 )
 from edscan.rules import run_rules
-from edscan.score import score
-from edscan.signals import kind_of, signals
+from edscan.rules.score import score
+from edscan.rules.signals import kind_of, signals
 
 _UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
 _REQ = (

@@ -25,7 +25,7 @@ runs every pass below once, rotating which goes first, after a ``gc.collect()``:
 - bare: read the file line by line and ``json.loads`` each line (the baseline of the target);
 - decode + detect: ``read_capture`` (JSON and Flow objects) -> ``decode_flow`` -> ``observe``
   (what the target is about);
-- full scan loop: the per-flow work of ``edscan.scan.scan`` (read, decode, detect,
+- full scan loop: the per-flow work of ``edscan.pipeline.scan`` (read, decode, detect,
   ``signals``, ``summarize``, keeping observations and summaries as it does);
 - stage passes: read only; read + decode; read + decode + detect + signals. A stage's time is
   the difference between the medians of two passes (no timer inside the loop to distort it).
@@ -68,14 +68,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import corpus_sdk as corpus  # noqa: E402
 
-from edscan.capture import CaptureWriter, read_capture  # noqa: E402
-from edscan.decode import decode_flow  # noqa: E402
-from edscan.detect import Detector  # noqa: E402
-from edscan.importers import open_source  # noqa: E402
+from edscan.capture.capture_file import CaptureWriter, read_capture  # noqa: E402
+from edscan.capture.source import open_source  # noqa: E402
+from edscan.decode.flow import decode_flow  # noqa: E402
+from edscan.detect.detector import Detector  # noqa: E402
+from edscan.detect.persona import Persona, parse_persona  # noqa: E402
 from edscan.models import Flow, FlowSummary, Observation  # noqa: E402
-from edscan.persona import Persona, parse_persona  # noqa: E402
-from edscan.scan import summarize  # noqa: E402
-from edscan.signals import signals  # noqa: E402
+from edscan.pipeline import summarize  # noqa: E402
+from edscan.rules.signals import signals  # noqa: E402
 
 POOL = 3000  # distinct flows; the capture cycles through them with fresh indices and ids
 
@@ -225,7 +225,7 @@ def with_signals(path: Path, p: Persona) -> int:
 
 
 def full(path: Path, p: Persona) -> int:
-    """The per-flow loop of ``edscan.scan.scan``, with what it keeps."""
+    """The per-flow loop of ``edscan.pipeline.scan``, with what it keeps."""
     det = Detector(p)
     observations: list[Observation] = []
     summaries: list[FlowSummary] = []

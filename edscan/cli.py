@@ -49,7 +49,7 @@ def emit(text: str, output: str | None) -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
-        from edscan.formats import save_text
+        from edscan.report import save_text
 
         save_text(output, text)
 
@@ -124,7 +124,7 @@ def demo_command(out: str | None, open_report: bool, port: int) -> None:
 
 
 def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
-    from edscan.capture_session import parse_size
+    from edscan.capture.session import parse_size
 
     try:
         return parse_size(value)
@@ -185,7 +185,7 @@ def capture_command(
     import sys
     from pathlib import Path
 
-    from edscan.capture_session import CaptureOptions, run_capture, summary_text
+    from edscan.capture.session import CaptureOptions, run_capture, summary_text
 
     summary = run_capture(
         CaptureOptions(
@@ -234,8 +234,8 @@ def convert_command(source: str, output: str) -> None:
     """
     from pathlib import Path
 
-    from edscan.importers import open_source
-    from edscan.importers.convert import convert, target_format
+    from edscan.capture.convert import convert, target_format
+    from edscan.capture.source import open_source
 
     target_format(Path(output))  # a bad output name fails before any reading
     result = convert(open_source(source), Path(output))
@@ -265,8 +265,8 @@ def info_command(capture: str, fmt: str, output: str | None) -> None:
     """
     import json
 
-    from edscan.importers import open_source
-    from edscan.importers.overview import overview, render_text
+    from edscan.capture.overview import overview, render_text
+    from edscan.capture.source import open_source
 
     o = overview(open_source(capture))
     text = render_text(o) if fmt == "text" else json.dumps(o.to_dict(), indent=2) + "\n"
@@ -335,9 +335,9 @@ def persona_new_command(output: str | None, force: bool, seed: int | None) -> No
     import os
     import random
 
-    from edscan.capture import open_private
+    from edscan.capture.capture_file import open_private
+    from edscan.detect.persona_new import new_persona_values, render_persona
     from edscan.errors import EdscanError
-    from edscan.persona_new import new_persona_values, render_persona
 
     rng = random.Random(seed) if seed is not None else None
     text = render_persona(new_persona_values(rng))
@@ -367,8 +367,8 @@ def persona_check_command(persona: str, fmt: str, output: str | None) -> None:
     """
     import json
 
-    from edscan.detectors.variants import value_variants
-    from edscan.persona import load_persona
+    from edscan.detect.persona import load_persona
+    from edscan.detect.variants import value_variants
 
     p = load_persona(persona)
     rows = []
@@ -412,7 +412,7 @@ def elements_command(fmt: str, output: str | None) -> None:
     """
     import json
 
-    from edscan.taxonomy import CATEGORIES, ELEMENTS
+    from edscan.detect.taxonomy import CATEGORIES, ELEMENTS
 
     if fmt == "json":
         text = (
@@ -552,16 +552,16 @@ def lists_update_command(
     """
     from pathlib import Path
 
-    from edscan import lists, upstream
+    from edscan.recipients import update, upstream
 
     base = upstream.resolve_data_dir(data_dir)
     if from_paths:
-        outcomes = lists.import_files(
+        outcomes = update.import_files(
             base, [Path(p) for p in from_paths], accept_noncommercial=accept_noncommercial
         )
     else:
-        sources = lists.selected_sources(only, accept_noncommercial)
-        outcomes = lists.update(base, sources, read_timeout=timeout)
+        sources = update.selected_sources(only, accept_noncommercial)
+        outcomes = update.update(base, sources, read_timeout=timeout)
     for o in outcomes:
         detail = o.message
         if o.info is not None:
@@ -592,10 +592,10 @@ def lists_status_command(fmt: str, output: str | None, data_dir: str | None) -> 
     """
     import json
 
-    from edscan import listview, upstream
+    from edscan.recipients import show, upstream
 
-    st = listview.status(upstream.resolve_data_dir(data_dir))
-    emit(listview.format_status(st) if fmt == "text" else json.dumps(st, indent=2) + "\n", output)
+    st = show.status(upstream.resolve_data_dir(data_dir))
+    emit(show.format_status(st) if fmt == "text" else json.dumps(st, indent=2) + "\n", output)
 
 
 @lists_group.command("show")
@@ -626,8 +626,8 @@ def lists_show_command(
     from pathlib import Path
     from urllib.parse import urlsplit
 
-    from edscan import listview
-    from edscan.trackers import load_trackers
+    from edscan.recipients import show
+    from edscan.recipients.trackers import load_trackers
 
     if "/" in host:  # a URL, with or without its scheme: its path names the SDK
         parts = urlsplit(host if "://" in host else "//" + host)
@@ -635,8 +635,8 @@ def lists_show_command(
     db = load_trackers(
         Path(data_dir) if data_dir else None, accept_noncommercial=accept_noncommercial
     )
-    s = listview.show(db, host, path)
-    emit(listview.format_show(s) if fmt == "text" else json.dumps(s, indent=2) + "\n", output)
+    s = show.show(db, host, path)
+    emit(show.format_show(s) if fmt == "text" else json.dumps(s, indent=2) + "\n", output)
 
 
 # --- scan
@@ -700,9 +700,9 @@ def run_scan(
 ) -> ScanResult:
     from pathlib import Path
 
-    from edscan.declared import load_declaration
-    from edscan.persona import load_persona
-    from edscan.scan import scan
+    from edscan.declared.declaration import load_declaration
+    from edscan.detect.persona import load_persona
+    from edscan.pipeline import scan
 
     return scan(
         capture,
@@ -754,11 +754,11 @@ def scan_command(
         edscan scan app.edscan.jsonl -f sarif -o app.sarif --fail-on high
         edscan scan app.edscan.jsonl --declared vendor.toml
     """
-    from edscan import formats
+    from edscan import report
     from edscan.models import Severity
 
     result = run_scan(capture, persona, first_party, accept_noncommercial, data_dir, declared)
-    written = formats.write(result, fmt, output, reveal=reveal)
+    written = report.write(result, fmt, output, reveal=reveal)
     for path in written:
         click.echo(f"wrote {path}", err=True)
     for warning in result.capture.warnings[:5]:
@@ -845,15 +845,15 @@ def report_command(
             -o dojo.html --json dojo.json
         edscan report seesaw.edscan.jsonl --declared vendor.toml -o seesaw.html
     """
-    from edscan import formats
+    from edscan import report
 
     result = run_scan(capture, persona, first_party, accept_noncommercial, data_dir, declared)
     # render everything before opening any file: a failure leaves nothing half-written
-    html = formats.render(result, "html", reveal=reveal)
-    sidecar = formats.render(result, "json", reveal=reveal) if json_sidecar else None
-    formats.save_text(output, html, private=reveal)
+    html = report.render(result, "html", reveal=reveal)
+    sidecar = report.render(result, "json", reveal=reveal) if json_sidecar else None
+    report.save_text(output, html, private=reveal)
     if json_sidecar and sidecar is not None:
-        formats.save_text(json_sidecar, sidecar, private=reveal)
+        report.save_text(json_sidecar, sidecar, private=reveal)
     grade = f"grade {result.score.grade}, risk {result.score.value}/100, " if result.score else ""
     mode = "REVEALED: holds personal data, readable by you only" if reveal else "redacted"
     click.echo(f"wrote {output} ({grade}{len(result.findings)} findings; {mode})", err=True)
@@ -898,7 +898,7 @@ def declared_new_command(output: str | None, force: bool) -> None:
     import os
     from pathlib import Path
 
-    from edscan.declared_new import render_template
+    from edscan.declared.template import render_template
     from edscan.errors import EdscanError
 
     text = render_template()
@@ -930,8 +930,8 @@ def declared_check_command(declaration: str, fmt: str, output: str | None) -> No
     """
     import json
 
-    from edscan.declared import load_declaration
-    from edscan.taxonomy import ELEMENTS
+    from edscan.declared.declaration import load_declaration
+    from edscan.detect.taxonomy import ELEMENTS
 
     d = load_declaration(declaration)
     doc = {
@@ -1006,10 +1006,10 @@ def diff_command(
         edscan diff v1.har v2.har --first-party example-app.com -f html -o diff.html
         edscan diff main.json branch.edscan.jsonl --fail-on-new high
     """
-    from edscan.diff import diff as compare_results
-    from edscan.formats import save_text
-    from edscan.formats.diff import render
     from edscan.models import Severity
+    from edscan.publish.diff import diff as compare_results
+    from edscan.publish.diff_page import render
+    from edscan.report import save_text
 
     options = (persona, first_party, reveal, accept_noncommercial, data_dir, declared)
     sides = [_diff_side(p, options) for p in (old, new)]
@@ -1038,8 +1038,8 @@ def _diff_side(path: str, options: tuple[Any, ...]) -> tuple[Any, bool]:
     import json
     from pathlib import Path
 
-    from edscan.diff import looks_like_result, side_from_document
     from edscan.errors import EdscanError
+    from edscan.publish.diff import looks_like_result, side_from_document
 
     p = Path(path)
     try:
@@ -1053,7 +1053,7 @@ def _diff_side(path: str, options: tuple[Any, ...]) -> tuple[Any, bool]:
             return side_from_document(doc, path), False
     except OSError as e:
         raise EdscanError(f"{path}: cannot read ({e.strerror or e})") from None
-    from edscan.formats.json import document
+    from edscan.report.json import document
 
     persona, first_party, reveal, accept_noncommercial, data_dir, declared = options
     result = run_scan(path, persona, first_party, accept_noncommercial, data_dir, declared)
@@ -1077,7 +1077,7 @@ def _published_scan(command: str, capture: str, analysis: dict[str, Any]) -> Sca
 
 
 def _persona_of(analysis: dict[str, Any]) -> Any:
-    from edscan.persona import load_persona
+    from edscan.detect.persona import load_persona
 
     path = analysis.get("persona")
     return load_persona(path) if path else None
@@ -1119,7 +1119,7 @@ def bundle_command(capture: str, output: str, created: str | None, **analysis: A
     """
     import time
 
-    from edscan import bundle
+    from edscan.publish import bundle
 
     when = bundle.parse_created(created) if created else float(int(time.time()))
     result = _published_scan("bundle", capture, analysis)
@@ -1175,14 +1175,15 @@ def letter_command(capture: str, vendor: str | None, output: str | None, **analy
         edscan letter seesaw.edscan.jsonl --persona maya.toml --vendor "Seesaw Learning" -o letter.md
         edscan letter app.har --first-party app.example
     """
-    from edscan import formats, letter
+    from edscan import report
+    from edscan.publish import letter
 
     result = _published_scan("letter", capture, analysis)
     text = letter.render(result, persona=_persona_of(analysis), vendor=vendor)
     if output is None:
         click.echo(text, nl=False)
     else:
-        formats.save_text(output, text)
+        report.save_text(output, text)
         click.echo(f"wrote {output} ({len(result.findings)} findings; redacted)", err=True)
 
 
@@ -1235,8 +1236,8 @@ def batch_command(
     """
     from pathlib import Path
 
-    from edscan import batch
-    from edscan.persona import load_persona
+    from edscan.detect.persona import load_persona
+    from edscan.publish import batch
 
     outcome = batch.run(
         captures,

@@ -251,7 +251,7 @@ class FlowSummary:
     tls_intercepted: bool | None
     error: str | None
     # fields the rules read beyond student data: child-directed and consent flags,
-    # Set-Cookie lifetimes, Referer; chosen by edscan.signals
+    # Set-Cookie lifetimes, Referer; chosen by edscan.rules.signals
     signals: tuple[Field, ...] = ()
 
 

@@ -12,7 +12,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from edscan.capture import CaptureWriter
+from edscan.capture.capture_file import CaptureWriter
 from edscan.models import Body, Flow
 
 FIRST_PARTY = "quillpond.test"

@@ -16,7 +16,7 @@ Each ``Sample`` is labelled with the persona values it carries (``carries``: per
 encoding, e.g. ``("student.email", "sha256")``) and with every student-data element truly in it
 (``truth``), including the SDKs' own identifiers, so pattern detectors can be scored too.
 
-The encodings here are written independently of ``edscan.detectors.variants`` (plain hashlib,
+The encodings here are written independently of ``edscan.detect.variants`` (plain hashlib,
 base64, urllib), so the corpus tests the detector rather than mirroring it. Deterministic: the
 same seed gives the same corpus.
 """

@@ -16,7 +16,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from edscan.capture import CaptureWriter
+from edscan.capture.capture_file import CaptureWriter
 from edscan.models import Body, Flow
 
 T0 = 1767258000.0  # 2026-01-01 09:00 UTC

@@ -16,9 +16,8 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from edscan.declared import Declaration
-from edscan.declared_match import compare
-from edscan.domains import registrable_domain
+from edscan.declared.compare import compare
+from edscan.declared.declaration import Declaration
 from edscan.models import (
     CaptureInfo,
     Confidence,
@@ -30,6 +29,7 @@ from edscan.models import (
     Recipient,
     ScanResult,
 )
+from edscan.recipients.domains import registrable_domain
 from edscan.rules import run_rules
 
 FIRST = "school.example"

@@ -14,13 +14,13 @@ import pytest
 from conftest import shared_path
 from corpus_sdk import PERSONA, SHAPES, Sample, build_corpus, cases, persona_toml, tags_for
 
-from edscan.detect import Detector
+from edscan.detect.detector import Detector
+from edscan.detect.persona import parse_persona
 from edscan.errors import CaptureError
 from edscan.models import Confidence, Observation
 from edscan.models import Detector as Kind
-from edscan.persona import parse_persona
 
-decode = pytest.importorskip("edscan.decode")
+decode = pytest.importorskip("edscan.decode.flow")
 
 # the encodings tag -> a word that must appear in the observation's encodings
 _TAG_ENCODING = {
@@ -188,7 +188,7 @@ def test_every_shape_yields_persona_hits(
 
 
 def test_classdojo_login_email_found_only_at_the_apps_own_api() -> None:
-    from edscan.importers import open_source
+    from edscan.capture.source import open_source
 
     har = shared_path("corpus", "edtech", "teacher-login-www.classdojo.com.har")
     try:

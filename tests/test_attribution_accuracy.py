@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from conftest import shared_path
 
-from edscan.domains import FirstParty, normalize_host
-from edscan.importers import open_source
+from edscan.capture.source import open_source
 from edscan.models import FlowSummary, Party
-from edscan.recipients import build_recipients
-from edscan.trackers import TrackerDB, is_tracking, load_trackers
+from edscan.recipients.domains import FirstParty, normalize_host
+from edscan.recipients.recipient import build_recipients
+from edscan.recipients.trackers import TrackerDB, is_tracking, load_trackers
 
 HARS = [
     "har-tools/cnn-chrome.har",

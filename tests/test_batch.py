@@ -12,9 +12,9 @@ from click.testing import CliRunner, Result
 from publishcapture import EMAIL, PERSONA_TOML, SECRETS, write_app_capture
 from resultfactory import persona_forms
 
-from edscan import batch
 from edscan.cli import cli
-from edscan.formats.html import CSP
+from edscan.publish import batch
+from edscan.report.html import CSP
 
 
 @pytest.fixture
@@ -185,8 +185,8 @@ def test_names() -> None:
 
 
 def test_app_row_counts_companies_once(tmp_path: Path) -> None:
-    from edscan.publish import public_redactor, public_result
-    from edscan.scan import scan
+    from edscan.pipeline import scan
+    from edscan.publish.public import public_redactor, public_result
 
     path = write_app_capture(tmp_path / "a.edscan.jsonl", "a", ["ga", "ga", "meta"])
     result = scan(path)

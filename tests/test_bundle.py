@@ -27,10 +27,10 @@ from publishcapture import (
 )
 from resultfactory import persona_forms
 
-from edscan import bundle
 from edscan.cli import cli
 from edscan.errors import EdscanError
-from edscan.redact import MASK, SECRET, Redactor
+from edscan.publish import bundle
+from edscan.report.redact import MASK, SECRET, Redactor
 
 MEMBERS = [
     "MANIFEST.json",
@@ -316,8 +316,8 @@ def test_headers_are_redacted_by_what_they_are() -> None:
 
 
 def test_a_capture_changed_after_the_scan_is_refused(capture: Path, persona: Path) -> None:
-    from edscan.persona import load_persona
-    from edscan.scan import scan
+    from edscan.detect.persona import load_persona
+    from edscan.pipeline import scan
 
     p = load_persona(persona)
     result = scan(capture, persona=p, first_party=("quillpad.example",))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from edscan.capture import CaptureWriter, read_capture
+from edscan.capture.capture_file import CaptureWriter, read_capture
 from edscan.errors import CaptureError
 from edscan.models import Body, Flow, WebSocketMessage
 
@@ -98,7 +98,7 @@ def test_reader_shortcut_builds_the_same_flows(
 ) -> None:
     """Flows are built through their slots while Flow and Body have the fields the reader knows;
     the ordinary constructors (used when a field is added) give equal flows."""
-    from edscan import capture
+    from edscan.capture import capture_file as capture
 
     assert capture._FAST, "Flow or Body gained a field: update _FLOW_FIELDS/_BODY_FIELDS"
     flows = [

@@ -30,7 +30,7 @@ from liveproxy import (
     ws_origin,
 )
 
-from edscan.capture import read_capture
+from edscan.capture.capture_file import read_capture
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from edscan.capture_session import (
+from edscan.capture.session import (
     CaptureOptions,
     CaptureSummary,
     Display,
@@ -190,7 +190,7 @@ def test_tty_display_without_prompt_redraws_one_line() -> None:
 
 
 def test_status_text_counts_what_was_recorded() -> None:
-    from edscan.recorder import Recorder
+    from edscan.capture.recorder import Recorder
 
     rec = Recorder()
     assert status_text(rec) == "recording · flows: 0 · hosts: 0 · 0 B · phase: -"

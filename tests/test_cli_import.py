@@ -16,9 +16,9 @@ from mitmproxy import io as mitmio
 from mitmproxy.io import tnetstring
 from mitmproxy.test import tflow
 
-from edscan.capture import CaptureWriter
+from edscan.capture.capture_file import CaptureWriter
+from edscan.capture.source import open_source
 from edscan.cli import cli
-from edscan.importers import open_source
 from edscan.models import Body, Flow
 
 HAR = DATA / "har"
@@ -290,7 +290,7 @@ class _Source:
 
 
 def test_convert_writes_valid_utf8_whatever_the_source_gives(tmp_path: Path) -> None:
-    from edscan.importers.convert import convert
+    from edscan.capture.convert import convert
 
     src = tmp_path / "in.mitm"
     src.write_bytes(b"x")

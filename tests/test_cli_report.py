@@ -15,12 +15,14 @@ from click.testing import CliRunner
 from conftest import shared_path
 from resultfactory import persona_forms
 
-from edscan.capture import CaptureWriter
+from edscan.capture.capture_file import CaptureWriter
 from edscan.cli import cli
 from edscan.models import Body, Flow
 from edscan.resources import read_text
 
-pytest.importorskip("edscan.scan", reason="edscan.scan (the scan pipeline) is not there yet")
+pytest.importorskip(
+    "edscan.pipeline", reason="edscan.pipeline (the scan pipeline) is not there yet"
+)
 
 EMAIL = "quillon.zarbetta.4f2a@example.org"
 SID = "88A7Q31"

@@ -17,16 +17,22 @@ from click.testing import CliRunner
 from conftest import ROOT, shared_path
 from scanbuilder import ScanBuilder
 
-from edscan import formats, taxonomy
+from edscan import report
 from edscan.cli import cli
-from edscan.declared import Declaration, load_declaration, normalise_domain, parse_declaration
-from edscan.declared_match import compare, domain_matches, match_party, org_aliases
-from edscan.declared_new import render_template
+from edscan.declared.compare import compare, domain_matches, match_party, org_aliases
+from edscan.declared.declaration import (
+    Declaration,
+    load_declaration,
+    normalise_domain,
+    parse_declaration,
+)
+from edscan.declared.template import render_template
+from edscan.detect import taxonomy
 from edscan.errors import EdscanError
 from edscan.models import Confidence, DeclaredParty, Party, Recipient, Severity
+from edscan.pipeline import scan
 from edscan.resources import read_text
 from edscan.rules import run_rules
-from edscan.scan import scan
 
 SCHEMA = json.loads(read_text("reports", "edscan-result-1.schema.json"))
 ADS = ("advertising", "ad-motivated tracking")
@@ -409,9 +415,9 @@ def declared_result():  # type: ignore[no-untyped-def]
 
 def test_json_has_the_declared_key_only_with_a_declaration(declared_result) -> None:  # type: ignore[no-untyped-def]
     result = replace(declared_result, findings=tuple(run_rules(declared_result)))
-    doc = json.loads(formats.render(result, "json"))
+    doc = json.loads(report.render(result, "json"))
     jsonschema.validate(doc, SCHEMA)
-    jsonschema.validate(json.loads(formats.render(result, "json", reveal=True)), SCHEMA)
+    jsonschema.validate(json.loads(report.render(result, "json", reveal=True)), SCHEMA)
     d = doc["declared"]
     assert d["source"] == "vendor.toml" and d["elements"] == ["st_contact.email"]
     assert [r["domain"] for r in d["recipients"] if not r["declared"]] == [
@@ -420,7 +426,7 @@ def test_json_has_the_declared_key_only_with_a_declaration(declared_result) -> N
     ]
     assert [u["element"] for u in d["undeclared_elements"]] == ["sid.password", "dev.gaid"]
     assert d["summary"].startswith("2 of the 3 third parties contacted are not listed")
-    plain = json.loads(formats.render(replace(result, declared=None), "json"))
+    plain = json.loads(report.render(replace(result, declared=None), "json"))
     assert "declared" not in plain
     jsonschema.validate(plain, SCHEMA)
     d["recipients"][0]["matched_by"] = "guess"
@@ -429,14 +435,14 @@ def test_json_has_the_declared_key_only_with_a_declaration(declared_result) -> N
 
 
 def test_every_format_renders_a_declared_result(declared_result) -> None:  # type: ignore[no-untyped-def]
-    for fmt in formats.FORMATS:
-        assert formats.render(declared_result, fmt)
-    text = formats.render(declared_result, "text")
+    for fmt in report.FORMATS:
+        assert report.render(declared_result, fmt)
+    text = report.render(declared_result, "text")
     block = text.split("Declared vs observed", 1)[1].split("\n\n", 1)[0]
     assert "2 of the 3 third parties contacted are not listed in the agreement" in block
     assert "not listed: Meta Platforms, Inc. (facebook.com): st_contact.email" in block
     assert "not in Exhibit B: dev.gaid" in block
-    assert "Declared vs observed" not in formats.render(
+    assert "Declared vs observed" not in report.render(
         replace(declared_result, declared=None), "text"
     )
 
@@ -452,7 +458,7 @@ def _text(el: Tag) -> str:
 
 
 def test_html_section_declared_vs_observed(declared_result) -> None:  # type: ignore[no-untyped-def]
-    soup = BeautifulSoup(formats.render(declared_result, "html"), "html.parser")
+    soup = BeautifulSoup(report.render(declared_result, "html"), "html.parser")
     sec = _section(soup, "declared")
     assert _text(sec.find("h2")) == "Declared vs observed"
     ids = [s["id"] for s in soup.find_all("section")]
@@ -479,7 +485,7 @@ def test_html_section_declared_vs_observed(declared_result) -> None:  # type: ig
     assert sec.find("script") is None and sec.find("b") is None
     assert "<script>alert(1)</script>" in _text(sec) and "<b>analytics</b>" in _text(sec)
     plain = BeautifulSoup(
-        formats.render(replace(declared_result, declared=None), "html"), "html.parser"
+        report.render(replace(declared_result, declared=None), "html"), "html.parser"
     )
     assert plain.find("section", id="declared") is None
     assert "#declared" not in [a["href"] for a in plain.select("nav.toc a")]

@@ -20,9 +20,9 @@ import pytest
 import zstandard
 from conftest import shared_path
 
-from edscan.decode import Decoded, decode_flow
-from edscan.decoders.context import MAX_FIELDS
-from edscan.importers import open_source
+from edscan.capture.source import open_source
+from edscan.decode.context import MAX_FIELDS
+from edscan.decode.flow import Decoded, decode_flow
 from edscan.models import Body, Field, Flow, WebSocketMessage
 
 # --------------------------------------------------------------------------- helpers
@@ -1095,7 +1095,7 @@ def test_forms_inside_values_and_prose_that_is_not_one() -> None:
 def test_fields_are_built_from_the_rows_the_detectors_read(monkeypatch: pytest.MonkeyPatch) -> None:
     """Decoding keeps plain rows; ``fields``/``inbound`` are Field objects equal to them, built
     through Field's slots (the shortcut) or its constructor alike."""
-    from edscan import decode
+    from edscan.decode import flow as decode
 
     flow = make_flow(
         "https://x.example/a/b?email=ada%40example.net",
@@ -1121,7 +1121,7 @@ def test_fields_are_built_from_the_rows_the_detectors_read(monkeypatch: pytest.M
 
 
 def test_decoded_from_fields_exposes_the_same_rows() -> None:
-    from edscan.decode import inbound_rows_of, rows_of
+    from edscan.decode.flow import inbound_rows_of, rows_of
 
     f = Field(location="query:a", key="a", value="1", encodings=("url",))
     g = Field(location="response-body:$.id", key="id", value="u_1", encodings=("json",))
@@ -1141,7 +1141,7 @@ def test_decoded_from_fields_exposes_the_same_rows() -> None:
 def test_a_path_sent_again_yields_the_same_fields() -> None:
     """The fields of a flow's own URL path are remembered and reused for the next flow that
     calls the same path: equal fields, and the same query and body fields around them."""
-    from edscan.decoders import url
+    from edscan.decode import url
 
     token = base64.urlsafe_b64encode(b'{"email": "ada@example.net"}').decode().rstrip("=")
     path = f"/v1/users/{token}/events;u1=abc%40x.example"
@@ -1167,7 +1167,7 @@ def test_a_path_sent_again_yields_the_same_fields() -> None:
 def test_headers_sent_again_yield_the_same_fields() -> None:
     """Request headers are remembered by location and value and reused by later flows, within
     the flow's caps: the same fields as decoding them anew, also next to the field cap."""
-    from edscan import decode
+    from edscan.decode import flow as decode
 
     token = "Bearer " + base64.b64encode(b'{"sub": "ada@example.net"}').decode()
     basic = "Basic " + base64.b64encode(b"ada:s3cret").decode()
@@ -1198,8 +1198,8 @@ def test_headers_sent_again_yield_the_same_fields() -> None:
 def test_single_case_values_skipped_are_values_nothing_decodes_out_of() -> None:
     """One-off ids and slugs in one case are not handed to the decoders; every value so skipped
     is one that decoding would have found nothing in (no field, no limit)."""
-    from edscan.decoders import walk
-    from edscan.decoders.context import Ctx
+    from edscan.decode import walk
+    from edscan.decode.context import Ctx
 
     assert walk._single_case_text("stu_b4c1364fe5")
     assert walk._single_case_text("53a000dc-94e2-4f77-9936-578308aca106")

@@ -17,16 +17,16 @@ from bs4 import BeautifulSoup
 from mitmproxy import http
 from mitmproxy.test import taddons, tflow
 
-from edscan.capture import read_capture
+from edscan.capture.capture_file import read_capture
 from edscan.demo import manifest
 from edscan.demo.app import ClassroomServer, ClassroomState, route
 from edscan.demo.roster import DemoStudent
 from edscan.demo.runner import CAPTURE_NAME, PERSONA_NAME, record_session
 from edscan.demo.upstream import DemoUpstream
-from edscan.domains import registrable_domain
+from edscan.detect.persona import load_persona
+from edscan.detect.persona_new import new_persona_values
 from edscan.models import Flow
-from edscan.persona import load_persona
-from edscan.persona_new import new_persona_values
+from edscan.recipients.domains import registrable_domain
 
 pytestmark = pytest.mark.e2e
 

@@ -9,10 +9,10 @@ from urllib.parse import quote
 
 import pytest
 
-from edscan.detect import Detector
+from edscan.detect.detector import Detector
+from edscan.detect.persona import Persona, parse_persona
 from edscan.models import Confidence, Field, Flow, Observation, Party
 from edscan.models import Detector as Kind
-from edscan.persona import Persona, parse_persona
 
 PERSONA = {
     "student": {
@@ -37,7 +37,7 @@ PERSONA = {
 
 @dataclass
 class Decoded:
-    """A stand-in for edscan.decode.Decoded: only what the detector reads."""
+    """A stand-in for edscan.decode.flow.Decoded: only what the detector reads."""
 
     fields: list[Field]
     inbound: list[Field] = field(default_factory=list)
@@ -414,9 +414,9 @@ def test_a_field_seen_before_is_judged_as_the_first_time() -> None:
 def test_observations_built_through_their_slots_equal_the_constructors(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from edscan import detect
+    from edscan.detect import detector as detect
 
-    assert detect._OBSERVATION_FAST, "Observation changed: update detect._OBSERVATION_FIELDS"
+    assert detect._OBSERVATION_FAST, "Observation changed: update detector._OBSERVATION_FIELDS"
     fields = [fld("email", NORM), fld("idfa", "6D92078A-8246-4BA4-AE5B-76104861E7DC")]
     fast = Detector(persona()).observe(flow(), Decoded(list(fields)))
     monkeypatch.setattr(detect, "_OBSERVATION_FAST", False)

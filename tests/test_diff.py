@@ -14,21 +14,21 @@ from click.testing import CliRunner
 from scanbuilder import ScanBuilder
 
 from edscan.cli import cli
-from edscan.declared import parse_declaration
-from edscan.diff import (
+from edscan.declared.declaration import parse_declaration
+from edscan.errors import EdscanError
+from edscan.models import Confidence, ScanResult, Severity
+from edscan.publish.diff import (
     Diff,
     FindingRef,
     diff,
     looks_like_result,
     side_from_document,
 )
-from edscan.errors import EdscanError
-from edscan.formats.diff import render
-from edscan.formats.html import CSP
-from edscan.formats.json import document
-from edscan.models import Confidence, ScanResult, Severity
+from edscan.publish.diff_page import render
+from edscan.report.html import CSP
+from edscan.report.json import document
 from edscan.rules import run_rules
-from edscan.score import score
+from edscan.rules.score import score
 
 ADS = ("advertising", "ad-motivated tracking")
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from edscan import domains
-from edscan.domains import FirstParty, normalize_host, registrable_domain
 from edscan.models import Field, FlowSummary, Party
-from edscan.trackers import TrackerDB, load_trackers
+from edscan.recipients import domains
+from edscan.recipients.domains import FirstParty, normalize_host, registrable_domain
+from edscan.recipients.trackers import TrackerDB, load_trackers
 
 
 @pytest.fixture(scope="module")

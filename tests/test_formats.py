@@ -15,11 +15,11 @@ import jsonschema
 import pytest
 from resultfactory import PERSONA, hostile_result, persona_forms, realistic_result
 
-from edscan import formats
+from edscan import report
 from edscan.errors import EdscanError
-from edscan.formats import csv as csv_format
-from edscan.formats import sarif as sarif_format
 from edscan.models import ScanResult, Severity
+from edscan.report import csv as csv_format
+from edscan.report import sarif as sarif_format
 from edscan.resources import read_text
 
 SCHEMA = json.loads(read_text("reports", "edscan-result-1.schema.json"))
@@ -44,26 +44,26 @@ def _leaks(text: str) -> list[tuple[str, str]]:
 
 
 def test_format_enum_is_the_list_of_formats() -> None:
-    assert formats.FORMATS == ("text", "json", "csv", "sarif", "html")
-    assert [f.value for f in formats.Format] == list(formats.FORMATS)
+    assert report.FORMATS == ("text", "json", "csv", "sarif", "html")
+    assert [f.value for f in report.Format] == list(report.FORMATS)
 
 
-@pytest.mark.parametrize("fmt", formats.FORMATS)
+@pytest.mark.parametrize("fmt", report.FORMATS)
 def test_every_format_renders_text(result: ScanResult, fmt: str) -> None:
-    out = formats.render(result, fmt)
+    out = report.render(result, fmt)
     assert (isinstance(out, str) and out.endswith("\n")) or out.endswith(">\n")
     assert len(out) > 200
 
 
 def test_unknown_format_is_a_usage_error(result: ScanResult) -> None:
     with pytest.raises(EdscanError, match="unknown output format 'xml'"):
-        formats.render(result, "xml")
+        report.render(result, "xml")
 
 
-@pytest.mark.parametrize("fmt", formats.FORMATS)
+@pytest.mark.parametrize("fmt", report.FORMATS)
 def test_render_is_pure(result: ScanResult, fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """No file is opened while rendering (templates and CSS are loaded once, then cached)."""
-    first = formats.render(result, fmt)
+    first = report.render(result, fmt)
 
     def no_io(*args: object, **kwargs: object) -> None:
         raise AssertionError(f"render opened a file: {args!r}")
@@ -71,13 +71,13 @@ def test_render_is_pure(result: ScanResult, fmt: str, monkeypatch: pytest.Monkey
     monkeypatch.setattr(builtins, "open", no_io)
     monkeypatch.setattr(io, "open", no_io)
     monkeypatch.setattr(os, "open", no_io)
-    assert formats.render(result, fmt) == first  # and deterministic
+    assert report.render(result, fmt) == first  # and deterministic
 
 
-@pytest.mark.parametrize("fmt", formats.FORMATS)
+@pytest.mark.parametrize("fmt", report.FORMATS)
 def test_every_format_says_which_mode_it_was_made_in(result: ScanResult, fmt: str) -> None:
-    redacted = formats.render(result, fmt)
-    revealed = formats.render(result, fmt, reveal=True)
+    redacted = report.render(result, fmt)
+    revealed = report.render(result, fmt, reveal=True)
     assert redacted != revealed
     if fmt == "json":
         assert json.loads(redacted)["settings"]["redacted"] is True
@@ -86,7 +86,7 @@ def test_every_format_says_which_mode_it_was_made_in(result: ScanResult, fmt: st
         assert json.loads(redacted)["runs"][0]["properties"]["redacted"] is True
         assert json.loads(revealed)["runs"][0]["properties"]["redacted"] is False
     elif fmt == "csv":
-        for name, text in formats.render_csv_tables(result).items():
+        for name, text in report.render_csv_tables(result).items():
             rows = list(csv.DictReader(io.StringIO(text)))
             assert rows, name
             assert {r["redacted"] for r in rows} == {"true"}
@@ -100,25 +100,25 @@ def test_every_format_says_which_mode_it_was_made_in(result: ScanResult, fmt: st
 # --------------------------------------------------------------------------- redaction
 
 
-@pytest.mark.parametrize("fmt", formats.FORMATS)
+@pytest.mark.parametrize("fmt", report.FORMATS)
 def test_no_persona_value_in_any_encoding_by_default(result: ScanResult, fmt: str) -> None:
     # the result really carries the values: in URLs, evidence and observation values
     raw = repr(result)
     assert any(f in raw for f in persona_forms(PERSONA["student.email"]))
-    outputs = [formats.render(result, fmt)]
+    outputs = [report.render(result, fmt)]
     if fmt == "csv":
-        outputs += list(formats.render_csv_tables(result).values())
+        outputs += list(report.render_csv_tables(result).values())
     for out in outputs:
         assert _leaks(out) == []
 
 
 def test_reveal_shows_values_but_never_credentials(result: ScanResult) -> None:
-    doc = json.loads(formats.render(result, "json", reveal=True))
+    doc = json.loads(report.render(result, "json", reveal=True))
     values = {o["persona_field"]: o["value"] for o in doc["observations"]}
     assert values["student.email"] in persona_forms(PERSONA["student.email"])
     assert values["student.password"] == "‹secret›"
-    assert PERSONA["student.password"] not in formats.render(result, "html", reveal=True)
-    assert "c1ev3r-0auth-c0de-99" not in formats.render(result, "csv", reveal=True)
+    assert PERSONA["student.password"] not in report.render(result, "html", reveal=True)
+    assert "c1ev3r-0auth-c0de-99" not in report.render(result, "csv", reveal=True)
 
 
 # --------------------------------------------------------------------------- json
@@ -128,18 +128,18 @@ def test_json_validates_against_the_shipped_schema(result: ScanResult) -> None:
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
     for r in (result, replace(result, score=None, findings=()), hostile_result()):
         for reveal in (False, True):
-            jsonschema.validate(json.loads(formats.render(r, "json", reveal=reveal)), SCHEMA)
+            jsonschema.validate(json.loads(report.render(r, "json", reveal=reveal)), SCHEMA)
 
 
 def test_json_schema_rejects_what_it_should(result: ScanResult) -> None:
-    doc = json.loads(formats.render(result, "json"))
+    doc = json.loads(report.render(result, "json"))
     doc["observations"][0]["surprise"] = 1
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(doc, SCHEMA)
 
 
 def test_json_is_sorted_and_stable(result: ScanResult) -> None:
-    out = formats.render(result, "json")
+    out = report.render(result, "json")
     shuffled = replace(
         result,
         observations=tuple(reversed(result.observations)),
@@ -147,7 +147,7 @@ def test_json_is_sorted_and_stable(result: ScanResult) -> None:
         findings=tuple(reversed(result.findings)),
         lists=tuple(reversed(result.lists)),
     )
-    assert formats.render(shuffled, "json") == out
+    assert report.render(shuffled, "json") == out
     doc = json.loads(out)
     assert list(doc) == sorted(doc)
     assert doc["schema"] == "edscan-result/1"
@@ -159,7 +159,7 @@ def test_json_is_sorted_and_stable(result: ScanResult) -> None:
 
 
 def test_json_keeps_the_earlier_contracts(result: ScanResult) -> None:
-    doc = json.loads(formats.render(result, "json"))
+    doc = json.loads(report.render(result, "json"))
     obs_keys = {"flow", "host", "element", "detector", "confidence", "location", "encodings"}
     obs_keys |= {"persona_field", "party"}
     assert all(obs_keys <= set(o) for o in doc["observations"])
@@ -178,7 +178,7 @@ def test_json_keeps_the_earlier_contracts(result: ScanResult) -> None:
 
 
 def test_csv_headers_are_fixed(result: ScanResult) -> None:
-    tables = formats.render_csv_tables(result)
+    tables = report.render_csv_tables(result)
     assert list(tables) == ["findings", "recipients", "observations"]
     expected = {
         "findings": "rule,severity,confidence,title,summary,elements,recipients,occurrences,"
@@ -190,11 +190,11 @@ def test_csv_headers_are_fixed(result: ScanResult) -> None:
     }
     for name, text in tables.items():
         assert text.splitlines()[0] == expected[name]
-    assert formats.render(result, "csv") == tables["findings"]
+    assert report.render(result, "csv") == tables["findings"]
 
 
 def test_csv_rows_match_the_result(result: ScanResult) -> None:
-    tables = formats.render_csv_tables(result)
+    tables = report.render_csv_tables(result)
     obs = list(csv.DictReader(io.StringIO(tables["observations"])))
     assert len(obs) == len(result.observations)
     rcp = list(csv.DictReader(io.StringIO(tables["recipients"])))
@@ -215,14 +215,14 @@ def test_csv_cells_cannot_run_as_spreadsheet_formulas(result: ScanResult) -> Non
 
 
 def test_write_csv_puts_three_tables_beside_the_name(result: ScanResult, tmp_path: Path) -> None:
-    written = formats.write(result, "csv", tmp_path / "out.csv")
+    written = report.write(result, "csv", tmp_path / "out.csv")
     assert [p.name for p in written] == [
         "out.findings.csv",
         "out.recipients.csv",
         "out.observations.csv",
     ]
     assert not (tmp_path / "out.csv").exists()
-    tables = formats.render_csv_tables(result)
+    tables = report.render_csv_tables(result)
     assert (tmp_path / "out.recipients.csv").read_text(encoding="utf-8") == tables["recipients"]
 
 
@@ -230,23 +230,23 @@ def test_write_to_stdout_and_private_files_when_revealed(
     result: ScanResult, tmp_path: Path
 ) -> None:
     buf = io.StringIO()
-    assert formats.write(result, "text", None, stdout=buf) == []
-    assert buf.getvalue() == formats.render(result, "text")
-    (path,) = formats.write(result, "json", tmp_path / "r.json", reveal=True)
+    assert report.write(result, "text", None, stdout=buf) == []
+    assert buf.getvalue() == report.render(result, "text")
+    (path,) = report.write(result, "json", tmp_path / "r.json", reveal=True)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert json.loads(path.read_text(encoding="utf-8"))["settings"]["redacted"] is False
 
 
 def test_write_reports_an_unwritable_path_clearly(result: ScanResult, tmp_path: Path) -> None:
     with pytest.raises(EdscanError, match="cannot write"):
-        formats.write(result, "json", tmp_path / "missing-dir" / "r.json")
+        report.write(result, "json", tmp_path / "missing-dir" / "r.json")
 
 
 # --------------------------------------------------------------------------- sarif
 
 
 def test_sarif_shape(result: ScanResult) -> None:
-    doc = json.loads(formats.render(result, "sarif"))
+    doc = json.loads(report.render(result, "sarif"))
     assert doc["version"] == "2.1.0"
     assert doc["$schema"].endswith("sarif-2.1.0.json")
     (run,) = doc["runs"]
@@ -287,7 +287,7 @@ def test_sarif_absolute_capture_path_is_a_file_uri(result: ScanResult) -> None:
 
 
 def test_text_summary(result: ScanResult) -> None:
-    out = formats.render(result, "text")
+    out = report.render(result, "text")
     assert "Grade F   risk 91/100   verdict: do not approve until fixed" in out
     assert "Findings: 9 (3 critical, 2 high, 2 medium, 1 low, 1 info)" in out
     assert "CRITICAL EDS001" in out
@@ -297,5 +297,5 @@ def test_text_summary(result: ScanResult) -> None:
 
 def test_text_neutralises_terminal_escapes() -> None:
     r = replace(realistic_result(), first_party=("evil\x1b]0;pwned\x07.example",))
-    out = formats.render(r, "text")
+    out = report.render(r, "text")
     assert "\x1b" not in out and "\x07" not in out

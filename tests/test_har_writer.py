@@ -16,10 +16,10 @@ import zstandard
 from conftest import DATA
 from mitmproxy.io import read_flows_from_paths
 
-from edscan.capture import CaptureWriter
-from edscan.importers import open_source
-from edscan.importers.convert import convert
-from edscan.importers.har_writer import HarWriter, decode_content
+from edscan.capture.capture_file import CaptureWriter
+from edscan.capture.convert import convert
+from edscan.capture.har_writer import HarWriter, decode_content
+from edscan.capture.source import open_source
 from edscan.models import Body, Flow, WebSocketMessage
 
 T0 = 1714982400.123456

@@ -12,9 +12,9 @@ from conftest import DATA
 from mitmproxy import io as mitmio
 from mitmproxy.test import tflow
 
-from edscan.capture import CaptureWriter
+from edscan.capture.capture_file import CaptureWriter
+from edscan.capture.source import open_source, sniff
 from edscan.errors import CaptureError
-from edscan.importers import open_source, sniff
 from edscan.models import Flow
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from conftest import DATA, SHARED, shared_path
 
+from edscan.capture.har import HarSource, flow_from_har, load_har, parse_har_time
+from edscan.capture.har_writer import decode_content
+from edscan.capture.source import open_source
 from edscan.errors import CaptureError
-from edscan.importers import open_source
-from edscan.importers.har import HarSource, flow_from_har, load_har, parse_har_time
-from edscan.importers.har_writer import decode_content
 from edscan.models import Flow
 
 HAR = DATA / "har"

@@ -13,10 +13,10 @@ from mitmproxy.io import tnetstring
 from mitmproxy.test import tflow
 from wsproto.frame_protocol import Opcode
 
-from edscan.capture import flow_from_dict
+from edscan.capture.capture_file import flow_from_dict
+from edscan.capture.mitm import MitmSource, flow_from_mitmproxy, record_from_mitmproxy
+from edscan.capture.source import open_source
 from edscan.errors import CaptureError
-from edscan.importers import open_source
-from edscan.importers.mitm import MitmSource, flow_from_mitmproxy, record_from_mitmproxy
 
 
 def _http(version: str, path: str) -> object:

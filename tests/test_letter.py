@@ -13,11 +13,11 @@ from markdown_it import MarkdownIt
 from publishcapture import PERSONA_TOML, SECRETS, write_student_capture
 from resultfactory import PERSONA, hostile_result, persona_forms, realistic_result
 
-from edscan import letter
 from edscan.cli import cli
-from edscan.formats._common import sorted_findings
 from edscan.models import Recipient, ScanResult
-from edscan.publish import strip_controls
+from edscan.publish import letter
+from edscan.publish.public import strip_controls
+from edscan.report._common import sorted_findings
 
 NASTY = (
     "<script>alert(1)</script>",

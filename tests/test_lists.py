@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import DATA
 
-from edscan import domains, lists, upstream
 from edscan.cli import cli
 from edscan.errors import EdscanError
-from edscan.trackers import load_trackers
+from edscan.recipients import domains, update, upstream
+from edscan.recipients.trackers import load_trackers
 
 FIX = DATA / "lists"
 ADGUARD = upstream.SOURCES["adguard-companiesdb"]
@@ -78,8 +78,8 @@ class Server:
         return httpx.MockTransport(self)
 
 
-def run(base: Path, server: Server, *sources: upstream.Source) -> dict[str, lists.Outcome]:
-    out = lists.update(base, sources, transport=server.transport())
+def run(base: Path, server: Server, *sources: upstream.Source) -> dict[str, update.Outcome]:
+    out = update.update(base, sources, transport=server.transport())
     return {o.name: o for o in out}
 
 
@@ -196,14 +196,16 @@ def test_an_optional_file_may_be_missing(tmp_path: Path) -> None:
 
 def test_noncommercial_sources_need_consent() -> None:
     with pytest.raises(EdscanError, match="non-commercial"):
-        lists.selected_sources(["disconnect"], accept_noncommercial=False)
-    assert [s.name for s in lists.selected_sources([], False)] == list(upstream.DEFAULT_SOURCES)
-    chosen = {s.name for s in lists.selected_sources([], True)}
+        update.selected_sources(["disconnect"], accept_noncommercial=False)
+    assert [s.name for s in update.selected_sources([], False)] == list(upstream.DEFAULT_SOURCES)
+    chosen = {s.name for s in update.selected_sources([], True)}
     assert chosen == set(upstream.SOURCES)
 
 
 def test_import_from_files_uses_their_own_date(tmp_path: Path) -> None:
-    out = {o.name: o for o in lists.import_files(tmp_path / "d", [FIX], accept_noncommercial=False)}
+    out = {
+        o.name: o for o in update.import_files(tmp_path / "d", [FIX], accept_noncommercial=False)
+    }
     assert out["adguard-companiesdb"].status == "updated"
     assert out["adguard-companiesdb"].info.version == "2026-05-04"  # type: ignore[union-attr]
     assert (
@@ -221,7 +223,9 @@ def test_import_rejects_invalid_and_incomplete_files(tmp_path: Path) -> None:
     (bad / "trackers.json").write_text('{"trackerDomains": {}, "trackers": {}}')  # AdGuard shape
     (bad / "companies.json").write_text('{"companies": {}}')
     (bad / "notes.json").write_text('{"hello": "world"}')
-    out = {o.name: o for o in lists.import_files(tmp_path / "d", [bad], accept_noncommercial=False)}
+    out = {
+        o.name: o for o in update.import_files(tmp_path / "d", [bad], accept_noncommercial=False)
+    }
     assert out["adguard-companiesdb"].status == "failed"
     assert "empty" in out["adguard-companiesdb"].message
     assert out[str(bad / "notes.json")].status == "skipped"
@@ -229,7 +233,7 @@ def test_import_rejects_invalid_and_incomplete_files(tmp_path: Path) -> None:
     with pytest.raises(EdscanError, match="no tracker list files"):
         empty = tmp_path / "empty"
         empty.mkdir()
-        lists.import_files(tmp_path / "d", [empty], accept_noncommercial=False)
+        update.import_files(tmp_path / "d", [empty], accept_noncommercial=False)
 
 
 # --------------------------------------------------------------------------- the CLI
@@ -286,7 +290,7 @@ def test_cli_update_failure_exits_2_and_names_the_workaround(
     for url in BODIES:
         server.override[url] = _broken("connect")
     monkeypatch.setattr(
-        lists, "update", functools.partial(lists.update, transport=server.transport())
+        update, "update", functools.partial(update.update, transport=server.transport())
     )
     r = CliRunner().invoke(cli, ["lists", "update", "--data-dir", str(tmp_path)])
     assert r.exit_code == 2

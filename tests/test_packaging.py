@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import DATA, ROOT
 
-from edscan.capture import CaptureWriter
+from edscan.capture.capture_file import CaptureWriter
 from edscan.models import Flow
 
 pytestmark = pytest.mark.packaging
@@ -68,7 +68,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_wheel_holds_the_code_and_the_shipped_files(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     code = [p for p in _tracked("edscan") if p.endswith(".py")]
-    assert "edscan/importers/har.py" in code  # the listing works
+    assert "edscan/capture/har.py" in code  # the listing works
     missing = [p for p in code if p not in names]
     assert not missing, f"modules missing from the wheel: {missing}"
     data = [

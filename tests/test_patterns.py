@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from edscan.detect import Detector
+from edscan.detect.detector import Detector
 from edscan.models import Confidence, Field, Flow, Observation
 from edscan.models import Detector as Kind
 

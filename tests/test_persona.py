@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from edscan.cli import cli
+from edscan.detect.persona import FIELD_SPECS, load_persona, parse_persona, spec_for
+from edscan.detect.persona_new import new_persona_values, render_persona
 from edscan.errors import EdscanError
-from edscan.persona import FIELD_SPECS, load_persona, parse_persona, spec_for
-from edscan.persona_new import new_persona_values, render_persona
 
 FULL = """
 [student]

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from edscan.domains import FirstParty
 from edscan.models import FlowSummary, Party
-from edscan.recipients import build_recipients
-from edscan.trackers import TrackerDB, load_trackers
+from edscan.recipients.domains import FirstParty
+from edscan.recipients.recipient import build_recipients
+from edscan.recipients.trackers import TrackerDB, load_trackers
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,9 @@ from mitmproxy import connection, exceptions, http, websocket
 from mitmproxy.proxy.layers.tls import TlsData  # type: ignore[attr-defined]
 from mitmproxy.test import taddons, tflow
 
-from edscan.capture import read_capture
-from edscan.importers.mitm import flow_from_mitmproxy
-from edscan.models import Flow
-from edscan.recorder import (
+from edscan.capture.capture_file import read_capture
+from edscan.capture.mitm import flow_from_mitmproxy
+from edscan.capture.recorder import (
     DEFAULT_MAX_BODY,
     PHASE_KEY,
     TLS_FAILED,
@@ -25,6 +24,7 @@ from edscan.recorder import (
     Recorder,
     normalize_label,
 )
+from edscan.models import Flow
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -407,7 +407,7 @@ def test_conversion_errors_never_break_traffic(
     def broken(*args: object, **kwargs: object) -> dict[str, object]:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("edscan.recorder.record_from_mitmproxy", broken)
+    monkeypatch.setattr("edscan.capture.recorder.record_from_mitmproxy", broken)
     f = _flow(resp=_response())
     rec.request(f)
     with caplog.at_level(logging.ERROR):

@@ -8,7 +8,7 @@ import pytest
 from resultfactory import PERSONA, persona_forms, realistic_result
 
 from edscan.models import Confidence, Detector, Observation
-from edscan.redact import MASK, SECRET, Redactor, is_secret, value_label, variants
+from edscan.report.redact import MASK, SECRET, Redactor, is_secret, value_label, variants
 
 EMAIL = "qz-7f3a@district-test.example"
 
@@ -163,7 +163,7 @@ def test_phase_that_is_a_page_url_is_redacted_as_a_url() -> None:
 
 
 def test_har_page_phases_do_not_leak_into_outputs() -> None:
-    from edscan import formats
+    from edscan import report
 
     secret_page = "https://app.example/home?access_token=Zk81pQ7vXw2secret"
     result = realistic_result()
@@ -173,4 +173,4 @@ def test_har_page_phases_do_not_leak_into_outputs() -> None:
         flows=tuple(replace(f, phase=secret_page) for f in result.flows),
     )
     for fmt in ("html", "json", "text"):
-        assert "Zk81pQ7vXw2secret" not in formats.render(result, fmt), fmt
+        assert "Zk81pQ7vXw2secret" not in report.render(result, fmt), fmt

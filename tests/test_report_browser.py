@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from resultfactory import hostile_result, realistic_result
 
-from edscan import formats
+from edscan import report
 
 pytestmark = pytest.mark.browser
 
@@ -93,7 +93,7 @@ def _write(tmp_path: Path, name: str, html: str) -> Path:
 
 
 def test_realistic_report_renders_cleanly_offline(browser: Any, tmp_path: Path) -> None:
-    path = _write(tmp_path, "report.html", formats.render(realistic_result(), "html"))
+    path = _write(tmp_path, "report.html", report.render(realistic_result(), "html"))
     w = Watched(browser)
     try:
         w.open(path)
@@ -112,7 +112,7 @@ def test_realistic_report_renders_cleanly_offline(browser: Any, tmp_path: Path) 
 
 
 def test_report_prints_to_pdf_without_the_navigation(browser: Any, tmp_path: Path) -> None:
-    path = _write(tmp_path, "report.html", formats.render(realistic_result(), "html"))
+    path = _write(tmp_path, "report.html", report.render(realistic_result(), "html"))
     w = Watched(browser)
     try:
         w.open(path)
@@ -126,7 +126,7 @@ def test_report_prints_to_pdf_without_the_navigation(browser: Any, tmp_path: Pat
 
 
 def test_report_reads_with_javascript_off(browser: Any, tmp_path: Path) -> None:
-    path = _write(tmp_path, "report.html", formats.render(realistic_result(), "html"))
+    path = _write(tmp_path, "report.html", report.render(realistic_result(), "html"))
     w = Watched(browser, javascript=False)
     try:
         w.open(path)
@@ -141,7 +141,7 @@ def test_report_reads_with_javascript_off(browser: Any, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("csp", [True, False], ids=["with-csp", "escaping-alone"])
 def test_hostile_capture_runs_nothing(browser: Any, tmp_path: Path, csp: bool) -> None:
-    html = formats.render(hostile_result(), "html")
+    html = report.render(hostile_result(), "html")
     if not csp:  # prove the escaping itself, not only the Content-Security-Policy
         html, n = CSP_META.subn("", html)
         assert n == 1

@@ -16,10 +16,10 @@ from resultfactory import (
     realistic_result,
 )
 
-from edscan import formats
-from edscan.formats import _diagram, _view
-from edscan.formats.html import CSP
+from edscan import report
 from edscan.models import Party, ScanResult
+from edscan.report import _diagram, _view
+from edscan.report.html import CSP
 
 SECTIONS = {
     "verdict": "Verdict",
@@ -36,7 +36,7 @@ SECTIONS = {
 
 
 def _soup(result: ScanResult, *, reveal: bool = False) -> BeautifulSoup:
-    return BeautifulSoup(formats.render(result, "html", reveal=reveal), "html.parser")
+    return BeautifulSoup(report.render(result, "html", reveal=reveal), "html.parser")
 
 
 @pytest.fixture(scope="module")
@@ -210,7 +210,7 @@ def test_methodology_and_limits(soup: BeautifulSoup) -> None:
 
 
 def test_no_persona_value_in_any_encoding_by_default() -> None:
-    html = formats.render(realistic_result(), "html")
+    html = report.render(realistic_result(), "html")
     text = _text(BeautifulSoup(html, "html.parser")).lower() + html.lower()
     for key, value in PERSONA.items():
         for form in persona_forms(value):
@@ -227,7 +227,7 @@ def test_inferred_first_party_and_no_score() -> None:
 
 
 def test_hostile_values_are_text_not_markup() -> None:
-    html = formats.render(hostile_result(), "html")
+    html = report.render(hostile_result(), "html")
     s = BeautifulSoup(html, "html.parser")
     assert s.find_all(["script", "iframe", "img", "foreignobject", "object", "embed"]) == []
     assert all(a.get("href", "").startswith("#") for a in s.find_all("a"))
@@ -247,7 +247,7 @@ def test_hostile_values_are_text_not_markup() -> None:
 
 def test_large_result_is_capped_with_counts() -> None:
     big = big_result(20_000)
-    html = formats.render(big, "html")
+    html = report.render(big, "html")
     assert len(html) < 1_000_000
     s = BeautifulSoup(html, "html.parser")
     svg = s.select_one("#flows svg")
@@ -269,7 +269,7 @@ def test_large_result_is_capped_with_counts() -> None:
 
 def test_json_sidecar_and_html_agree_on_counts() -> None:
     r = realistic_result()
-    doc = json.loads(formats.render(r, "json"))
+    doc = json.loads(report.render(r, "json"))
     s = _soup(r)
     assert len(s.select("#findings article.finding")) == len(doc["findings"])
 
@@ -309,7 +309,7 @@ def test_plain_http_and_upstream_errors_are_not_counted_as_not_inspected() -> No
         ),
     )
     soup = BeautifulSoup(
-        formats.render(replace(base, flows=base.flows + extra), "html"), "html.parser"
+        report.render(replace(base, flows=base.flows + extra), "html"), "html.parser"
     )
     limits = _text(_section(soup, "limits"))
     assert "api.pinnedsdk.example" in limits

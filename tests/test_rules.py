@@ -14,10 +14,11 @@ from click.testing import CliRunner
 from conftest import ROOT
 from scanbuilder import ScanBuilder
 
-from edscan import taxonomy, trackers
 from edscan.cli import cli
-from edscan.declared import Declaration, parse_declaration
+from edscan.declared.declaration import Declaration, parse_declaration
+from edscan.detect import taxonomy
 from edscan.models import Confidence, Finding, ScanResult, Severity
+from edscan.recipients import trackers
 from edscan.rules import RETIRED, RULES, get_rule, law, run_rules, vocab
 from edscan.rules.base import MAX_EVIDENCE
 

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import shared_path
 
-from edscan.capture import CaptureWriter
+from edscan.capture.capture_file import CaptureWriter
 from edscan.cli import cli
 from edscan.models import Body, Flow, Party
-from edscan.scan import scan
+from edscan.pipeline import scan
 
 OBSERVATION_KEYS = {
     "flow",
@@ -152,7 +152,7 @@ def test_classdojo_login_email_stays_first_party(tmp_path: Path) -> None:
     har = shared_path("corpus", "edtech", "teacher-login-www.classdojo.com.har")
     persona = tmp_path / "bob.toml"
     persona.write_text('[student]\nemail = "bob@bob.com"\n')
-    from edscan.persona import load_persona
+    from edscan.detect.persona import load_persona
 
     result = scan(har, persona=load_persona(persona), data_dir=tmp_path / "d")
     assert result.first_party and "classdojo.com" in result.first_party

@@ -13,7 +13,7 @@ from scanbuilder import ScanBuilder
 
 from edscan.models import Confidence, Finding, ScanResult, Severity
 from edscan.rules import run_rules
-from edscan.score import (
+from edscan.rules.score import (
     CAP,
     FORMULA,
     NOT_VERIFIABLE,

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from edscan.decode import decode_flow
+from edscan.decode.flow import decode_flow
 from edscan.models import Body, Field, Flow
-from edscan.signals import (
+from edscan.rules.signals import (
     KIND_CAPS,
     MAX_SIGNALS,
     MAX_VALUE,

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from edscan.cli import cli
-from edscan.taxonomy import (
+from edscan.detect.taxonomy import (
     CATEGORIES,
     ELEMENTS,
     Tier,

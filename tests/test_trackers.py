@@ -8,17 +8,17 @@ from pathlib import Path
 import pytest
 from conftest import DATA
 
-from edscan import lists
 from edscan.errors import EdscanError
-from edscan.listformat import (
+from edscan.recipients import update
+from edscan.recipients.listformat import (
     CATEGORIES,
     TRACKING_CATEGORIES,
     SdkRule,
     parse_edscan_list,
     path_pattern,
 )
+from edscan.recipients.trackers import BUNDLED_FILES, TrackerDB, is_tracking, load_trackers
 from edscan.resources import read_text
-from edscan.trackers import BUNDLED_FILES, TrackerDB, is_tracking, load_trackers
 
 FIX = DATA / "lists"
 
@@ -281,7 +281,7 @@ def test_lists_report_the_bundled_files_and_the_psl(db: TrackerDB) -> None:
 @pytest.fixture
 def installed(tmp_path: Path) -> Path:
     """A data directory with every fixture list installed and an overrides file."""
-    out = lists.import_files(tmp_path, [FIX], accept_noncommercial=True)
+    out = update.import_files(tmp_path, [FIX], accept_noncommercial=True)
     assert {o.name: o.status for o in out} == {
         "adguard-companiesdb": "updated",
         "exodus": "updated",

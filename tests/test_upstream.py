@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import DATA, shared_path
 
-from edscan import listparsers, upstream
-from edscan.listformat import CATEGORIES
+from edscan.recipients import parsers, upstream
+from edscan.recipients.listformat import CATEGORIES
 
 FIX = DATA / "lists"
 
@@ -19,7 +19,7 @@ def _files(folder: Path, *names: str) -> dict[str, bytes]:
     return {n: (folder / n).read_bytes() for n in names if (folder / n).exists()}
 
 
-def _check_vocabulary(parsed: listparsers.Parsed) -> None:
+def _check_vocabulary(parsed: parsers.Parsed) -> None:
     vocab = set(CATEGORIES)
     for e in parsed.entries.values():
         assert set(e.categories) <= vocab, e
@@ -31,7 +31,7 @@ def _check_vocabulary(parsed: listparsers.Parsed) -> None:
 
 
 def test_adguard_fixture() -> None:
-    p = listparsers.parse_adguard(_files(FIX / "adguard", "trackers.json", "companies.json"))
+    p = parsers.parse_adguard(_files(FIX / "adguard", "trackers.json", "companies.json"))
     assert p.version == "2026-05-04"
     assert p.records == 5
     e = p.entries["sync.kidpixel-cdn.test"]
@@ -48,7 +48,7 @@ def test_adguard_fixture() -> None:
 
 
 def test_exodus_fixture_plain_hosts_become_suffixes_and_regexes_stay() -> None:
-    p = listparsers.parse_exodus(_files(FIX / "exodus", "trackers.json"))
+    p = parsers.parse_exodus(_files(FIX / "exodus", "trackers.json"))
     assert p.records == 4
     assert p.entries["kidads.test"].names == ("KidAds SDK",)
     assert p.entries["sdk.kidads-cdn.test"].categories == (
@@ -63,7 +63,7 @@ def test_exodus_fixture_plain_hosts_become_suffixes_and_regexes_stay() -> None:
 
 def test_duckduckgo_fixture_owner_parent_and_app_list() -> None:
     files = _files(FIX / "duckduckgo", "extension-tds.json", "android-tds.json")
-    p = listparsers.parse_duckduckgo(files)
+    p = parsers.parse_duckduckgo(files)
     r = p.entries["replaykids.test"]
     assert (r.organization, r.parent) == ("ReplayKids", "Example Holdings")
     assert r.categories == ("session replay", "analytics")
@@ -72,12 +72,12 @@ def test_duckduckgo_fixture_owner_parent_and_app_list() -> None:
     assert p.entries["quiet.test"].categories == ()
     assert p.records == 4
     # the app list is optional
-    alone = listparsers.parse_duckduckgo({"extension-tds.json": files["extension-tds.json"]})
+    alone = parsers.parse_duckduckgo({"extension-tds.json": files["extension-tds.json"]})
     assert "app.kidads.test" not in alone.entries
 
 
 def test_disconnect_fixture_flags_paths_and_entities() -> None:
-    p = listparsers.parse_disconnect(_files(FIX / "disconnect", "services.json", "entities.json"))
+    p = parsers.parse_disconnect(_files(FIX / "disconnect", "services.json", "entities.json"))
     assert p.entries["replaykids.test"].categories == ("analytics", "session replay")
     assert p.entries["lessonstats.test"].categories == ("analytics",)  # "performance" flag
     assert p.entries["videobox.test"].categories == ("video / embedded content",)
@@ -87,7 +87,7 @@ def test_disconnect_fixture_flags_paths_and_entities() -> None:
 
 
 def test_ghostery_fixture() -> None:
-    p = listparsers.parse_ghostery(_files(FIX / "ghostery", "trackerdb.json"))
+    p = parsers.parse_ghostery(_files(FIX / "ghostery", "trackerdb.json"))
     k = p.entries["kidpixel.test"]
     assert (k.organization, k.categories, k.names) == (
         "KidPixel Company",
@@ -101,15 +101,15 @@ def test_ghostery_fixture() -> None:
 @pytest.mark.parametrize(
     ("parser", "files", "message"),
     [
-        (listparsers.parse_adguard, {"trackers.json": b"{}", "companies.json": b"{}"}, "trackers"),
-        (listparsers.parse_adguard, {"trackers.json": b'{"trackers": {}'}, "not valid JSON"),
-        (listparsers.parse_exodus, {"trackers.json": b'{"trackers": []}'}, "must be an object"),
-        (listparsers.parse_exodus, {"trackers.json": b'{"trackers": {}}'}, "empty"),
-        (listparsers.parse_duckduckgo, {"extension-tds.json": b"[1, 2]"}, "must be an object"),
-        (listparsers.parse_disconnect, {"services.json": b'{"categories": {}}'}, "empty"),
-        (listparsers.parse_ghostery, {"trackerdb.json": b'{"patterns": {}}'}, "domains"),
-        (listparsers.parse_psl, {"public_suffix_list.dat": b"com\nnet\n"}, "ICANN"),
-        (listparsers.parse_psl, {}, "missing"),
+        (parsers.parse_adguard, {"trackers.json": b"{}", "companies.json": b"{}"}, "trackers"),
+        (parsers.parse_adguard, {"trackers.json": b'{"trackers": {}'}, "not valid JSON"),
+        (parsers.parse_exodus, {"trackers.json": b'{"trackers": []}'}, "must be an object"),
+        (parsers.parse_exodus, {"trackers.json": b'{"trackers": {}}'}, "empty"),
+        (parsers.parse_duckduckgo, {"extension-tds.json": b"[1, 2]"}, "must be an object"),
+        (parsers.parse_disconnect, {"services.json": b'{"categories": {}}'}, "empty"),
+        (parsers.parse_ghostery, {"trackerdb.json": b'{"patterns": {}}'}, "domains"),
+        (parsers.parse_psl, {"public_suffix_list.dat": b"com\nnet\n"}, "ICANN"),
+        (parsers.parse_psl, {}, "missing"),
     ],
 )
 def test_schema_errors_name_the_problem(parser, files, message) -> None:  # type: ignore[no-untyped-def]
@@ -120,7 +120,7 @@ def test_schema_errors_name_the_problem(parser, files, message) -> None:  # type
 def test_sniff_recognises_each_fixture_by_content() -> None:
     seen = {}
     for path in sorted(FIX.rglob("*.json")):
-        seen[str(path.relative_to(FIX))] = listparsers.sniff(path.name, path.read_bytes())
+        seen[str(path.relative_to(FIX))] = parsers.sniff(path.name, path.read_bytes())
     assert seen == {
         "adguard/companies.json": ("adguard-companiesdb", "companies.json"),
         "adguard/trackers.json": ("adguard-companiesdb", "trackers.json"),
@@ -131,8 +131,8 @@ def test_sniff_recognises_each_fixture_by_content() -> None:
         "exodus/trackers.json": ("exodus", "trackers.json"),
         "ghostery/trackerdb.json": ("ghostery-trackerdb", "trackerdb.json"),
     }
-    assert listparsers.sniff("x.json", b'{"hello": 1}') is None
-    assert listparsers.sniff("x.bin", b"\x00\x01") is None
+    assert parsers.sniff("x.json", b'{"hello": 1}') is None
+    assert parsers.sniff("x.bin", b"\x00\x01") is None
 
 
 def test_data_dir_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -148,7 +148,7 @@ def test_data_dir_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
 
 def test_adguard_real_files() -> None:
     folder = shared_path("tracker-sources", "adguard-companiesdb")
-    p = listparsers.parse_adguard(_files(folder, "trackers.json", "companies.json"))
+    p = parsers.parse_adguard(_files(folder, "trackers.json", "companies.json"))
     raw = json.loads((folder / "trackers.json").read_bytes())
     assert p.records == len(raw["trackerDomains"]) > 5000
     assert len(p.entries) > 5000
@@ -160,7 +160,7 @@ def test_adguard_real_files() -> None:
 
 def test_exodus_real_file() -> None:
     folder = shared_path("tracker-sources", "exodus")
-    p = listparsers.parse_exodus(_files(folder, "trackers.json"))
+    p = parsers.parse_exodus(_files(folder, "trackers.json"))
     assert p.records == 432
     assert "AppsFlyer" in p.entries["appsflyer.com"].names
     assert len(p.entries) > 300
@@ -169,7 +169,7 @@ def test_exodus_real_file() -> None:
 
 def test_duckduckgo_real_files() -> None:
     folder = shared_path("tracker-sources", "duckduckgo")
-    p = listparsers.parse_duckduckgo(_files(folder, "extension-tds.json", "android-tds.json"))
+    p = parsers.parse_duckduckgo(_files(folder, "extension-tds.json", "android-tds.json"))
     ga = p.entries["google-analytics.com"]
     assert (ga.organization, ga.parent) == ("Google Analytics", "Google LLC")
     assert "session replay" in p.entries["hotjar.com"].categories
@@ -179,7 +179,7 @@ def test_duckduckgo_real_files() -> None:
 
 def test_disconnect_real_files() -> None:
     folder = shared_path("tracker-sources", "disconnect")
-    p = listparsers.parse_disconnect(_files(folder, "services.json", "entities.json"))
+    p = parsers.parse_disconnect(_files(folder, "services.json", "entities.json"))
     assert p.entries["doubleclick.net"].organization == "Google"
     assert "session replay" in p.entries["hotjar.com"].categories
     assert not any("/" in k for k in p.entries)  # path entries skipped
@@ -189,7 +189,7 @@ def test_disconnect_real_files() -> None:
 
 def test_ghostery_real_file() -> None:
     folder = shared_path("tracker-sources", "ghostery")
-    p = listparsers.parse_ghostery(_files(folder, "trackerdb.json"))
+    p = parsers.parse_ghostery(_files(folder, "trackerdb.json"))
     assert p.records > 5000
     assert p.entries["doubleclick.net"].organization
     _check_vocabulary(p)
@@ -197,15 +197,15 @@ def test_ghostery_real_file() -> None:
 
 def test_psl_real_file_and_truncation() -> None:
     raw = shared_path("tracker-sources", "publicsuffix", "public_suffix_list.dat").read_bytes()
-    assert listparsers.parse_psl({"public_suffix_list.dat": raw}).records > 9000
+    assert parsers.parse_psl({"public_suffix_list.dat": raw}).records > 9000
     with pytest.raises(ValueError, match="ICANN"):
-        listparsers.parse_psl({"public_suffix_list.dat": raw[: len(raw) // 3]})
+        parsers.parse_psl({"public_suffix_list.dat": raw[: len(raw) // 3]})
 
 
 def test_sniff_real_files() -> None:
     root = shared_path("tracker-sources")
     kinds = {
-        listparsers.sniff(p.name, p.read_bytes())
+        parsers.sniff(p.name, p.read_bytes())
         for p in root.rglob("*")
         if p.is_file() and p.suffix in (".json", ".dat")
     }

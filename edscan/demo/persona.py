@@ -13,8 +13,8 @@ from edscan.demo.roster import DemoStudent
 
 def fresh_persona(path: Path) -> tuple[DemoStudent, Path]:
     """A new student with unique canary values, written to ``path`` (0600)."""
-    from edscan.capture import open_private
-    from edscan.persona_new import new_persona_values, render_persona
+    from edscan.capture.capture_file import open_private
+    from edscan.detect.persona_new import new_persona_values, render_persona
 
     values = new_persona_values()
     # the generator can give the parent the student's own first name (same surname too):

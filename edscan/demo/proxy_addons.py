@@ -4,7 +4,7 @@ The demo addon comes first so that by the time the recorder's hooks run, every r
 has its local response; the recorder still sees (and records) each flow exactly as sent.
 """
 
+from edscan.capture.recorder import Recorder
 from edscan.demo.upstream import DemoUpstream
-from edscan.recorder import Recorder
 
 addons = [DemoUpstream(), Recorder()]

@@ -34,7 +34,7 @@ class DemoStudent:
 
     @classmethod
     def from_persona(cls, values: Mapping[str, str]) -> DemoStudent:
-        """The student a persona describes (keys as in ``edscan.persona``)."""
+        """The student a persona describes (keys as in ``edscan.detect.persona``)."""
         return cls(
             first_name=values["student.first_name"],
             last_name=values["student.last_name"],

@@ -82,16 +82,16 @@ def record_session(
 
 def scan_and_report(run: DemoRun) -> None:
     """Step 4: scan the capture and write the report, the JSON result and the CSV tables."""
-    from edscan import formats
-    from edscan.persona import load_persona
-    from edscan.scan import scan
+    from edscan import report
+    from edscan.detect.persona import load_persona
+    from edscan.pipeline import scan
 
     result = scan(run.capture, persona=load_persona(run.persona), first_party=(FIRST_PARTY_DOMAIN,))
     run.result = result
-    (report,) = formats.write(result, "html", run.out / "report.html")
-    (json_path,) = formats.write(result, "json", run.out / "result.json")
-    csvs = formats.write(result, "csv", run.out / "result.csv")
-    run.files = {"report": report, "json": json_path}
+    (html_path,) = report.write(result, "html", run.out / "report.html")
+    (json_path,) = report.write(result, "json", run.out / "result.json")
+    csvs = report.write(result, "csv", run.out / "result.csv")
+    run.files = {"report": html_path, "json": json_path}
     for path in csvs:
         run.files["csv:" + path.name.split(".")[-2]] = path
 

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from edscan.domains import registrable_domain
 from edscan.models import (
     Confidence,
     Evidence,
@@ -31,9 +30,10 @@ from edscan.models import (
     ScanResult,
     Severity,
 )
+from edscan.recipients.domains import registrable_domain
 from edscan.rules import law, vocab
 from edscan.rules.locations import in_copied_url
-from edscan.signals import FLAG_ON, kind_of
+from edscan.rules.signals import FLAG_ON, kind_of
 
 MAX_EVIDENCE = 20  # evidence items kept per finding; ``occurrences`` keeps the full count
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from edscan.models import Confidence, Finding, FlowSummary, Observation, Severity
 from edscan.rules import law, patterns, vocab
 from edscan.rules.base import Context, Ref, Rule, best, element_list, make, weakest
-from edscan.signals import NON_PERSONALISED_KEYS, is_set, is_unset
+from edscan.rules.signals import NON_PERSONALISED_KEYS, is_set, is_unset
 
 FAMILY = "consent"
 

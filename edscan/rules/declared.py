@@ -1,6 +1,6 @@
 """Declared against observed: what the traffic shows beyond the vendor's signed agreement.
 
-These rules read ``result.declared`` (made by ``edscan.declared_match.compare`` from the
+These rules read ``result.declared`` (made by ``edscan.declared.compare.compare`` from the
 reviewer's ``--declared`` file) and are silent without it. They check the capture against a
 document (evidence class E3): a third party the agreement does not list that received student
 data or was contacted, and a data element the declared Exhibit B does not cover.

@@ -9,7 +9,7 @@ from edscan.models import Confidence, Finding, Observation, Severity
 from edscan.rules import law, vocab
 from edscan.rules.base import Context, Ref, Rule, best, element_list, make, weakest
 from edscan.rules.disclosure import third_party_observations
-from edscan.signals import is_set
+from edscan.rules.signals import is_set
 
 FAMILY = "identifiers"
 

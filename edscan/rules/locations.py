@@ -1,6 +1,6 @@
 """Where in a request a value sat, read from an observation's location.
 
-Locations are written by ``edscan.decode``: a base (``query:uid``, ``path[1]``, ``fragment``,
+Locations are written by ``edscan.decode.flow``: a base (``query:uid``, ``path[1]``, ``fragment``,
 ``header:x-user``, ``cookie:_ga``, ``body:$.a.b``, ``ws[3]``) and, for each value that was
 itself decoded, a ``>`` step (``header:referer>query:email``, ``query:dl>query:code``).
 """

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from edscan.models import Confidence, Finding, FlowSummary, Observation, Severity
 from edscan.rules import law, patterns, vocab
 from edscan.rules.base import Context, Ref, Rule, best, element_list, make
-from edscan.signals import REPLAY_TYPES
+from edscan.rules.signals import REPLAY_TYPES
 
 FAMILY = "surveillance"
 

@@ -1,7 +1,7 @@
 """The vocabularies the rules depend on, in one place.
 
-Recipient categories are spelled exactly as ``edscan.trackers.CATEGORIES`` (a test checks it).
-Data elements come from ``edscan.taxonomy``: tiers and the COPPA flag are looked up there, never
+Recipient categories are spelled exactly as ``edscan.recipients.trackers.CATEGORIES`` (a test checks it).
+Data elements come from ``edscan.detect.taxonomy``: tiers and the COPPA flag are looked up there, never
 copied; the groups below name the element families the rules reason about.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 
-from edscan import taxonomy
+from edscan.detect import taxonomy
 
 # ------------------------------------------------------------------ recipient categories
 
@@ -83,7 +83,7 @@ TRACKING = frozenset(
 
 # ------------------------------------------------------------------ data elements
 
-# taxonomy category ids (edscan.taxonomy.CATEGORIES) the rules reason about
+# taxonomy category ids (edscan.detect.taxonomy.CATEGORIES) the rules reason about
 IDENTITY_CATEGORIES = frozenset({"sid", "st_name", "st_contact", "pg_contact", "pg_id", "pg_name"})
 CONTACT_CATEGORIES = frozenset({"st_contact", "pg_contact"})
 CONTENT_CATEGORIES = frozenset({"work", "comm", "survey"})

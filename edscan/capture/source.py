@@ -1,0 +1,123 @@
+"""Every input, one Flow model: edscan captures, HAR files and mitmproxy dumps.
+
+``open_source(path)`` sniffs the file (whatever its name) and returns a ``Source``: iterate it
+for Flows (streamed, one at a time, ``index`` counting from 0 in file order), then read
+``warnings`` (lines or entries skipped, a cut-off file) and ``skipped`` (flows of other kinds,
+e.g. ``{"tcp": 3}``). Anything that cannot be read raises ``CaptureError`` with one clear message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+from edscan.capture.capture_file import FORMAT_NAME, read_capture
+from edscan.errors import CaptureError
+from edscan.models import Flow
+
+FORMATS = ("edscan", "har", "mitm")
+
+# A mitmproxy dump is a series of tnetstrings: "<length>:<data><type>", the first a dict.
+_TNETSTRING = re.compile(rb"\d{1,12}:")
+_SNIFF_BYTES = 1 << 16
+
+
+class Source(Protocol):
+    path: Path
+    format: str  # "edscan" | "har" | "mitm"
+    warnings: list[str]
+    skipped: dict[str, int]
+
+    def __iter__(self) -> Iterator[Flow]: ...
+
+
+class _EdscanSource:
+    format = "edscan"
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._reader = read_capture(path)
+        self.header = self._reader.header
+        self.warnings = self._reader.warnings
+        self.skipped: dict[str, int] = {}
+
+    def __iter__(self) -> Iterator[Flow]:
+        self.warnings.clear()  # each pass reports what it found, not what earlier passes did
+        return iter(self._reader)
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as f:
+            return f.read(_SNIFF_BYTES)
+    except FileNotFoundError as e:
+        raise CaptureError(f"{path}: no such file") from e
+    except IsADirectoryError as e:
+        raise CaptureError(f"{path}: is a directory, not a capture file") from e
+    except OSError as e:
+        raise CaptureError(f"{path}: cannot read ({e.strerror})") from e
+
+
+def _json_first_line(head: bytes) -> tuple[object, bool]:
+    """The first line parsed as JSON (or None), and whether more text follows it."""
+    line, newline, rest = head.partition(b"\n")
+    if not newline:
+        return None, False
+    try:
+        return json.loads(line), bool(rest.strip())
+    except ValueError:
+        return None, bool(rest.strip())
+
+
+def sniff(path: str | Path) -> str:
+    """Which format ``path`` holds: "edscan", "har" or "mitm" (by content, not by name)."""
+    p = Path(path)
+    head = _head(p)
+    text = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
+    text = text.lstrip()
+    if not text:
+        raise CaptureError(f"{p}: the file is empty")
+    if text.startswith(b"{"):
+        first, more = _json_first_line(text)
+        if isinstance(first, dict):
+            if "format" in first:
+                return "edscan"  # the capture reader judges the header (name, version)
+            if "log" not in first and more:
+                raise CaptureError(
+                    f"{p}: JSON lines but not an edscan capture (the first line has no "
+                    "'format' header)"
+                )
+        elif first is None and f'"{FORMAT_NAME}"'.encode() in text[:200]:
+            return "edscan"  # a header line cut short: the capture reader says so
+        return "har"
+    if text.startswith(b"["):
+        return "har"  # JSON: the HAR reader explains what it is instead
+    if len(head) >= 2 and head[0] == 0x78 and (head[0] << 8 | head[1]) % 31 == 0:
+        return "har"  # zlib: mitmproxy's compressed HAR (.zhar)
+    if _TNETSTRING.match(head):
+        return "mitm"
+    hint = ""
+    if head.startswith(b"\x1f\x8b"):
+        hint = " (it is gzip-compressed: decompress it first, e.g. with gunzip)"
+    raise CaptureError(
+        f"{p}: not a format edscan reads{hint}; expected an edscan capture (.edscan.jsonl), "
+        "a HAR file (.har) or a mitmproxy dump (.mitm)"
+    )
+
+
+def open_source(path: str | Path) -> Source:
+    """Open any supported capture; raises CaptureError with a clear message otherwise."""
+    p = Path(path)
+    kind = sniff(p)
+    if kind == "edscan":
+        return _EdscanSource(p)
+    if kind == "har":
+        from edscan.capture.har import HarSource
+
+        return HarSource(p)
+    from edscan.capture.mitm import MitmSource
+
+    return MitmSource(p)

@@ -1,1 +1,0 @@
-"""The detectors behind ``edscan.detect.Detector``: persona variants and matching, patterns."""

@@ -1,0 +1,117 @@
+"""The analysis pipeline: capture → flows → fields → observations → recipients → findings → score.
+
+Flows are streamed one at a time; only observations and a compact summary of each flow outlive
+it, so memory stays flat as captures grow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+from edscan import __version__
+from edscan.capture.source import open_source
+from edscan.declared.compare import compare
+from edscan.declared.declaration import Declaration
+from edscan.decode.flow import decode_flow
+from edscan.detect.detector import Detector
+from edscan.detect.persona import Persona
+from edscan.models import CaptureInfo, Field, Flow, FlowSummary, Observation, ScanResult
+from edscan.recipients.domains import FirstParty
+from edscan.recipients.recipient import build_recipients
+from edscan.recipients.trackers import load_trackers
+from edscan.rules import run_rules
+from edscan.rules.score import score
+from edscan.rules.signals import signals
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def summarize(flow: Flow, kept: tuple[Field, ...]) -> FlowSummary:
+    req = flow.request_body
+    resp = flow.response_body
+    return FlowSummary(
+        index=flow.index,
+        host=flow.host,
+        method=flow.method,
+        url=flow.url,
+        scheme=flow.scheme,
+        status=flow.status,
+        phase=flow.phase,
+        time=flow.request_start,
+        request_bytes=req.size if req else 0,
+        response_bytes=resp.size if resp else 0,
+        tls_intercepted=flow.tls_intercepted,
+        error=flow.error,
+        signals=kept,
+    )
+
+
+def scan(
+    path: str | Path,
+    *,
+    persona: Persona | None = None,
+    first_party: Sequence[str] = (),
+    data_dir: Path | None = None,
+    accept_noncommercial: bool = False,
+    declared: Declaration | None = None,
+) -> ScanResult:
+    """Run the whole analysis on one capture (edscan, HAR or .mitm).
+
+    ``declared`` (the vendor's agreement, ``edscan.declared.declaration.load_declaration``) adds the
+    declared-against-observed comparison, and with it the ``declared`` rule family.
+    """
+    source = open_source(path)
+    detector = Detector(persona)
+    summaries: list[FlowSummary] = []
+    observations: list[Observation] = []
+    limits: list[str] = []
+    for flow in source:
+        decoded = decode_flow(flow)
+        observations.extend(detector.observe(flow, decoded))
+        summaries.append(summarize(flow, signals(flow, decoded)))
+        limits.extend(f"flow {flow.index}: {m}" for m in decoded.limits)
+
+    db = load_trackers(data_dir, accept_noncommercial=accept_noncommercial)
+    fp = FirstParty.resolve(first_party, summaries, db)
+    observations = [dataclasses.replace(o, party=fp.party(o.host)) for o in observations]
+    recipients = build_recipients(summaries, db, fp)
+
+    times = [s.time for s in summaries if s.time is not None]
+    phases = tuple(dict.fromkeys(s.phase for s in summaries if s.phase))
+    p = Path(path)
+    capture = CaptureInfo(
+        path=str(p),
+        sha256=file_sha256(p),
+        format=source.format,
+        flows=len(summaries),
+        start=min(times) if times else None,
+        end=max(times) if times else None,
+        phases=phases,
+        warnings=tuple(source.warnings) + tuple(db.problems) + tuple(limits),
+    )
+    result = ScanResult(
+        tool_version=__version__,
+        capture=capture,
+        first_party=fp.domains,
+        first_party_inferred=fp.inferred,
+        first_party_reason=fp.reason,
+        flows=tuple(summaries),
+        observations=tuple(observations),
+        recipients=tuple(recipients),
+        lists=tuple(db.lists()),
+        persona_fields=tuple(persona.fields()) if persona else (),
+        settings={"accept_noncommercial": accept_noncommercial},
+    )
+    if declared is not None:
+        result = dataclasses.replace(result, declared=compare(declared, result))
+    result = dataclasses.replace(result, findings=tuple(run_rules(result)))
+    return dataclasses.replace(result, score=score(result))

@@ -1,0 +1,741 @@
+"""The report's view of a ``ScanResult``: redacted, labelled, grouped and capped for reading.
+
+This is presentation only: findings, recipients and the score are taken as the result holds
+them. Every string that came from the capture passes through the ``Redactor`` here, and is
+escaped again by the templates.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from edscan.models import Finding, FlowSummary, Party, Recipient, ScanResult, Severity
+from edscan.report import _declared, _diagram, _palette, _timeline
+from edscan.report._common import (
+    element_info,
+    iso,
+    mode_note,
+    severity_counts,
+    sorted_findings,
+    span,
+)
+from edscan.report._palette import Group
+from edscan.report.redact import Redactor
+
+MAX_RECIPIENT_ROWS = 80
+MAX_FINDINGS = 120
+MAX_EVIDENCE = 5
+MAX_PINNED = 30
+MAX_WARNINGS = 40
+MAX_LIST_ITEMS = 6  # hosts, elements per table cell
+
+SEVERITY_WORDS = {
+    Severity.CRITICAL: "Critical",
+    Severity.HIGH: "High",
+    Severity.MEDIUM: "Medium",
+    Severity.LOW: "Low",
+    Severity.INFO: "Information",
+}
+SEVERITY_HELP = {
+    Severity.CRITICAL: "Observed behaviour that on its face conflicts with a clear legal or "
+    "contractual limit, or sensitive data or credentials exposed.",
+    Severity.HIGH: "A strong indicator of a prohibited use (advertising, profiling, undisclosed "
+    "sharing of identifiers), or a security gap affecting student data.",
+    Severity.MEDIUM: "A transparency or contract question, or more data than needed, with "
+    "less sensitive data.",
+    Severity.LOW: "A hygiene issue or a weak signal.",
+    Severity.INFO: "Context for the reader; not scored.",
+}
+TIER_WORDS = {3: "sensitive", 2: "education record", 1: "identifies the student", 0: "technical"}
+_PINNED = re.compile(
+    r"certificate|pinn|tls handshake|ssl handshake|unknown ca|bad cert|handshake fail|"
+    r"does not trust|untrusted",
+    re.IGNORECASE,
+)
+
+
+def _not_inspected(flow: FlowSummary) -> bool:
+    """The client refused the proxy's certificate (pinning, or no CA installed): the content of
+    that connection was never seen. Plain HTTP and upstream certificate errors are not this."""
+    if flow.error and "client" in flow.error.lower() and _PINNED.search(flow.error):
+        return True
+    return flow.scheme == "https" and flow.tls_intercepted is False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Named:
+    """A labelled thing with an optional tooltip and CSS hint from a fixed set."""
+
+    text: str
+    note: str = ""
+    css: str = ""
+    under: str = ""  # the Exhibit B element it is reported under, when not itself
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecipientRow:
+    name: str
+    domain: str
+    parent: str
+    party: str
+    group: Group
+    categories: str
+    sdk: str
+    hosts: tuple[str, ...]
+    more_hosts: int
+    elements: tuple[Named, ...]
+    more_elements: int
+    flows: int
+    first_seen: str
+    last_seen: str
+    first_seen_iso: str
+    last_seen_iso: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvidenceRow:
+    flow: int
+    method: str
+    url: str
+    location: str
+    chain: str
+    phase: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FindingCard:
+    anchor: str
+    rule: str
+    title: str
+    severity: str  # the enum value, also a CSS class suffix
+    severity_word: str
+    confidence: str
+    summary: str
+    elements: tuple[Named, ...]
+    recipients: tuple[str, ...]
+    evidence: tuple[EvidenceRow, ...]
+    more_evidence: int
+    concerns: tuple[str, ...]
+    provisions: tuple[str, ...]
+    questions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SeverityGroup:
+    severity: str
+    word: str
+    help: str
+    cards: tuple[FindingCard, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Question:
+    text: str
+    rules: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExhibitRow:
+    category: str
+    elements: tuple[Named, ...]
+    third: tuple[str, ...]
+    more_third: int
+    first_only: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParentLine:
+    data: str
+    category: str
+    sensitive: bool
+    companies: tuple[str, ...]
+    more: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pinned:
+    host: str
+    flows: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    title: str
+    subtitle: str
+    redacted: bool
+    mode_note: str
+    tool_version: str
+    grade: str  # "A".."F" or "?"
+    score: str
+    verdict: str
+    decision_css: str  # go / caution / stop / none
+    verdict_paragraph: str
+    stats: tuple[tuple[str, str], ...]
+    severity_counts: tuple[tuple[str, str, int], ...]
+    diagram: _diagram.Diagram
+    recipients: tuple[RecipientRow, ...]
+    more_recipients: int
+    finding_groups: tuple[SeverityGroup, ...]
+    more_findings: int
+    timeline: _timeline.Timeline | None
+    timeline_legend: tuple[Group, ...]
+    phases: tuple[_timeline.PhaseRow, ...]
+    exhibit: tuple[ExhibitRow, ...]
+    parents: tuple[ParentLine, ...]
+    parents_contact_only: tuple[str, ...]
+    parents_sensitive: tuple[str, ...]
+    questions: tuple[Question, ...]
+    capture: tuple[tuple[str, str], ...]
+    lists: tuple[dict[str, str], ...]
+    persona_fields: tuple[str, ...]
+    settings: tuple[tuple[str, str], ...]
+    first_party: str
+    first_party_how: str
+    formula: str
+    warnings: tuple[str, ...]
+    more_warnings: int
+    pinned: tuple[Pinned, ...]
+    more_pinned: int
+    pinned_flows: int
+    not_verifiable: tuple[str, ...]
+    observations: int
+    declared: _declared.DeclaredView | None = None  # only with --declared
+
+
+def build(result: ScanResult, *, reveal: bool = False) -> Report:
+    red = Redactor.for_result(result, reveal=reveal)
+    recipients = list(result.recipients)
+    by_host: dict[str, Recipient] = {h: r for r in recipients for h in r.hosts}
+    by_domain: dict[str, Recipient] = {r.domain: r for r in recipients}
+
+    def name(r: Recipient) -> str:
+        return red.text(r.organization or r.domain)
+
+    def recipient_of(host: str) -> Recipient | None:
+        return by_host.get(host)
+
+    # --- who received which element, from the observations (presentation grouping only)
+    el_to_rc: dict[str, dict[str, None]] = {}
+    rc_to_el: dict[str, dict[str, None]] = {}
+    flow_elements: dict[int, dict[str, None]] = {}
+    for o in result.observations:
+        r = recipient_of(o.host)
+        key = r.domain if r else o.host
+        el_to_rc.setdefault(o.element, {})[key] = None
+        rc_to_el.setdefault(key, {})[o.element] = None
+        if o.party is Party.THIRD:
+            flow_elements.setdefault(o.flow, {})[o.element] = None
+
+    @functools.cache
+    def element_label(eid: str) -> str:
+        return red.text(element_info(eid).label)
+
+    def named_element(eid: str) -> Named:
+        info = element_info(eid)
+        tier = info.tier
+        css = f"t{tier}" if tier in (0, 1, 2, 3) else "tx"
+        note = f"{red.text(info.category)}; {TIER_WORDS.get(tier, 'tier unknown') if tier is not None else 'tier unknown'}"
+        return Named(text=red.text(info.label), note=note, css=css)
+
+    third = [r for r in recipients if r.party is Party.THIRD]
+    # riskiest group first; a company's domains side by side, the most involved company first
+    org_group: dict[str, int] = {}
+    org_weight: dict[str, int] = {}
+    for r in recipients:
+        k = _org_key(r)
+        g = _palette.rank(_palette.group_of(r))
+        org_group[k] = min(org_group.get(k, g), g)
+        org_weight[k] = org_weight.get(k, 0) + len(rc_to_el.get(r.domain, {}))
+    ordered = sorted(
+        recipients,
+        key=lambda r: (
+            r.party is Party.FIRST,
+            org_group[_org_key(r)],
+            -org_weight[_org_key(r)],
+            _org_key(r),
+            -len(rc_to_el.get(r.domain, {})),
+            -r.flows,
+            r.domain,
+        ),
+    )
+
+    # --- diagram: one box per company (an organisation may own several domains)
+    elements_sorted = sorted(
+        el_to_rc,
+        key=lambda e: (
+            -_tier_or(element_info(e).tier, -1),
+            -len(el_to_rc[e]),
+            e,
+        ),
+    )
+    el_nodes = [
+        _diagram.ElementNode(
+            key=e,
+            label=element_label(e),
+            detail=_element_detail(e, red),
+            tier=element_info(e).tier,
+        )
+        for e in elements_sorted
+    ]
+    company: dict[str, list[Recipient]] = {}
+    for r in ordered:
+        company.setdefault(_org_key(r), []).append(r)
+    company_of = {r.domain: _org_key(r) for r in recipients}
+    links: dict[str, list[str]] = {
+        e: list(dict.fromkeys(company_of.get(d, d) for d in el_to_rc[e])) for e in elements_sorted
+    }
+    contact_only = [k for k, rs in company.items() if not any(r.domain in rc_to_el for r in rs)]
+    contact_only = [k for k in contact_only if all(r.party is Party.THIRD for r in company[k])]
+    if contact_only:
+        el_nodes.append(
+            _diagram.ElementNode(
+                key="__contact",
+                label="Connection details only",
+                detail="IP address, device and browser details",
+                tier=0,
+            )
+        )
+        links["__contact"] = contact_only
+    rc_nodes = []
+    for key, rs in company.items():
+        group = min((_palette.group_of(r) for r in rs), key=_palette.rank)
+        cats = list(dict.fromkeys(c for r in rs for c in r.categories))
+        domains = [r.domain for r in rs]
+        what = group.label if group is _palette.FIRST else ", ".join(cats[:2]) or "not classified"
+        where = ", ".join(domains[:2]) + (f" +{len(domains) - 2}" if len(domains) > 2 else "")
+        rc_nodes.append(
+            _diagram.RecipientNode(
+                key=key,
+                name=name(rs[0]),
+                detail=red.text(f"{what} · {where}"),
+                group=group,
+                weight=sum(len(rc_to_el.get(d, {})) for d in domains),
+            )
+        )
+    # which companies get a box of their own when there are too many: the app's own servers,
+    # then those named by the most severe findings, then those that received the most data
+    # (the layout groups the rest into "+N more" boxes)
+    severest: dict[str, int] = {}
+    for f in result.findings:
+        for d in f.recipients:
+            k = company_of.get(d, d)
+            severest[k] = max(severest.get(k, -1), f.severity.rank)
+    rc_nodes.sort(
+        key=lambda n: (
+            n.group is not _palette.FIRST,
+            -severest.get(n.key, -1),
+            -n.weight,
+            _palette.rank(n.group),
+        )
+    )
+    app_name = red.text(", ".join(result.first_party)) or "the app"
+    diagram = _diagram.layout(app_name, el_nodes, rc_nodes, links, _palette.ALL)
+
+    # --- recipients table
+    rows = []
+    for r in ordered[:MAX_RECIPIENT_ROWS]:
+        els = list(rc_to_el.get(r.domain, {}))
+        hosts = [red.text(h) for h in r.hosts]
+        rows.append(
+            RecipientRow(
+                name=name(r),
+                domain=red.text(r.domain),
+                parent=red.text(r.parent or ""),
+                party="first party" if r.party is Party.FIRST else "third party",
+                group=_palette.group_of(r),
+                categories=red.text(", ".join(r.categories)) or "not classified",
+                sdk=red.text(", ".join(r.sdk)),
+                hosts=tuple(hosts[:MAX_LIST_ITEMS]),
+                more_hosts=max(0, len(hosts) - MAX_LIST_ITEMS),
+                elements=tuple(named_element(e) for e in els[:MAX_LIST_ITEMS]),
+                more_elements=max(0, len(els) - MAX_LIST_ITEMS),
+                flows=r.flows,
+                first_seen=_timeline.clock(r.first_seen, result.capture.start),
+                last_seen=_timeline.clock(r.last_seen, result.capture.start),
+                first_seen_iso=iso(r.first_seen) or "",
+                last_seen_iso=iso(r.last_seen) or "",
+                sources=tuple(red.text(s) for s in r.sources) or ("no list (unknown domain)",),
+            )
+        )
+
+    # --- findings
+    findings = sorted_findings(result.findings)
+    shown = findings[:MAX_FINDINGS]
+
+    def rc_name(domain: str) -> str:
+        r = by_domain.get(domain)
+        if r is None or not r.organization:
+            return red.text(domain)
+        return f"{red.text(r.organization)} ({red.text(domain)})"
+
+    cards = [_card(i, f, red, named_element, rc_name) for i, f in enumerate(shown)]
+    groups = []
+    for sev in sorted(Severity, key=lambda s: -s.rank):
+        in_sev = tuple(c for c in cards if c.severity == sev.value)
+        if in_sev:
+            groups.append(
+                SeverityGroup(
+                    severity=sev.value,
+                    word=SEVERITY_WORDS[sev],
+                    help=SEVERITY_HELP[sev],
+                    cards=in_sev,
+                )
+            )
+
+    # --- questions for the vendor, collected in severity order
+    questions: dict[str, list[str]] = {}
+    for f in findings:
+        for q in f.questions:
+            rules = questions.setdefault(red.text(q), [])
+            if f.rule not in rules:
+                rules.append(f.rule)
+    question_rows = tuple(Question(text=q, rules=tuple(r)) for q, r in questions.items())
+
+    # --- timeline
+    flows = result.flows
+    order = _timeline.phase_order(flows, result.capture.phases)
+
+    # called once per flow: memoised per host (a capture has few hosts, many flows)
+    @functools.cache
+    def party_of(host: str) -> Party:
+        r = by_host.get(host)
+        return r.party if r else Party.THIRD
+
+    @functools.cache
+    def host_name(host: str) -> str:
+        r = by_host.get(host)
+        return name(r) if r else red.text(host)
+
+    @functools.cache
+    def host_group(host: str) -> Group | None:
+        r = by_host.get(host)
+        if r is not None and r.party is Party.FIRST:
+            return None
+        return _palette.group_of(r) if r else _palette.UNKNOWN
+
+    phase_rows = _timeline.rows(
+        flows, order, result.capture.start, party_of, host_name, flow_elements
+    )
+    phase_rows = [
+        _timeline.PhaseRow(
+            phase=red.phase(p.phase),
+            starts=p.starts,
+            third_flows=p.third_flows,
+            first_flows=p.first_flows,
+            companies=p.companies,
+            more_companies=p.more_companies,
+            elements=tuple(element_label(e) for e in p.elements),
+        )
+        for p in phase_rows
+    ]
+    timeline = _timeline.layout(
+        flows, order, result.capture.start, result.capture.end, host_group, _palette.ALL, red.phase
+    )
+    present_groups = tuple(
+        g
+        for g in _palette.ALL
+        if g is not _palette.FIRST and any(_palette.group_of(r) == g for r in third)
+    )
+
+    # --- Exhibit B
+    exhibit = _exhibit(el_to_rc, by_domain, named_element, name, red)
+
+    # --- for parents
+    parents = []
+    for e in elements_sorted:
+        companies = [
+            by_domain[d]
+            for d in el_to_rc[e]
+            if d in by_domain and by_domain[d].party is Party.THIRD
+        ]
+        if not companies:
+            continue
+        info = element_info(e)
+        kinds: dict[str, dict[str, None]] = {}  # company name -> what it does (plain words)
+        for r in sorted(companies, key=lambda r: _palette.rank(_palette.group_of(r))):
+            kinds.setdefault(name(r), {})[_palette.group_of(r).plain] = None
+        names = [f"{n} ({', '.join(k)})" for n, k in kinds.items()]
+        parents.append(
+            ParentLine(
+                data=red.text(info.label),
+                category=red.text(info.category),
+                sensitive=info.sensitive,
+                companies=tuple(names[:5]),
+                more=max(0, len(names) - 5),
+            )
+        )
+    sensitive = tuple(p.data for p in parents if p.sensitive)
+
+    # --- methodology and limits
+    pinned_counts: dict[str, int] = {}
+    for fl in flows:
+        if _not_inspected(fl):
+            pinned_counts[fl.host] = pinned_counts.get(fl.host, 0) + 1
+    pinned_sorted = sorted(pinned_counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    cap = result.capture
+    score = result.score
+    grade = score.grade if score else "?"
+    counts = severity_counts(result.findings)
+    third_flows = sum(1 for f in flows if party_of(f.host) is Party.THIRD)
+
+    return Report(
+        title=app_name,
+        subtitle=f"{red.text(cap.path)} · {iso(cap.start) or 'time unknown'}",
+        redacted=not reveal,
+        mode_note=mode_note(reveal),
+        tool_version=red.text(result.tool_version),
+        grade=red.text(grade)[:2],
+        score=f"{score.value}" if score else "–",
+        verdict=red.text(score.verdict) if score else "not scored",
+        decision_css=_decision_css(score.verdict if score else ""),
+        verdict_paragraph=_verdict_paragraph(
+            result, third, findings, name, red, cap.flows, third_flows
+        ),
+        stats=(
+            (f"{cap.flows:,}", "requests recorded"),
+            (f"{third_flows:,}", "went to third parties"),
+            (f"{len({_org_key(r) for r in third}):,}", "third-party companies"),
+            (
+                f"{len([e for e in el_to_rc if any(d in by_domain and by_domain[d].party is Party.THIRD for d in el_to_rc[e])]):,}",
+                "kinds of student data to third parties",
+            ),
+            (span(cap.start, cap.end), "session length"),
+        ),
+        severity_counts=tuple((sev, SEVERITY_WORDS[Severity(sev)], n) for sev, n in counts.items()),
+        diagram=diagram,
+        recipients=tuple(rows),
+        more_recipients=max(0, len(ordered) - MAX_RECIPIENT_ROWS),
+        finding_groups=tuple(groups),
+        more_findings=max(0, len(findings) - MAX_FINDINGS),
+        timeline=timeline,
+        timeline_legend=present_groups,
+        phases=tuple(phase_rows),
+        exhibit=exhibit,
+        parents=tuple(parents),
+        parents_contact_only=tuple(
+            sorted(
+                name(rs[0])
+                for k, rs in company.items()
+                if all(r.party is Party.THIRD and r.domain not in rc_to_el for r in rs)
+            )
+        ),
+        parents_sensitive=sensitive,
+        questions=question_rows,
+        capture=(
+            ("File", red.text(cap.path)),
+            ("Format", red.text(cap.format)),
+            ("SHA-256", red.text(cap.sha256)),
+            ("Requests", f"{cap.flows:,}"),
+            ("Started", iso(cap.start) or "unknown"),
+            ("Ended", iso(cap.end) or "unknown"),
+            ("Length", span(cap.start, cap.end)),
+            ("Phases marked", ", ".join(red.phase(p) for p in cap.phases) or "none"),
+        ),
+        lists=tuple(
+            {
+                "name": red.text(li.name),
+                "version": red.text(li.version),
+                "sha256": red.text(li.sha256),
+                "licence": red.text(li.licence) + (" (non-commercial)" if li.noncommercial else ""),
+                "source": red.text(li.source),
+                "records": f"{li.records:,}",
+            }
+            for li in sorted(result.lists, key=lambda li: li.name)
+        ),
+        persona_fields=tuple(red.text(p) for p in sorted(result.persona_fields)),
+        settings=(
+            *(
+                (red.text(str(k)), red.text(_setting(v)))
+                for k, v in sorted(result.settings.items(), key=lambda kv: str(kv[0]))
+                if str(k) != "redacted"
+            ),
+            ("redacted", "false" if reveal else "true"),
+        ),
+        first_party=red.text(", ".join(result.first_party)) or "none identified",
+        first_party_how=(
+            "inferred from the traffic (the site most requests and pages belong to); "
+            "give --first-party to state it"
+            if result.first_party_inferred
+            else "given by the auditor with --first-party"
+        ),
+        formula=red.text(score.formula) if score else "",
+        warnings=tuple(red.text(w) for w in cap.warnings[:MAX_WARNINGS]),
+        more_warnings=max(0, len(cap.warnings) - MAX_WARNINGS),
+        pinned=tuple(Pinned(host=red.text(h), flows=n) for h, n in pinned_sorted[:MAX_PINNED]),
+        more_pinned=max(0, len(pinned_sorted) - MAX_PINNED),
+        pinned_flows=sum(pinned_counts.values()),
+        not_verifiable=tuple(red.text(x) for x in score.not_verifiable) if score else (),
+        observations=len(result.observations),
+        declared=_declared.view(result, red),
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _element_detail(eid: str, red: Redactor) -> str:
+    info = element_info(eid)
+    tier = TIER_WORDS.get(info.tier, "") if info.tier is not None else ""
+    cat = red.text(info.category)
+    return f"{cat} · {tier}" if tier else cat
+
+
+def _tier_or(tier: int | None, default: int) -> int:
+    return default if tier is None else tier
+
+
+def _org_key(r: Recipient) -> str:
+    return (r.organization or r.domain).lower()
+
+
+def _setting(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _decision_css(verdict: str) -> str:
+    v = verdict.lower()
+    if not v:
+        return "none"
+    if "not" in v or "fix" in v:
+        return "stop"
+    if "condition" in v:
+        return "caution"
+    return "go"
+
+
+def _card(
+    i: int,
+    f: Finding,
+    red: Redactor,
+    named_element: Any,
+    rc_name: Any,
+) -> FindingCard:
+    evidence = [
+        EvidenceRow(
+            flow=e.flow,
+            method=red.text(e.method),
+            url=red.url(e.url),
+            location=red.text(e.location) or "request",
+            chain=" → ".join(red.text(x) for x in e.encodings) or "as sent",
+            phase=red.phase(e.phase) if e.phase else "–",
+        )
+        for e in f.evidence[:MAX_EVIDENCE]
+    ]
+    return FindingCard(
+        anchor=f"finding-{i + 1}",
+        rule=red.text(f.rule),
+        title=red.text(f.title),
+        severity=f.severity.value,
+        severity_word=SEVERITY_WORDS[f.severity],
+        confidence=f.confidence.value,
+        summary=red.text(f.summary),
+        elements=tuple(named_element(e) for e in f.elements),
+        recipients=tuple(rc_name(d) for d in f.recipients),
+        evidence=tuple(evidence),
+        more_evidence=max(0, max(f.occurrences, len(f.evidence)) - len(evidence)),
+        concerns=tuple(red.text(c) for c in f.concerns),
+        provisions=tuple(red.text(p) for p in f.provisions),
+        questions=tuple(red.text(q) for q in f.questions),
+    )
+
+
+def _exhibit(
+    el_to_rc: dict[str, dict[str, None]],
+    by_domain: dict[str, Recipient],
+    named_element: Any,
+    name: Any,
+    red: Redactor,
+) -> tuple[ExhibitRow, ...]:
+    cats: dict[str, list[str]] = {}
+    for e in el_to_rc:
+        cats.setdefault(element_info(e).exhibit_b_category, []).append(e)
+    rows = []
+    for cat in sorted(cats):
+        els = cats[cat]
+        third: dict[str, None] = {}
+        for e in els:
+            for d in el_to_rc[e]:
+                r = by_domain.get(d)
+                if r is None or r.party is Party.THIRD:
+                    third[name(r) if r else red.text(d)] = None
+        names = list(third)
+        rows.append(
+            ExhibitRow(
+                category=red.text(cat),
+                elements=tuple(_under(named_element(e), e, red) for e in els),
+                third=tuple(names[:MAX_LIST_ITEMS]),
+                more_third=max(0, len(names) - MAX_LIST_ITEMS),
+                first_only=not names,
+            )
+        )
+    return tuple(rows)
+
+
+def _under(named: Named, eid: str, red: Redactor) -> Named:
+    info = element_info(eid)
+    if info.exhibit_b == info.label:
+        return named
+    return Named(text=named.text, note=named.note, css=named.css, under=red.text(info.exhibit_b))
+
+
+def _verdict_paragraph(
+    result: ScanResult,
+    third: Sequence[Recipient],
+    findings: Sequence[Finding],
+    name: Any,
+    red: Redactor,
+    flows: int,
+    third_flows: int,
+) -> str:
+    parts: list[str] = []
+    orgs = {_org_key(r) for r in third}
+    ads = {_org_key(r) for r in third if _palette.group_of(r).key in ("ads", "social")}
+    replay = {_org_key(r) for r in third if _palette.group_of(r).key == "replay"}
+    parts.append(
+        f"In this recorded session ({flows:,} requests, "
+        f"{span(result.capture.start, result.capture.end)}), the app exchanged data with "
+        f"{len(orgs)} compan{'y' if len(orgs) == 1 else 'ies'} other than its maker"
+        + (f", {len(ads)} of them in advertising or social media" if ads else "")
+        + (f" and {len(replay)} recording what students do on screen" if replay else "")
+        + "."
+    )
+    to_third = sorted(
+        {o.element for o in result.observations if o.party is Party.THIRD},
+        key=lambda e: (-_tier_or(element_info(e).tier, -1), e),
+    )
+    if to_third:
+        labels = [red.text(element_info(e).label) for e in to_third[:4]]
+        more = len(to_third) - len(labels)
+        parts.append(
+            "Student data reached third parties: "
+            + ", ".join(labels)
+            + (f" and {more} more kinds" if more > 0 else "")
+            + "."
+        )
+    else:
+        parts.append("edscan did not detect student data going to third parties.")
+    counts = severity_counts(findings)
+    serious = [f"{counts[s]} {s}" for s in ("critical", "high") if counts[s]]
+    if findings:
+        parts.append(
+            f"edscan raised {len(findings)} finding{'s' if len(findings) != 1 else ''}"
+            + (f" ({', '.join(serious)})" if serious else "")
+            + f"; the most serious: “{red.text(findings[0].title)}”."
+        )
+    if findings:
+        parts.append(
+            "Observations like these may be inconsistent with the district's contract and with "
+            "student-privacy law; the questions to ask the vendor are listed below."
+        )
+    return " ".join(parts)

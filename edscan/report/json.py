@@ -1,0 +1,89 @@
+"""``json``: the whole result, schema ``edscan-result/1``, sorted and stable.
+
+The schema ships as ``reports/edscan-result-1.schema.json``; every field is documented in the
+README. Keys are sorted and lists are in a fixed order, so two runs on one capture give the same
+bytes and ``diff`` shows real changes only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from edscan.models import ScanResult
+from edscan.report._common import (
+    SCHEMA,
+    TOOL,
+    finding_record,
+    observation_record,
+    recipient_record,
+    sorted_findings,
+    sorted_observations,
+    sorted_recipients,
+)
+from edscan.report._declared import record as declared_record
+from edscan.report.redact import Redactor
+
+
+def document(result: ScanResult, *, reveal: bool = False) -> dict[str, Any]:
+    """The JSON document as Python data (what ``render`` serialises)."""
+    red = Redactor.for_result(result, reveal=reveal)
+    capture = result.capture.to_dict()
+    capture["path"] = red.text(result.capture.path)
+    capture["phases"] = [red.phase(p) for p in result.capture.phases]
+    capture["warnings"] = [red.text(w) for w in result.capture.warnings]
+    settings = {str(k): _jsonable(v, red) for k, v in result.settings.items()}
+    settings["redacted"] = not reveal
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "tool": {"name": TOOL, "version": result.tool_version},
+        "capture": capture,
+        "first_party": {
+            "domains": sorted(result.first_party),
+            "inferred": result.first_party_inferred,
+        },
+        "lists": [
+            li.to_dict() for li in sorted(result.lists, key=lambda li: (li.name, li.version))
+        ],
+        "observations": [
+            observation_record(o, red) for o in sorted_observations(result.observations)
+        ],
+        "recipients": [recipient_record(r, red) for r in sorted_recipients(result.recipients)],
+        "findings": [finding_record(f, red) for f in sorted_findings(result.findings)],
+        "score": result.score.to_dict() if result.score is not None else None,
+        "persona_fields": sorted(result.persona_fields),
+        "settings": settings,
+    }
+    if result.declared is not None:  # only with --declared: earlier outputs stay as they were
+        doc["declared"] = declared_record(result.declared, red)
+    return doc
+
+
+def render(result: ScanResult, *, reveal: bool = False) -> str:
+    return (
+        json.dumps(
+            document(result, reveal=reveal),
+            sort_keys=True,
+            indent=2,
+            ensure_ascii=False,
+            allow_nan=False,
+        )
+        + "\n"
+    )
+
+
+def _jsonable(value: Any, red: Redactor) -> Any:
+    """Settings values as plain JSON (strings redacted; anything exotic as its text)."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return red.text(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v, red) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_jsonable(v, red) for v in value]
+        return sorted(items, key=str) if isinstance(value, set | frozenset) else items
+    return red.text(str(value))
