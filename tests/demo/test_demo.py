@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
+from conftest import ROOT
 from mitmproxy import http
 from mitmproxy.test import taddons, tflow
 
@@ -284,11 +285,11 @@ def test_the_demo_writes_the_report_and_tables_and_says_where(demo_run: tuple[Pa
 
 
 def test_the_readme_names_every_third_party_of_the_session() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("<!-- section:demo -->", 1)[1].split("<!-- /section:demo -->", 1)[0]
     for party in manifest.THIRD_PARTIES:
         assert party.host in section, party.host
     for phase in manifest.PHASES:
         assert f"| {phase} |" in section, phase
     assert "docs/demo-report.png" in section
-    assert (Path(__file__).resolve().parent.parent / "docs" / "demo-report.png").is_file()
+    assert (ROOT / "docs" / "demo-report.png").is_file()

@@ -26,7 +26,7 @@ from edscan.capture.recorder import (
 )
 from edscan.models import Flow
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
