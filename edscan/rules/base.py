@@ -109,7 +109,7 @@ class Context:
         self.covered: set[tuple[str, str]] = set()
         self.child_directed = child_directed(result)
         # the capture's date: the law is read as it stood that day (law.reading)
-        self.dated = capture_start(result) is not None
+        self.dated = law.dated(capture_start(result))
         self.law_day = law.day_of(capture_start(result))
         self.gate = self._gate()
         # credential values the app itself received: the student's session, not a vendor key

@@ -75,6 +75,11 @@ def _persistent_ids_explained(ctx: Context, rule: Rule) -> Iterable[Finding]:
     for domain, obs in third_party_observations(ctx, lambda o: is_persistent_id(o.element)):
         if not ctx.categories(domain) & watched:
             continue
+        # identifiers an advertising rule already reported (EDS001, EDS003) need no second
+        # finding: those findings already ask about advertising use
+        obs = [o for o in obs if (domain, o.element) not in ctx.covered]
+        if not obs:
+            continue
         elements = {o.element for o in obs}
         yield make(
             ctx,

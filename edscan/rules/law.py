@@ -137,7 +137,7 @@ class Provision:
                 if self.compliance and day >= self.in_force
                 else f"in force from {self.switch}"
             )
-            if self.earlier is not None:
+            if self.earlier is not None and day >= self.earlier.date:
                 e = self.earlier
                 return Citation(
                     key=self.key,
@@ -583,14 +583,26 @@ NOT_YET_CHECKED: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def day_of(ts: float | None) -> str:
-    """The UTC date of a Unix time, or ``LAW_DATE`` when there is none."""
+# a capture clock before this is no real capture date (an unset device clock, a synthetic file)
+EARLIEST_CAPTURE = "2010-01-01"
+
+
+def dated(ts: float | None) -> bool:
+    """Whether ``ts`` is a plausible capture date (see ``EARLIEST_CAPTURE``)."""
     if ts is None:
-        return LAW_DATE
+        return False
     try:
-        return dt.datetime.fromtimestamp(ts, dt.UTC).date().isoformat()
+        day = dt.datetime.fromtimestamp(ts, dt.UTC).date().isoformat()
     except (OverflowError, OSError, ValueError):
+        return False
+    return day >= EARLIEST_CAPTURE
+
+
+def day_of(ts: float | None) -> str:
+    """The UTC date of a Unix time, or ``LAW_DATE`` when there is no plausible one."""
+    if ts is None or not dated(ts):
         return LAW_DATE
+    return dt.datetime.fromtimestamp(ts, dt.UTC).date().isoformat()
 
 
 def provision_texts(keys: tuple[str, ...]) -> tuple[str, ...]:
@@ -621,7 +633,11 @@ def reading_note(cites: tuple[Citation, ...], day: str, dated: bool) -> str:
     absent = [c for c in cites if c.reading.startswith("not in force")]
     if not (earlier or absent):
         return ""
-    when = f"on {day}, the capture's date" if dated else f"as of {day} (the capture has no date)"
+    when = (
+        f"on {day}, the capture's date"
+        if dated
+        else f"as of {day} (the capture carries no usable date)"
+    )
     parts = []
     if earlier:
         parts.append(
