@@ -279,6 +279,9 @@ class DemoClient:
         )
         student_line = f"Student: {first} {last}, grade {me['grade']}"
         self.send(services.openai_chat(student_line=student_line, essay=essay, user=me["email"]))
+        # the read-aloud check: the student reads the essay aloud, the recording goes to a
+        # speech-to-text service (EDS028: a child's voice is personal information)
+        self.send(services.deepgram_listen())
         self.api(
             "POST", f"/v1/assignments/{roster.ASSIGNMENT_ID}/submissions", json={"text": essay}
         )

@@ -166,6 +166,16 @@ THIRD_PARTIES: Final[tuple[ThirdParty, ...]] = (
         rules=_set("EDS014"),
     ),
     ThirdParty(
+        host="api.deepgram.com",
+        domain="deepgram.com",
+        sdk="Deepgram speech-to-text (raw WAV upload of the read-aloud check)",
+        phases=("essay",),
+        # a recording carries no text edscan can read: the findings rest on the upload itself
+        # (EDS014: content to an AI provider, unrecognised; EDS028: audio to a speech service)
+        elements=_set(),
+        rules=_set("EDS014", "EDS028"),
+    ),
+    ThirdParty(
         host="hbopenbid.pubmatic.com",
         domain="pubmatic.com",
         sdk="OpenRTB 2.5 bid request (Prebid.js), COPPA flag off",
