@@ -127,6 +127,9 @@ class FindingCard:
     concerns: tuple[str, ...]
     provisions: tuple[str, ...]
     questions: tuple[str, ...]
+    # each cited provision as read on the capture's date: "cite (date of text): reading; status"
+    law_read_on: str = ""
+    readings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -652,6 +655,11 @@ def _card(
         concerns=tuple(red.text(c) for c in f.concerns),
         provisions=tuple(red.text(p) for p in f.provisions),
         questions=tuple(red.text(q) for q in f.questions),
+        law_read_on=f.citations[0].on if f.citations else "",
+        readings=tuple(
+            red.text(f"{c.cite} ({c.date or 'date not recorded'}): {c.reading}; {c.status}")
+            for c in f.citations
+        ),
     )
 
 
