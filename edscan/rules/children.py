@@ -224,8 +224,9 @@ RULES: tuple[Rule, ...] = (
             "purposes that are integral to the service?",
         ),
         unless=(
-            "separate verifiable parental consent was obtained for this disclosure, or the "
-            "disclosure is integral to the service"
+            "verifiable parental consent covering this disclosure was obtained (from "
+            "2026-04-22, a consent separate from the one to collect), or the disclosure is "
+            "integral to the service"
         ),
         check=_child_data_to_adtech,
     ),

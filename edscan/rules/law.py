@@ -379,7 +379,7 @@ _ALL = (
         "details, photos, audio, biometric identifiers (voiceprints, facial templates …) and "
         "government-issued identifiers",
         _coppa_2013(
-            "COPPA 16 CFR §312.2 (2013)",
+            "COPPA 16 CFR §312.2 (2013 text)",
             "personal information includes persistent identifiers, geolocation, contact "
             "details, and photos, video or audio containing a child's image or voice",
         ),
@@ -391,7 +391,7 @@ _ALL = (
         "separate verifiable parental consent before disclosing it to third parties (targeted "
         "advertising among them) unless the disclosure is integral to the service",
         _coppa_2013(
-            "COPPA 16 CFR §312.5(a) (2013)",
+            "COPPA 16 CFR §312.5(a) (2013 text)",
             "verifiable parental consent before any collection, use or disclosure of a child's "
             "personal information, with the option to consent to collection and use without "
             "consenting to disclosure to third parties",
@@ -404,7 +404,7 @@ _ALL = (
         "persistent identifiers without consent only to support internal operations, "
         "not for behavioral advertising or profiles",
         _coppa_2013(
-            "COPPA 16 CFR §312.5(c)(7) (2013)",
+            "COPPA 16 CFR §312.5(c)(7) (2013 text)",
             "persistent identifiers without consent only to support internal operations, "
             "not for behavioral advertising or profiles",
         ),
@@ -430,7 +430,7 @@ _ALL = (
         "no conditioning a child's participation on collecting more personal information than "
         "reasonably necessary",
         _coppa_2013(
-            "COPPA 16 CFR §312.7 (2013)",
+            "COPPA 16 CFR §312.7 (2013 text)",
             "no conditioning a child's participation on collecting more personal information "
             "than reasonably necessary",
         ),
@@ -441,7 +441,7 @@ _ALL = (
         "reasonable procedures to protect children's personal information, including a "
         "written information-security program, and steps about third parties",
         _coppa_2013(
-            "COPPA 16 CFR §312.8 (2013)",
+            "COPPA 16 CFR §312.8 (2013 text)",
             "reasonable procedures to protect the confidentiality, security and integrity of "
             "children's personal information, including with third parties",
         ),
@@ -452,7 +452,7 @@ _ALL = (
         "children's personal information kept only as long as reasonably necessary, under a "
         "written data-retention policy set out in the notice; no indefinite retention",
         _coppa_2013(
-            "COPPA 16 CFR §312.10 (2013)",
+            "COPPA 16 CFR §312.10 (2013 text)",
             "children's personal information kept only as long as reasonably necessary",
         ),
     ),
@@ -460,7 +460,7 @@ _ALL = (
     Provision(
         key="ftc-edmodo",
         law="FTC",
-        cite="FTC order, United States v. Edmodo (2023)",
+        cite="the FTC's reading in its Edmodo order (United States v. Edmodo, 2023)",
         gist="the FTC's reading: an ed-tech operator may not require students to provide more "
         "personal information than necessary, nor shift its COPPA duties onto schools",
         who=OPERATOR,

@@ -49,12 +49,12 @@ def test_after_the_compliance_date_the_amended_rule_is_cited_as_in_force() -> No
 def test_before_the_compliance_date_the_2013_rule_is_cited_and_the_finding_says_so() -> None:
     summary, cites = _eds025("2026-01-15")  # amended rule in effect, compliance not yet due
     c = cites["coppa-5"]
-    assert c.cite == "COPPA 16 CFR §312.5(a) (2013)" and c.on == "2026-01-15"
+    assert c.cite == "COPPA 16 CFR §312.5(a) (2013 text)" and c.on == "2026-01-15"
     assert c.reading.startswith("read as then in force")
     assert "compliance required from 2026-04-22" in c.reading
     assert "Read against the law in force on 2026-01-15, the capture's date" in summary
     assert "2013 COPPA Rule" in summary
-    assert "COPPA 16 CFR §312.5(a) (2013)" in summary
+    assert "COPPA 16 CFR §312.5(a) (2013 text)" in summary
 
 
 def test_a_provision_with_no_earlier_text_is_not_relied_on_before_it_applies() -> None:
@@ -110,4 +110,4 @@ def test_rules_json_lists_each_rule_s_citations_with_dates() -> None:
     eds025 = next(r for r in doc["rules"] if r["id"] == "EDS025")
     coppa = next(c for c in eds025["citations"] if c["key"] == "coppa-5")
     assert (coppa["in_force"], coppa["compliance"]) == ("2025-06-23", "2026-04-22")
-    assert coppa["earlier"]["cite"] == "COPPA 16 CFR §312.5(a) (2013)"
+    assert coppa["earlier"]["cite"] == "COPPA 16 CFR §312.5(a) (2013 text)"
