@@ -555,8 +555,9 @@ NOT_YET_CHECKED: tuple[tuple[str, str, str, str], ...] = (
     ),
     (
         "Texas SCOPE Act, HB 18 (2023), Tex. Bus. & Com. Code ch. 509",
-        "in force 2024-09-01; duties to known minors (under 18) including limits on "
-        "targeted advertising and on sharing their data; partly enjoined on 2024-08-30",
+        "in force 2024-09-01; a digital service provider may not sell or share a known "
+        "minor's (under 18) personal information or collect precise geolocation; partly "
+        "enjoined on 2024-08-30 (the content-filtering duties)",
         "bill text at capitol.texas.gov (definitions read); press and Wikipedia for the injunction",
         "the operative sections and the injunction's scope not yet checked",
     ),

@@ -111,3 +111,15 @@ def test_rules_json_lists_each_rule_s_citations_with_dates() -> None:
     coppa = next(c for c in eds025["citations"] if c["key"] == "coppa-5")
     assert (coppa["in_force"], coppa["compliance"]) == ("2025-06-23", "2026-04-22")
     assert coppa["earlier"]["cite"] == "COPPA 16 CFR §312.5(a) (2013 text)"
+
+
+def test_readme_law_tables_match_the_code() -> None:
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("**The law as read", 1)[1].split("**Child-directed.**", 1)[0]
+    assert "| provision | what traffic can show | rule ids |" in section
+    for rule_id in ("EDS025", "EDS026", "EDS027", "EDS028", "EDS029"):
+        assert rule_id in section
+    for name, summary, sources, status in law.NOT_YET_CHECKED:
+        assert f"| {name} | {summary} | {sources} | {status} |" in section, name
