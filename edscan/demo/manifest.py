@@ -170,10 +170,9 @@ THIRD_PARTIES: Final[tuple[ThirdParty, ...]] = (
         domain="deepgram.com",
         sdk="Deepgram speech-to-text (raw WAV upload of the read-aloud check)",
         phases=("essay",),
-        # a recording carries no text edscan can read: the findings rest on the upload itself
-        # (EDS014: content to an AI provider, unrecognised; EDS028: audio to a speech service)
+        # a recording carries no text edscan can read: the finding rests on the upload itself
         elements=_set(),
-        rules=_set("EDS014", "EDS028"),
+        rules=_set("EDS028"),
     ),
     ThirdParty(
         host="hbopenbid.pubmatic.com",

@@ -43,6 +43,9 @@ Ref = tuple[int, str, tuple[str, ...]]
 # the phase names that open a gate: collection before them is "before login or consent"
 GATE_PHASE = re.compile(r"log[ _-]?in|sign[ _-]?in|signin|consent|age[ _-]?gate|sso|auth", re.I)
 
+# request bodies that are a recording or a picture (the request Content-Type)
+MEDIA_TYPE = re.compile(r"^\s*(audio|video|image)/", re.I)
+
 _LOOPBACK = re.compile(r"^(localhost|.*\.localhost|127\.\d+\.\d+\.\d+|::1|\[::1\])$")
 
 
@@ -216,6 +219,10 @@ class Context:
                     grouped.setdefault(k, []).append(s)
             self._signals[flow] = grouped
         return grouped.get(kind, [])
+
+    def is_media_upload(self, flow: FlowSummary) -> bool:
+        """Whether the flow uploads audio, video or an image (by its request Content-Type)."""
+        return any(MEDIA_TYPE.match(s.value) for s in self.signals(flow.index, "content-type"))
 
     def _gate(self) -> tuple[int, str] | None:
         """(index of the first flow of the login/consent phase, its name), when marked."""

@@ -29,8 +29,6 @@ AGE_BAND_SETTING = "persona_age_band"  # set by the pipeline from the persona (a
 BIOMETRIC = "bio.biometric"
 VOICE = "asmt.voice"
 PRECISE = "geo.precise"
-# request bodies that are a recording or a picture
-_MEDIA_TYPE = re.compile(r"^\s*(audio|video|image)/", re.I)
 # hosts and paths of speech, vision and face services
 _MEDIA_SERVICE = re.compile(
     r"speech|voice|vision|transcri|\basr\b|\bstt\b|face|whisper|audio|rekognition", re.I
@@ -129,8 +127,7 @@ def _media_flows(ctx: Context, domain: str) -> list[FlowSummary]:
     ai = vocab.AI_PROVIDER in ctx.categories(domain)
     out = []
     for f in ctx.flows_by_domain[domain]:
-        types = [s.value for s in ctx.signals(f.index, "content-type")]
-        if not any(_MEDIA_TYPE.match(t) for t in types):
+        if not ctx.is_media_upload(f):
             continue
         if ai or _MEDIA_SERVICE.search(f.host) or _MEDIA_SERVICE.search(f.url):
             out.append(f)

@@ -950,3 +950,17 @@ def test_student_data_in_a_page_url_inside_a_beacon_body_is_in_a_url() -> None:
     b.obs(i, "st_contact.email", location="body:$.context.page.url>query:email")
     f = _one(b.build(), "EDS016")
     assert f.severity is Severity.HIGH
+
+
+def test_an_audio_upload_to_an_ai_provider_is_voice_data_not_unrecognised_content() -> None:
+    rules = _rules_of(eds028_hit().findings())
+    assert "EDS028" in rules and "EDS014" not in rules
+    assert "EDS014" in _rules_of(eds028_miss().findings())  # a JSON body still is content
+
+
+def test_a_biometric_template_to_a_third_party_is_eds028_whatever_the_body_type() -> None:
+    b = ScanBuilder().recipient("proctorly.example", "student monitoring / safety")
+    i = b.flow("https://api.proctorly.example/v1/frames", method="POST", request_bytes=900)
+    b.obs(i, "bio.biometric", location="body:$.face_embedding")
+    f = _one(b.build(), "EDS028")
+    assert f.elements == ("bio.biometric",) and f.severity is Severity.HIGH
