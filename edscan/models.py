@@ -336,6 +336,42 @@ class Evidence:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Citation:
+    """One provision a finding cites, as read on the capture's date.
+
+    ``date`` is the date of the text cited (enacted, published or issued); ``in_force`` the day
+    it took effect; ``status`` how far edscan checked it (see ``edscan.rules.law``); ``reading``
+    says whether it was in force on ``on`` (the capture's date), and which text was read instead
+    when it was not.
+    """
+
+    key: str
+    law: str
+    cite: str
+    text: str
+    date: str  # ISO date of the text cited
+    in_force: str  # ISO date it took effect ("" when not known)
+    source: str
+    status: str
+    on: str  # the date the provision was read on (the capture's date, or the law date)
+    reading: str  # "in force" | "in effect; compliance required from …" | "not in force …"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "law": self.law,
+            "cite": self.cite,
+            "text": self.text,
+            "date": self.date,
+            "in_force": self.in_force,
+            "source": self.source,
+            "status": self.status,
+            "on": self.on,
+            "reading": self.reading,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
     rule: str  # EDSnnn
     title: str
@@ -351,6 +387,8 @@ class Finding:
     fingerprint: str = ""
     # how many flows support the finding; ``evidence`` is capped, this count is not
     occurrences: int = 0
+    # the provisions with their dates, sources and status on the capture's date (additive)
+    citations: tuple[Citation, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -367,6 +405,7 @@ class Finding:
             "questions": list(self.questions),
             "fingerprint": self.fingerprint,
             "occurrences": self.occurrences,
+            "citations": [c.to_dict() for c in self.citations],
         }
 
 

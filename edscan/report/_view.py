@@ -45,6 +45,9 @@ from edscan.report._view_parts import (
     _verdict_paragraph,
 )
 from edscan.report.redact import Redactor
+from edscan.rules.score import PAPER_QUESTIONS
+
+PAPER = "on paper"  # the label of questions no finding raised: obligations traffic cannot show
 
 MAX_RECIPIENT_ROWS = 80
 MAX_FINDINGS = 120
@@ -257,6 +260,8 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
             if f.rule not in rules:
                 rules.append(f.rule)
     question_rows = tuple(Question(text=q, rules=tuple(r)) for q, r in questions.items())
+    # what the law requires on paper, asked whatever the capture shows (never scored)
+    question_rows += tuple(Question(text=q, rules=(PAPER,)) for q in PAPER_QUESTIONS)
 
     # --- timeline
     flows = result.flows

@@ -86,6 +86,9 @@ class FindingCard:
     concerns: tuple[str, ...]
     provisions: tuple[str, ...]
     questions: tuple[str, ...]
+    # each cited provision as read on the capture's date: "cite (date of text): reading; status"
+    law_read_on: str = ""
+    readings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

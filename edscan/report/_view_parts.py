@@ -98,6 +98,11 @@ def _card(
         concerns=tuple(red.text(c) for c in f.concerns),
         provisions=tuple(red.text(p) for p in f.provisions),
         questions=tuple(red.text(q) for q in f.questions),
+        law_read_on=f.citations[0].on if f.citations else "",
+        readings=tuple(
+            red.text(f"{c.cite} ({c.date or 'date not recorded'}): {c.reading}; {c.status}")
+            for c in f.citations
+        ),
     )
 
 
