@@ -3,6 +3,7 @@ decoding every flow ends cleanly or with edscan's own error (exit 2), never anyt
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import tempfile
@@ -62,10 +63,8 @@ def _capture_bytes(sample: list[Flow]) -> bytes:
         path = Path(tmp) / "c.edscan.jsonl"
         with CaptureWriter(path) as w:
             for i, f in enumerate(sample):
-                try:
+                with contextlib.suppress(TypeError):
                     w.write(f.__class__(**{**{s: getattr(f, s) for s in f.__slots__}, "index": i}))
-                except TypeError:
-                    pass
         return path.read_bytes()
 
 
