@@ -127,7 +127,7 @@ def test_report_writes_html_and_json_redacted(capture: Path, persona: Path, tmp_
     html = out.read_text(encoding="utf-8")
     soup = BeautifulSoup(html, "html.parser")
     ids = [s["id"] for s in soup.find_all("section")]
-    assert ids[:2] == ["verdict", "flows"] and "limits" in ids
+    assert ids[:3] == ["verdict", "questions", "flows"] and "limits" in ids
     assert soup.select_one(".grade .letter").get_text() in {"A", "B", "C", "D", "F"}
     doc = json.loads(side.read_text(encoding="utf-8"))
     jsonschema.validate(doc, json.loads(read_text("reports", "edscan-result-1.schema.json")))
@@ -169,5 +169,5 @@ def test_report_on_a_real_har(tmp_path: Path) -> None:
     soup = BeautifulSoup(out.read_text(encoding="utf-8"), "html.parser")
     rows = soup.select("#recipients tbody tr.third-party")
     assert rows, "the ClassDojo login contacts third parties (Meta and TikTok pixels)"
-    names = " ".join(r.find("td").get_text(" ") for r in rows)
+    names = " ".join(r.find("th").get_text(" ") for r in rows)
     assert "Meta" in names or "Facebook" in names
