@@ -13,10 +13,10 @@ from edscan.report._common import (
     elements_by_domain,
     mode_note,
     severity_counts,
-    sorted_findings,
     span,
 )
 from edscan.report._declared import text_lines as declared_lines
+from edscan.report._grouping import group_findings
 from edscan.report.redact import Redactor
 
 TOP_FINDINGS = 10
@@ -49,20 +49,23 @@ def render(result: ScanResult, *, reveal: bool = False) -> str:
         add("Grade: not scored")
     add("")
 
-    counts = severity_counts(result.findings)
+    # one line per rule and company, as the HTML report shows them (the JSON keeps each finding)
+    groups = group_findings(result.findings, result.recipients)
+    counts = severity_counts(g.lead for g in groups)
     summary = ", ".join(f"{n} {sev}" for sev, n in counts.items())
-    add(f"Findings: {len(result.findings)} ({summary})")
-    ordered = sorted_findings(result.findings)
-    for f in ordered[:TOP_FINDINGS]:
-        who = ", ".join(f.recipients[:4]) + (" …" if len(f.recipients) > 4 else "")
+    raised = f"; {len(result.findings)} in the JSON" if len(groups) != len(result.findings) else ""
+    add(_fit(f"Findings: {len(groups)} by rule and company ({summary}){raised}"))
+    orgs = {r.domain: r.organization or r.domain for r in result.recipients}
+    for g in groups[:TOP_FINDINGS]:
+        f = g.lead
+        names = list(dict.fromkeys(orgs.get(d, d) for d in g.domains))
+        who = ", ".join(names[:3]) + (" …" if len(names) > 3 else "")
+        domains = ", ".join(g.domains[:4]) + (" …" if len(g.domains) > 4 else "")
         add(_fit(f"  {f.severity.value.upper():<8} {f.rule}  {red.text(f.title)}"))
-        add(
-            _fit(
-                f"{'':<19}{f.confidence.value} confidence" + (f" · {red.text(who)}" if who else "")
-            )
-        )
-    if len(ordered) > TOP_FINDINGS:
-        add(f"  … and {len(ordered) - TOP_FINDINGS:,} more (all of them: -f json or the report)")
+        where = f"{red.text(who)} ({red.text(domains)})" if who else ""
+        add(_fit(f"{'':<19}{f.confidence.value} confidence" + (f" · {where}" if where else "")))
+    if len(groups) > TOP_FINDINGS:
+        add(f"  … and {len(groups) - TOP_FINDINGS:,} more (all of them: -f json or the report)")
     add("")
 
     elements = elements_by_domain(result)
