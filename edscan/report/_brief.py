@@ -52,21 +52,30 @@ def build(
     companies: Sequence[CompanyRow],
     not_inspected: int,
 ) -> Brief:
+    # one sentence per problem: a rule that several companies raise is one line naming them all
     serious = [c for c in cards if c.severity in ("critical", "high")] or list(cards)
-    top = serious[:TOP_FINDINGS]
+    by_rule: dict[str, list[GroupCard]] = {}
+    for c in serious:
+        by_rule.setdefault(c.rule, []).append(c)
+    top = [_sentence(cs) for cs in list(by_rule.values())[:TOP_FINDINGS]]
+    shown = sum(len(cs) for cs in list(by_rule.values())[:TOP_FINDINGS])
     return Brief(
         coverage=_coverage(result, not_inspected),
-        top=tuple(
-            TopFinding(
-                anchor=c.anchor,
-                severity=c.severity,
-                severity_word=c.severity_word,
-                sentence=c.sentence,
-            )
-            for c in top
-        ),
-        more_findings=max(0, total_groups - len(top)),
+        top=tuple(top),
+        more_findings=max(0, total_groups - shown),
         kinds=_kinds(companies),
+    )
+
+
+def _sentence(cards: Sequence[GroupCard]) -> TopFinding:
+    lead = cards[0]
+    names = list(dict.fromkeys(c.company for c in cards))
+    who = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+    return TopFinding(
+        anchor=lead.anchor,
+        severity=lead.severity,
+        severity_word=lead.severity_word,
+        sentence=f"{lead.title}: {who}" + ("" if who.endswith(".") else "."),
     )
 
 

@@ -165,7 +165,7 @@ def _group_card(
         company=company,
         domains=tuple(red.text(d) for d in g.domains),
         summary=red.text(lead.summary),
-        sentence=f"{company}: {title}.",
+        sentence=f"{company}: {title}" + ("" if title.endswith(".") else "."),
         elements=tuple(named_element(e) for e in g.elements),
         concerns=tuple(dict.fromkeys(red.text(c) for f in g.findings for c in f.concerns)),
         cites=tuple(cites.values()),

@@ -30,11 +30,11 @@ SECTIONS = {
     "findings": "Findings",
     "timeline": "When third parties were contacted",
     "exhibit-b": "Student data categories observed (NDPA Exhibit B)",
-    "parents": "What this app sends about your child",
     "limits": "What this report cannot tell you",
     "details": "Appendix A: the findings in detail, with the evidence",
     "law": "Appendix B: the law cited",
-    "methodology": "Appendix C: methodology and reproducibility",
+    "parents": "Appendix C: what this app sends about your child",
+    "methodology": "Appendix D: methodology and reproducibility",
 }
 
 
@@ -194,7 +194,10 @@ def test_first_page_decides(soup: BeautifulSoup) -> None:
     v = _section(soup, "verdict")
     assert _text(v.select_one(".coverage")).startswith("Coverage: ")
     top = [_text(li) for li in v.select("ol.top li")]
-    assert top and top[0].startswith("Critical Meta Platforms, Inc., TikTok Pte. Ltd.: ")
+    assert top and top[0] == (
+        "Critical Student contact data sent to an advertising tracker: "
+        "Meta Platforms, Inc., TikTok Pte. Ltd."
+    )
     for a in v.select("ol.top a"):  # each sentence leads to its finding
         assert soup.select_one(a["href"]) is not None
     kinds = [_text(li) for li in v.select("ul.kinds li")]
