@@ -21,7 +21,7 @@ from edscan.report.redact import Redactor
 MAX_COMPANY_ROWS = 60
 MAX_DOMAINS = 12  # per company, in its <details>
 MAX_HOSTS = 4  # per domain
-MAX_ELEMENTS = 8  # per company cell
+MAX_ELEMENTS = 6  # per company cell
 
 # what a company does, as a weight (the riskier, the heavier); unknown owners sit mid-way
 _DOES = {
