@@ -9,6 +9,7 @@ domain), whose evidence the appendix prints.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -52,6 +53,9 @@ class GroupCard:
     occurrences: int
     members: tuple[FindingCard, ...]
     more_members: int
+    # rows of the findings table this card's title spans: the companies a rule is raised for
+    # follow each other under one title (0 on the rows that continue it)
+    span: int = 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,11 +99,19 @@ def build(
     company_name: Callable[[str], str],
 ) -> FindingsView:
     groups = group_findings(findings, recipients)
+    # within a severity, the companies one rule is raised for sit together, in the order the
+    # rule first appears (the most confident first)
+    first: dict[tuple[int, str], int] = {}
+    for i, g in enumerate(groups):
+        first.setdefault((g.lead.severity.rank, g.rule), i)
+    groups.sort(key=lambda g: (-g.lead.severity.rank, first[(g.lead.severity.rank, g.rule)]))
     law, law_anchor = _law(groups, red)
-    cards = [
-        _group_card(i, g, red, named_element, rc_name, company_name, law_anchor)
-        for i, g in enumerate(groups[:MAX_GROUPS])
-    ]
+    cards = _spans(
+        [
+            _group_card(i, g, red, named_element, rc_name, company_name, law_anchor)
+            for i, g in enumerate(groups[:MAX_GROUPS])
+        ]
+    )
     sections = []
     counts = []
     for sev in sorted(Severity, key=lambda s: -s.rank):
@@ -126,6 +138,23 @@ def build(
         law=law,
         law_read_on=read_on,
     )
+
+
+def _spans(cards: list[GroupCard]) -> list[GroupCard]:
+    out: list[GroupCard] = []
+    i = 0
+    while i < len(cards):
+        j = i
+        while (
+            j < len(cards)
+            and cards[j].rule == cards[i].rule
+            and cards[j].severity == cards[i].severity
+        ):
+            j += 1
+        out.append(dataclasses.replace(cards[i], span=j - i))
+        out.extend(dataclasses.replace(c, span=0) for c in cards[i + 1 : j])
+        i = j
+    return out
 
 
 def _group_card(

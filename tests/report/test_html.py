@@ -175,7 +175,7 @@ def test_findings_one_per_rule_and_company_with_the_evidence_in_the_appendix(
     assert _text(first.find("th")).startswith("Student contact data sent to an advertising tracker")
     # the one EDS001 finding for two companies stays one finding, about both
     assert _text(first.find_all("td")[0]).startswith("Meta Platforms, Inc., TikTok Pte. Ltd.")
-    detail = soup.select_one(first.select_one("th a")["href"])
+    detail = soup.select_one(first.select_one("td.company a")["href"])
     assert detail is not None and detail.find_parent("section")["id"] == "details"
     dl = {
         _text(dt): _text(dd)
@@ -372,7 +372,7 @@ def test_one_rule_at_two_domains_of_one_company_is_one_finding() -> None:
     assert _text(row.find_all("td")[0]).startswith(
         "Google LLC google-analytics.com, doubleclick.net"
     ) or _text(row.find_all("td")[0]).startswith("Google LLC doubleclick.net, google-analytics.com")
-    detail = s.select_one(row.select_one("th a")["href"])
+    detail = s.select_one(row.select_one("td.company a")["href"])
     captions = sorted(_text(c) for c in detail.select(".evidence caption"))
     assert len(captions) == 2 and "doubleclick.net" in captions[0] + captions[1]
     assert [_text(x) for x in s.select("#recipients tbody tr th strong")].count("Google LLC") == 1
@@ -419,3 +419,36 @@ def test_plain_http_and_upstream_errors_are_not_counted_as_not_inspected() -> No
     assert "api.pinnedsdk.example" in limits
     assert "beacon.plainhttp.example" not in limits
     assert "badcert.upstream.example" not in limits
+
+
+def test_a_rule_raised_for_several_companies_is_titled_once() -> None:
+    import dataclasses
+
+    from scanbuilder import ScanBuilder
+
+    from edscan.rules import run_rules
+
+    b = ScanBuilder()
+    for domain, org in (("facebook.com", "Meta Platforms"), ("tiktok.com", "ByteDance")):
+        b.recipient(domain, "advertising", org=org)
+        i = b.flow(f"https://www.{domain}/tr?uid=1")
+        b.obs(i, "st.email", location="query:uid")
+    r = b.build()
+    r = dataclasses.replace(r, findings=tuple(run_rules(r)))
+    s = _soup(r)
+    rows = s.select("#findings tr.finding")
+    rules = [row["data-rule"] for row in rows]
+    # the companies of one rule follow each other, under one title cell spanning them
+    for rule in set(rules):
+        at = [i for i, x in enumerate(rules) if x == rule]
+        assert at == list(range(at[0], at[0] + len(at)))
+        head = rows[at[0]].find("th")
+        assert head is not None and int(head.get("rowspan", 1)) == len(at)
+        assert all(rows[i].find("th") is None for i in at[1:])
+    shared = [rule for rule in set(rules) if rules.count(rule) == 2]
+    assert shared  # both companies raise at least one rule
+    for row in rows:  # every row leads to its own finding in the appendix
+        assert (
+            s.select_one(row.select_one("td.company a")["href"]).find_parent("section")["id"]
+            == "details"
+        )
