@@ -233,6 +233,12 @@ def report_command(
         report.save_text(json_sidecar, sidecar, private=reveal)
     grade = f"grade {result.score.grade}, risk {result.score.value}/100, " if result.score else ""
     mode = "REVEALED: holds personal data, readable by you only" if reveal else "redacted"
-    click.echo(f"wrote {output} ({grade}{len(result.findings)} findings; {mode})", err=True)
+    from edscan.report._grouping import group_findings
+
+    shown = len(group_findings(result.findings, result.recipients))
+    counted = f"{len(result.findings)} findings" + (
+        f", {shown} by rule and company" if shown != len(result.findings) else ""
+    )
+    click.echo(f"wrote {output} ({grade}{counted}; {mode})", err=True)
     if json_sidecar:
         click.echo(f"wrote {json_sidecar}", err=True)
