@@ -324,3 +324,6 @@ def test_text_summary_shows_one_finding_per_rule_and_company() -> None:
     lines = [ln for ln in out.splitlines() if "confidence · Google LLC (" in ln]
     assert len(lines) == min(groups, 10)
     assert all("google-analytics.com" in ln and "doubleclick.net" in ln for ln in lines)
+    recipients = [ln for ln in out.splitlines() if ln.strip().startswith("Google LLC (")]
+    assert len(recipients) == 1 and "+1)" in recipients[0]  # one company, its two domains
+    assert f"Third-party recipients: 1 company, 2 of {len(r.recipients)} domains" in out
