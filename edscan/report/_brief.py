@@ -69,7 +69,7 @@ def build(
 
 def _sentence(cards: Sequence[GroupCard]) -> TopFinding:
     lead = cards[0]
-    names = list(dict.fromkeys(c.company for c in cards))
+    names = list(dict.fromkeys(n for c in cards for n in c.companies))
     who = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
     return TopFinding(
         anchor=lead.anchor,
@@ -83,7 +83,8 @@ def _coverage(result: ScanResult, not_inspected: int) -> str:
     cap = result.capture
     parts = [f"{cap.flows:,} requests recorded over {span(cap.start, cap.end)}"]
     if cap.phases:
-        parts.append(f"{len(cap.phases)} phases marked")
+        n = len(cap.phases)
+        parts.append(f"{n} {'phase' if n == 1 else 'phases'} marked")
     if not_inspected:
         parts.append(
             f"{not_inspected:,} {'request' if not_inspected == 1 else 'requests'} could not be "

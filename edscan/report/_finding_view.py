@@ -21,6 +21,7 @@ from edscan.report.redact import Redactor
 
 MAX_GROUPS = 120
 MAX_MEMBERS = 12  # findings (domains) shown inside one group; the rest are counted
+MAX_NAMED = 4  # companies named on one row (a cookie sync can join many)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,7 +42,9 @@ class GroupCard:
     severity: str
     severity_word: str
     confidence: str
-    company: str
+    key: str  # RULE:company, as the JSON's ``group``
+    company: str  # the companies, named (the first few)
+    companies: tuple[str, ...]
     domains: tuple[str, ...]
     summary: str
     sentence: str  # one sentence for the first page
@@ -172,7 +175,9 @@ def _group_card(
         for j, f in enumerate(g.findings[:MAX_MEMBERS])
     )
     companies = list(dict.fromkeys(company_name(d) for d in g.domains))
-    company = ", ".join(companies) or "—"
+    company = ", ".join(companies[:MAX_NAMED]) or "—"
+    if len(companies) > MAX_NAMED:
+        company += f" and {len(companies) - MAX_NAMED} more"
     cites: dict[str, Cite] = {}
     for f in g.findings:
         if f.citations:
@@ -191,7 +196,9 @@ def _group_card(
         severity=lead.severity.value,
         severity_word=SEVERITY_WORDS[lead.severity],
         confidence=lead.confidence.value,
+        key=red.text(g.key),
         company=company,
+        companies=tuple(companies),
         domains=tuple(red.text(d) for d in g.domains),
         summary=red.text(lead.summary),
         sentence=f"{company}: {title}" + ("" if title.endswith(".") else "."),

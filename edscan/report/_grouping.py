@@ -27,10 +27,9 @@ def company_of(recipients: Iterable[Recipient]) -> dict[str, str]:
     return {r.domain: company_key(r) for r in recipients}
 
 
-def group_key(finding: Finding, companies: Mapping[str, str]) -> str:
-    """``RULE:company`` (companies joined by ``+`` when one finding names several, sorted)."""
-    owners = sorted({companies.get(d, d.lower()) for d in finding.recipients})
-    return f"{finding.rule}:{'+'.join(owners) or '-'}"
+def owners(finding: Finding, companies: Mapping[str, str]) -> list[str]:
+    """The companies a finding is about, sorted (several for a cookie sync between two)."""
+    return sorted({companies.get(d, d.lower()) for d in finding.recipients})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,9 +61,38 @@ class FindingGroup:
 def group_findings(
     findings: Iterable[Finding], recipients: Sequence[Recipient]
 ) -> list[FindingGroup]:
-    """One group per rule and company, ordered as ``sorted_findings`` orders their leads."""
+    """One group per rule and company, ordered as ``sorted_findings`` orders their leads.
+
+    A finding about several companies (a cookie sync names both ends) joins every group of its
+    rule that shares one of them, so no rule and company pair is ever shown twice: the
+    findings of a rule fall into the connected sets of the companies they name.
+    """
     companies = company_of(recipients)
+    ordered = sorted_findings(findings)
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def root(node: tuple[str, str]) -> tuple[str, str]:
+        while parent.setdefault(node, node) != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for f in ordered:
+        names = owners(f, companies) or ["-"]
+        first = root((f.rule, names[0]))
+        for other in names[1:]:
+            parent[root((f.rule, other))] = first
+    members: dict[tuple[str, str], set[str]] = {}
+    for node in list(parent):
+        members.setdefault(root(node), set()).add(node[1])
     groups: dict[str, list[Finding]] = {}
-    for f in sorted_findings(findings):
-        groups.setdefault(group_key(f, companies), []).append(f)
+    for f in ordered:
+        top = root((f.rule, (owners(f, companies) or ["-"])[0]))
+        key = f"{f.rule}:{'+'.join(sorted(members[top]))}"
+        groups.setdefault(key, []).append(f)
     return [FindingGroup(key=k, rule=fs[0].rule, findings=tuple(fs)) for k, fs in groups.items()]
+
+
+def group_keys(findings: Sequence[Finding], recipients: Sequence[Recipient]) -> dict[int, str]:
+    """``id(finding)`` -> its group key (for the JSON's ``group`` field)."""
+    return {id(f): g.key for g in group_findings(findings, recipients) for f in g.findings}

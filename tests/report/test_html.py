@@ -169,8 +169,12 @@ def test_findings_one_per_rule_and_company_with_the_evidence_in_the_appendix(
     groups = [_text(g.select_one("tr.sevrow")) for g in sec.select("tbody.sevgroup")]
     assert groups[0].startswith("Critical 3 findings")
     rows = sec.select("tr.finding")
-    keys = [(row["data-rule"], row["data-company"]) for row in rows]
-    assert len(keys) == len(set(keys))  # no rule x company twice
+    pairs = [
+        (row["data-rule"], company)
+        for row in rows
+        for company in row["data-group"].split(":", 1)[1].split("+")
+    ]
+    assert len(pairs) == len(set(pairs))  # no rule x company twice
     first = rows[0]
     assert _text(first.find("th")).startswith("Student contact data sent to an advertising tracker")
     # the one EDS001 finding for two companies stays one finding, about both
@@ -452,3 +456,34 @@ def test_a_rule_raised_for_several_companies_is_titled_once() -> None:
             s.select_one(row.select_one("td.company a")["href"]).find_parent("section")["id"]
             == "details"
         )
+
+
+def test_a_cookie_sync_across_companies_never_shows_a_rule_and_company_twice() -> None:
+    import dataclasses
+
+    from edscan.models import Confidence, Finding, Severity
+
+    base = realistic_result()
+    ads = [r.domain for r in base.recipients if r.party is Party.THIRD][:3]
+    assert len(ads) == 3
+
+    def sync(a: str, b: str, fp: str) -> Finding:
+        return Finding(
+            rule="EDS012",
+            title="Identity resolution, cookie sync or data-broker calls",
+            severity=Severity.CRITICAL,
+            confidence=Confidence.HIGH,
+            summary="observed a cookie sync",
+            recipients=(a, b),
+            fingerprint=fp,
+        )
+
+    # a hub syncing with two partners: two findings, one hub, so one group of three companies
+    r = dataclasses.replace(base, findings=(sync(ads[0], ads[1], "s1"), sync(ads[0], ads[2], "s2")))
+    doc = json.loads(report.render(r, "json"))
+    assert len({f["group"] for f in doc["findings"]}) == 1
+    s = _soup(r)
+    rows = s.select("#findings tr.finding")
+    assert len(rows) == 1 and rows[0]["data-group"] == doc["findings"][0]["group"]
+    detail = s.select_one(rows[0].select_one("td.company a")["href"])
+    assert len(detail.select(".evidence caption")) == 2  # both syncs, inside the one finding
