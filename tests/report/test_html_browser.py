@@ -195,6 +195,13 @@ def test_the_math_session_prints_in_eight_pages_before_the_appendix(
         main = {fmt: _pages(w.page.pdf(format=fmt)) for fmt in ("A4", "Letter")}
         print(f"pages before the appendix {main}, in all (A4) {full}")
         assert 1 < main["A4"] <= 8 and 1 < main["Letter"] <= 8
+        # no table row is cut across two pages
+        w.page.emulate_media(media="print")
+        breaks = w.page.evaluate(
+            "() => [...document.querySelectorAll('main tbody tr')]"
+            ".map(r => getComputedStyle(r).breakInside)"
+        )
+        assert breaks and set(breaks) == {"avoid"}
         assert full > main["A4"]  # the evidence follows, it is not dropped
         assert w.others(math_report) == []
     finally:
