@@ -487,3 +487,14 @@ def test_a_cookie_sync_across_companies_never_shows_a_rule_and_company_twice() -
     assert len(rows) == 1 and rows[0]["data-group"] == doc["findings"][0]["group"]
     detail = s.select_one(rows[0].select_one("td.company a")["href"])
     assert len(detail.select(".evidence caption")) == 2  # both syncs, inside the one finding
+
+
+def test_list_names_and_versions_never_wrap(soup: BeautifulSoup) -> None:
+    rows = _section(soup, "methodology").select("tbody tr")
+    named = [r for r in rows if len(r.find_all("td")) == 6]  # the who-owns-what lists
+    assert named
+    for r in named:
+        cells = r.find_all("td")
+        assert "nowrap" in cells[0]["class"] and "nowrap" in cells[1]["class"]
+    for line in soup.select("#recipients td.src .srcline"):  # one unbroken line each
+        assert line["title"] and "\n" not in line.get_text()
