@@ -498,3 +498,13 @@ def test_list_names_and_versions_never_wrap(soup: BeautifulSoup) -> None:
         assert "nowrap" in cells[0]["class"] and "nowrap" in cells[1]["class"]
     for line in soup.select("#recipients td.src .srcline"):  # one unbroken line each
         assert line["title"] and "\n" not in line.get_text()
+
+
+def test_the_brief_of_a_hostile_capture_is_text_not_markup() -> None:
+    from edscan.report import html
+
+    s = BeautifulSoup(html.render(hostile_result(), brief=True), "html.parser")
+    assert s.find_all(["script", "iframe", "img", "object", "embed"]) == []
+    for el in s.find_all(True):
+        assert not any(a.lower().startswith("on") for a in el.attrs), el.name
+    assert any("<script" in t for t in s.stripped_strings)  # shown, as text
