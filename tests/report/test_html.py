@@ -214,7 +214,9 @@ def test_first_page_decides(soup: BeautifulSoup) -> None:
 
 
 def test_every_internal_link_lands(soup: BeautifulSoup) -> None:
-    ids = {el["id"] for el in soup.find_all(id=True)}
+    all_ids = [el["id"] for el in soup.find_all(id=True)]
+    ids = set(all_ids)
+    assert len(ids) == len(all_ids)  # every anchor names one place
     hrefs = [a["href"] for a in soup.find_all("a", href=True)]
     assert hrefs and all(h[1:] in ids for h in hrefs), [h for h in hrefs if h[1:] not in ids]
 
