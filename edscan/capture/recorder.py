@@ -102,6 +102,8 @@ class Recorder:
         self._netlocs: set[str] = set()
         # called with the new label whenever the phase changes (edscan capture's console)
         self.on_phase: Callable[[str | None], None] | None = None
+        # called on the loop with each record once it is on disk (edscan.live's analyser)
+        self.listeners: list[Callable[[dict[str, Any], http.HTTPFlow], None]] = []
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -328,6 +330,11 @@ class Recorder:
             self._write_failed(writer.path, e, f)
             return
         self._count(record, f)
+        for listener in self.listeners:
+            try:
+                listener(record, f)
+            except Exception:  # live analysis must never break recording or traffic
+                logger.exception("edscan: a record listener failed")
 
     def _count(self, record: dict[str, Any], f: http.HTTPFlow) -> None:
         stats = self.stats
