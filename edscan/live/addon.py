@@ -5,7 +5,8 @@ record the recorder wrote. Options (mitmdump/mitmweb ``--set``):
 
 * ``edscan_alerts``: ``all`` (default), ``high`` (persona values only) or ``none``;
 * ``edscan_persona``: the test student's persona file, as for ``edscan scan --persona``;
-* ``edscan_first_party``: the app's own domains (else the first non-service domain seen).
+* ``edscan_first_party``: the app's own domains (else the first non-service domain seen);
+* ``edscan_alert_queue``: how many recorded flows may wait for analysis (default 2000).
 
 Alerts are logged at INFO (mitmdump prints them; mitmweb shows them in its event log). The
 flow that first showed a finding is marked (``:warning:``) and its comment gains one line per
@@ -26,7 +27,7 @@ from typing import Any
 from mitmproxy import ctx, exceptions, hooks, http
 
 from edscan.live.alert import Alert, AlertLevel
-from edscan.live.analyser import LiveAnalyser
+from edscan.live.analyser import DEFAULT_QUEUE, LiveAnalyser
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class LiveAlerts:
         self.level = AlertLevel.ALL
         self._persona: Any = None
         self._first_party: tuple[str, ...] = ()
+        self._max_queue = DEFAULT_QUEUE
         self._loop: asyncio.AbstractEventLoop | None = None
         self._attached = False
         # called on the loop with each new alert (edscan capture's console); None: log it
@@ -68,6 +70,14 @@ class LiveAlerts:
             "A domain of the audited app (repeatable); else the first non-service domain seen.",
         )
 
+        loader.add_option(
+            "edscan_alert_queue",
+            int,
+            DEFAULT_QUEUE,
+            "Recorded flows waiting for live analysis at most; beyond this they are recorded "
+            "but not analysed live (and the drop is reported).",
+        )
+
     def configure(self, updated: set[str]) -> None:
         opts = ctx.options
         changed = False
@@ -79,6 +89,11 @@ class LiveAlerts:
             changed = True
         if "edscan_persona" in updated:
             self._persona = _load_persona(opts.edscan_persona)
+            changed = True
+        if "edscan_alert_queue" in updated:
+            if opts.edscan_alert_queue < 1:
+                raise _options_error("edscan_alert_queue must be 1 or more")
+            self._max_queue = opts.edscan_alert_queue
             changed = True
         if "edscan_first_party" in updated:
             self._first_party = tuple(opts.edscan_first_party)
@@ -105,6 +120,7 @@ class LiveAlerts:
             level=self.level,
             first_party=self._first_party,
             deliver=self._from_worker,
+            max_queue=self._max_queue,
         )
         if self.level is not AlertLevel.NONE:
             self.analyser.start()
