@@ -44,6 +44,5 @@ def report_command(path: Path, persona: Path | None, first_party: Sequence[str] 
         words += ["--persona", str(persona)]
     for d in first_party:
         words += ["--first-party", d]
-    stem = path.name.removesuffix(".edscan.jsonl").removesuffix(".jsonl")
-    words += ["-o", str(path.with_name(f"{stem}.html"))]
+    words += ["-o", "report.html"]
     return " ".join(shlex.quote(w) for w in words)
