@@ -8,8 +8,11 @@ from __future__ import annotations
 import enum
 import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from edscan.recipients.basis import FirstPartyBasis
 
 Headers = tuple[tuple[str, str], ...]
 Address = tuple[str, int]
@@ -617,3 +620,4 @@ class ScanResult:
     first_party_reason: str = ""  # one sentence: what the first-party decision was based on
     # the vendor's declared data elements and third parties against the capture (--declared)
     declared: DeclaredComparison | None = None
+    first_party_basis: FirstPartyBasis | None = None  # candidates, evidence, confidence

@@ -20,7 +20,7 @@ from edscan.decode.flow import decode_flow
 from edscan.detect.detector import Detector
 from edscan.detect.persona import Persona
 from edscan.models import CaptureInfo, Field, Flow, FlowSummary, Observation, ScanResult
-from edscan.recipients.domains import FirstParty
+from edscan.recipients.first_party import FirstParty
 from edscan.recipients.recipient import build_recipients
 from edscan.recipients.trackers import load_trackers
 from edscan.rules import run_rules
@@ -120,6 +120,7 @@ def scan(
         first_party=fp.domains,
         first_party_inferred=fp.inferred,
         first_party_reason=fp.reason,
+        first_party_basis=fp.basis,
         flows=tuple(summaries),
         observations=tuple(observations),
         recipients=tuple(recipients),

@@ -162,6 +162,7 @@ class Report:
     settings: tuple[tuple[str, str], ...]
     first_party: str
     first_party_how: str
+    first_party_candidates: tuple[tuple[str, str], ...]  # (domain, evidence) when split
     formula: str
     warnings: tuple[str, ...]
     more_warnings: int

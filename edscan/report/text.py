@@ -40,6 +40,10 @@ def render(result: ScanResult, *, reveal: bool = False) -> str:
     )
     fp = red.text(", ".join(result.first_party)) or "none identified"
     add(_fit(f"First party: {fp}{' (inferred)' if result.first_party_inferred else ''}"))
+    basis = result.first_party_basis
+    if result.first_party_inferred and basis is not None:
+        sure = f"{basis.confidence.value} confidence" if basis.confidence else "not decided"
+        add(_fit(f"             {sure}: {red.text(basis.reason)}"))
     add("")
 
     if result.score is not None:
