@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from edscan.recipients.basis import FirstPartyBasis
+    from edscan.recipients.id_sync import IdLink
 
 Headers = tuple[tuple[str, str], ...]
 Address = tuple[str, int]
@@ -621,3 +622,4 @@ class ScanResult:
     # the vendor's declared data elements and third parties against the capture (--declared)
     declared: DeclaredComparison | None = None
     first_party_basis: FirstPartyBasis | None = None  # candidates, evidence, confidence
+    id_links: tuple[IdLink, ...] = ()  # identifiers seen at several organisations (ID sync)

@@ -18,8 +18,10 @@ from edscan.declared.compare import compare
 from edscan.declared.declaration import Declaration
 from edscan.decode.flow import decode_flow
 from edscan.detect.detector import Detector
+from edscan.detect.id_values import IdValues
 from edscan.detect.persona import Persona
 from edscan.models import CaptureInfo, Field, Flow, FlowSummary, Observation, ScanResult
+from edscan.recipients import id_sync
 from edscan.recipients.first_party import FirstParty
 from edscan.recipients.recipient import build_recipients
 from edscan.recipients.trackers import load_trackers
@@ -90,15 +92,20 @@ def scan(
     summaries: list[FlowSummary] = []
     observations: list[Observation] = []
     limits: list[str] = []
+    ids = IdValues()
     for flow in source:
         decoded = decode_flow(flow)
         observations.extend(detector.observe(flow, decoded))
+        ids.add(flow, decoded)
         summaries.append(summarize(flow, signals(flow, decoded)))
         limits.extend(f"flow {flow.index}: {m}" for m in decoded.limits)
 
     db = load_trackers(data_dir, accept_noncommercial=accept_noncommercial)
     fp = FirstParty.resolve(first_party, summaries, db)
     observations = [dataclasses.replace(o, party=fp.party(o.host)) for o in observations]
+    # ID sync needs every flow's identifiers and who owns each host: known only now
+    links = tuple(id_sync.links(ids, db, fp))
+    observations.extend(id_sync.observations(links, fp))
     recipients = build_recipients(summaries, db, fp)
 
     times = [s.time for s in summaries if s.time is not None]
@@ -121,6 +128,7 @@ def scan(
         first_party_inferred=fp.inferred,
         first_party_reason=fp.reason,
         first_party_basis=fp.basis,
+        id_links=links,
         flows=tuple(summaries),
         observations=tuple(observations),
         recipients=tuple(recipients),

@@ -50,6 +50,8 @@ def document(result: ScanResult, *, reveal: bool = False) -> dict[str, Any]:
         "findings": [finding_record(f, red) for f in sorted_findings(result.findings)],
         "score": result.score.to_dict() if result.score is not None else None,
         "persona_fields": sorted(result.persona_fields),
+        # additive: identifiers seen at several organisations (ID sync); never the values
+        "id_syncs": [link.to_dict() for link in result.id_links],
         "settings": settings,
     }
     if result.declared is not None:  # only with --declared: earlier outputs stay as they were
