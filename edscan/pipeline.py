@@ -19,6 +19,7 @@ from edscan.declared.declaration import Declaration
 from edscan.decode.flow import decode_flow
 from edscan.detect.detector import Detector
 from edscan.detect.id_values import IdValues
+from edscan.detect.known_ids import known_ids, merge
 from edscan.detect.persona import Persona
 from edscan.models import CaptureInfo, Field, Flow, FlowSummary, Observation, ScanResult
 from edscan.recipients import id_sync
@@ -93,9 +94,12 @@ def scan(
     observations: list[Observation] = []
     limits: list[str] = []
     ids = IdValues()
+    endpoints = known_ids()
     for flow in source:
         decoded = decode_flow(flow)
-        observations.extend(detector.observe(flow, decoded))
+        observations.extend(
+            merge(detector.observe(flow, decoded), endpoints.observe(flow, decoded))
+        )
         ids.add(flow, decoded)
         summaries.append(summarize(flow, signals(flow, decoded)))
         limits.extend(f"flow {flow.index}: {m}" for m in decoded.limits)
@@ -105,7 +109,7 @@ def scan(
     observations = [dataclasses.replace(o, party=fp.party(o.host)) for o in observations]
     # ID sync needs every flow's identifiers and who owns each host: known only now
     links = tuple(id_sync.links(ids, db, fp))
-    observations.extend(id_sync.observations(links, fp))
+    observations = id_sync.attach(observations, links, fp)
     recipients = build_recipients(summaries, db, fp)
 
     times = [s.time for s in summaries if s.time is not None]

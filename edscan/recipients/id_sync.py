@@ -17,6 +17,7 @@ The value itself travels only for ``--reveal``; ``digest`` (a SHA-256 prefix) id
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import Counter
 from collections.abc import Iterable
@@ -76,6 +77,28 @@ def links(values: IdValues, db: TrackerDB, fp: FirstParty) -> list[IdLink]:
             out.append(link)
     out.sort(key=lambda k: (-len(k.organizations), k.source, k.digest))
     return out[:MAX_LINKS]
+
+
+def attach(
+    observed: list[Observation], found: Iterable[IdLink], fp: FirstParty
+) -> list[Observation]:
+    """``observed`` plus the sync observations of ``found``; where a field was already reported
+    as a sync id (a known sync endpoint's parameter), the link's words join that observation."""
+    new = observations(found, fp)
+    if not new:
+        return observed
+    by_place = {(o.flow, o.location): o for o in new}
+    out = []
+    for o in observed:
+        link = by_place.get((o.flow, o.location)) if o.element == SYNC_ELEMENT else None
+        if link is None:
+            out.append(o)
+            continue
+        del by_place[(o.flow, o.location)]
+        confidence = max(o.confidence, link.confidence)
+        detail = f"{o.detail}; {link.detail}" if o.detail else link.detail
+        out.append(dataclasses.replace(o, confidence=confidence, detail=detail))
+    return out + list(by_place.values())
 
 
 def observations(found: Iterable[IdLink], fp: FirstParty) -> list[Observation]:
