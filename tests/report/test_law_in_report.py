@@ -70,3 +70,17 @@ def test_the_letter_asks_for_the_paper_obligations_even_without_findings() -> No
         for q in PAPER_QUESTIONS:
             assert letter.md_escape(q) in text or q in text, q
         assert "violat" not in text.lower()
+
+
+def test_sarif_results_carry_each_citation_as_read_on_the_capture_date() -> None:
+    import json
+
+    result = _result()
+    doc = json.loads(report.render(result, "sarif"))
+    results = doc["runs"][0]["results"]
+    assert results and len(results) == len(result.findings)
+    for got, f in zip(results, result.findings, strict=True):
+        assert got["properties"]["citations"] == [c.to_dict() for c in f.citations]
+    coppa = [c for r in results for c in r["properties"]["citations"] if c["key"] == "coppa-5"]
+    assert coppa and all(c["on"] == "2026-01-01" for c in coppa)
+    assert all(c["reading"].startswith("read as then in force") for c in coppa)
