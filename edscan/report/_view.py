@@ -11,7 +11,7 @@ import functools
 import re
 
 from edscan.models import FlowSummary, Party, Recipient, ScanResult, Severity
-from edscan.report import _declared, _diagram, _palette, _timeline
+from edscan.report import _declared, _diagram, _identifiers, _palette, _timeline
 from edscan.report._common import (
     element_info,
     iso,
@@ -437,4 +437,5 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
         not_verifiable=tuple(red.text(x) for x in score.not_verifiable) if score else (),
         observations=len(result.observations),
         declared=_declared.view(result, red),
+        identifiers=_identifiers.view(result, red),
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edscan.models import Severity
-from edscan.report import _declared, _diagram, _timeline
+from edscan.report import _declared, _diagram, _identifiers, _timeline
 from edscan.report._palette import Group
 
 SEVERITY_WORDS = {
@@ -172,3 +172,5 @@ class Report:
     not_verifiable: tuple[str, ...]
     observations: int
     declared: _declared.DeclaredView | None = None  # only with --declared
+    # which identifiers reached which companies, and the ID syncs (None: nothing to show)
+    identifiers: _identifiers.IdentifierView | None = None

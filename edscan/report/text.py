@@ -44,6 +44,14 @@ def render(result: ScanResult, *, reveal: bool = False) -> str:
     if result.first_party_inferred and basis is not None:
         sure = f"{basis.confidence.value} confidence" if basis.confidence else "not decided"
         add(_fit(f"             {sure}: {red.text(basis.reason)}"))
+    if result.id_links:
+        companies = {d for k in result.id_links for d in (k.source_domain, *k.receivers)}
+        add(
+            _fit(
+                f"ID sync: {len(result.id_links)} identifiers shared between "
+                f"{len(companies)} companies (see id_syncs in -f json)"
+            )
+        )
     add("")
 
     if result.score is not None:

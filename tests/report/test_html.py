@@ -25,6 +25,7 @@ SECTIONS = {
     "verdict": "Verdict",
     "flows": "What leaves the device, and to whom",
     "recipients": "Who received data",
+    "identifiers": "Which identifiers went where",  # the fixture's trackers get device ids
     "findings": "Findings",
     "timeline": "When third parties were contacted",
     "exhibit-b": "Student data categories observed (NDPA Exhibit B)",
