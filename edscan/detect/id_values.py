@@ -176,11 +176,18 @@ class IdValues:
             return
         t = flow.request_start
         per_flow: set[tuple[str, bool]] = set()
+        # the hot loop: length first (most values are too short or too long to be an id)
+        lo, hi = MIN_LENGTH, MAX_LENGTH + 2
         for f in decoded.fields:
-            if f.location.startswith(_OUTBOUND) and _key_ok(f.key) and _location_ok(f.location):
+            if (
+                lo <= len(f.value) <= hi
+                and f.location.startswith(_OUTBOUND)
+                and _key_ok(f.key)
+                and _location_ok(f.location)
+            ):
                 self._put(f, host, flow.index, True, t, per_flow)
         for f in decoded.inbound:
-            if f.location.startswith(_INBOUND) and _key_ok(f.key):
+            if lo <= len(f.value) <= hi and f.location.startswith(_INBOUND) and _key_ok(f.key):
                 self._put(f, host, flow.index, False, t, per_flow)
 
     def _put(

@@ -142,9 +142,8 @@ class KnownIds:
         mine = frozenset(v.name for v in vendors)
         out = []
         for f in decoded.fields:
-            value = f.value.strip()
-            if value.lower() in _EMPTY or value.startswith(("{{", "${", "%")):
-                continue  # empty, or a template placeholder the SDK fills in server-side
+            # the hot loop: the location decides first (most fields are neither a cookie nor
+            # at a known endpoint), the value is looked at only for a hit
             loc = f.location
             if loc.startswith("cookie:"):
                 hit = self._cookie(loc[7:], mine)
@@ -152,9 +151,12 @@ class KnownIds:
                 path = field_path(loc)
                 hit = next(((m, True) for v in at if (m := v.fields.get(path)) is not None), None)
             else:
-                hit = None
+                continue
             if hit is None:
                 continue
+            value = f.value.strip()
+            if value.lower() in _EMPTY or value.startswith(("{{", "${", "%")):
+                continue  # empty, or a template placeholder the SDK fills in server-side
             meaning, own = hit
             out.append(
                 Observation(
