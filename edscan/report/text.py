@@ -48,7 +48,8 @@ def render(result: ScanResult, *, reveal: bool = False) -> str:
         companies = {d for k in result.id_links for d in (k.source_domain, *k.receivers)}
         add(
             _fit(
-                f"ID sync: {len(result.id_links)} identifiers shared between "
+                f"ID sync: {len(result.id_links)} identifier"
+                f"{'s' if len(result.id_links) != 1 else ''} shared between "
                 f"{len(companies)} companies (see id_syncs in -f json)"
             )
         )

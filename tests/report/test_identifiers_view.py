@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from bs4 import BeautifulSoup
 from scanbuilder import ScanBuilder
 
@@ -68,3 +70,22 @@ def test_no_identifiers_no_section_and_the_json_lists_syncs_by_digest() -> None:
         "redirect",
     )
     assert SECRET not in str(doc) and "id-value-0123456789" not in str(doc)
+
+
+def test_the_text_summary_counts_the_syncs_and_says_how_sure_the_first_party_is() -> None:
+    from edscan.recipients.basis import FirstPartyBasis
+    from edscan.report import text
+
+    result = _result().build()
+    out = text.render(result)
+    assert "ID sync: 1 identifier shared between 2 companies" in out
+    inferred = dataclasses.replace(
+        result,
+        first_party_inferred=True,
+        first_party_basis=FirstPartyBasis(
+            method="inferred",
+            confidence=Confidence.MEDIUM,
+            reason="inferred from the capture (3 Referer/Origin headers)",
+        ),
+    )
+    assert "medium confidence: inferred from the capture (3 Referer" in text.render(inferred)
