@@ -236,7 +236,8 @@ QUIRKS: Final[tuple[Quirk, ...]] = (
 # Analytics, Segment, Amplitude, Braze, Mixpanel, Sentry, FullStory, PubMatic and LiveRamp; the
 # same device id to Segment, Amplitude, Braze and Mixpanel; the same ad id to Google's App
 # Measurement, Amplitude and PubMatic; the same hashed e-mail and external id to Meta and TikTok.
-# EDS030 names every company of each shared id; the receivers also get the ID-sync element.
+# EDS030 names every company of each shared id (the ids are reported under their own elements,
+# so the ID-sync element is not added to them).
 SHARED_ID_SOURCES: Final = frozenset(
     {"google-analytics.com", "app-measurement.com", "segment.io", "facebook.com"}
 )
@@ -261,8 +262,6 @@ def expected() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
     out[FIRST_PARTY_DOMAIN] = (set(FIRST_PARTY_ELEMENTS), set(FIRST_PARTY_RULES))
     for domain in SHARED_ID_SOURCES | SHARED_ID_RECEIVERS:
         out[domain][1].add("EDS030")
-    for domain in SHARED_ID_RECEIVERS:
-        out[domain][0].add("dev.sync_id")
     for q in QUIRKS:
         elements, rules = out[q.domain]
         if q.missing_element:

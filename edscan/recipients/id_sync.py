@@ -83,11 +83,15 @@ def attach(
     observed: list[Observation], found: Iterable[IdLink], fp: FirstParty
 ) -> list[Observation]:
     """``observed`` plus the sync observations of ``found``; where a field was already reported
-    as a sync id (a known sync endpoint's parameter), the link's words join that observation."""
+    as a sync id (a known sync endpoint's parameter), the link's words join that observation;
+    where it was reported as something else (the persona's user id, a known SDK's device id),
+    that observation stands alone: the link itself is in ``id_links`` and rule EDS030, and the
+    id is not counted twice."""
     new = observations(found, fp)
     if not new:
         return observed
-    by_place = {(o.flow, o.location): o for o in new}
+    described = {(o.flow, o.location) for o in observed if o.element != SYNC_ELEMENT}
+    by_place = {(o.flow, o.location): o for o in new if (o.flow, o.location) not in described}
     out = []
     for o in observed:
         link = by_place.get((o.flow, o.location)) if o.element == SYNC_ELEMENT else None

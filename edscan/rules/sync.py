@@ -111,8 +111,9 @@ RULES: tuple[Rule, ...] = (
         ),
         concerns=(law.ACCESS_AND_USE, law.SURVEILLANCE, law.BREACH),
         provisions=("ct-cc-b2", "ct-cc-b3", "sopipa-b2", "sopipa-b3", "ndpa-iv7", "coppa-5"),
+        # EDS012's first question word for word: the report asks it once for both rules
         questions=(
-            "Which companies receive the student's browser or device identifiers, and why?",
+            "Which companies receive a student's identifiers through these syncs?",
             "Can ID syncing and cookie matching be switched off on every student-facing page?",
         ),
         unless="no identifier from a student session is shared between companies",
