@@ -238,7 +238,7 @@ class _Worker:
         self, *, persona: Any, level: AlertLevel, given: tuple[str, ...], data_dir: Path | None
     ) -> None:
         from edscan.detect.detector import Detector
-        from edscan.recipients.domains import FirstParty
+        from edscan.recipients.first_party import FirstParty
         from edscan.recipients.trackers import load_trackers
 
         self.level = level
@@ -318,7 +318,8 @@ class _Worker:
 
 def _first_party_of(host: str, db: Any) -> Any:
     """The first party from the first host that is not a third-party service, else None."""
-    from edscan.recipients.domains import FirstParty, registrable_domain
+    from edscan.recipients.domains import registrable_domain
+    from edscan.recipients.first_party import FirstParty
 
     domain = registrable_domain(host) if host else ""
     if not domain or db.is_service(domain):
