@@ -93,6 +93,32 @@ def test_field_paths_drop_prefixes_indexes_and_outer_layers() -> None:
             "sid.provider",
             "error report",
         ),
+        ("https://app-measurement.com/a", "body:$.1.21", "dev.install_id", "app instance id"),
+        ("https://app-measurement.com/a", "body:$.1[1].19", "dev.ad_id", "advertising id"),
+        (
+            "https://sdk.iad-03.braze.com/api/v3/data/",
+            "body:$.device_id",
+            "dev.install_id",
+            "Braze",
+        ),
+        (
+            "https://rs.fullstory.com/rec/bundle/v2?OrgId=o-1",
+            "query:UserId",
+            "dev.install_id",
+            "FullStory",
+        ),
+        (
+            "https://app.pendo.io/data/ptm.gif/5b1c",
+            "query:jzb>$[0].visitor_id",
+            "dev.install_id",
+            "Pendo visitor id",
+        ),
+        (
+            "https://api.openai.com/v1/chat/completions",
+            "body:$.messages[1].content",
+            "work.content",
+            "sent to the model",
+        ),
     ],
 )
 def test_known_fields_at_known_endpoints_are_high_confidence(
@@ -107,6 +133,11 @@ def test_known_fields_at_known_endpoints_are_high_confidence(
 
 def test_the_same_key_elsewhere_means_nothing_and_placeholders_are_skipped() -> None:
     assert _observe("https://api.school.example/collect", ("query:cid", "a1b2c3d4e5")) == {}
+    # the same key names off the vendors' endpoints: a Braze-like body elsewhere, a model API's
+    # model list, FullStory's loader
+    assert _observe("https://api.school.example/v3/data", ("body:$.device_id", "a1b2c3d4e5")) == {}
+    assert _observe("https://api.openai.com/v1/models", ("body:$.input", "a1b2c3d4e5")) == {}
+    assert _observe("https://edge.fullstory.com/s/fs.js", ("query:UserId", "123456789")) == {}
     # a known domain, but not the collect endpoint
     assert _observe("https://www.google-analytics.com/analytics.js", ("query:cid", "a1b2c3")) == {}
     assert (
