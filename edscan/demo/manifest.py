@@ -57,8 +57,9 @@ THIRD_PARTIES: Final[tuple[ThirdParty, ...]] = (
         domain="app-measurement.com",
         sdk="Google Analytics for Firebase (protobuf batch) with the advertising ID",
         phases=("launch", "video"),
-        # the ad ID in field 19 at launch; the app's user id as user property _id later
-        elements=_set("dev.ad_id", "sid.provider"),
+        # the ad ID in field 19 at launch, the app instance id (21) and Firebase installation
+        # id (30) in every bundle; the app's user id as user property _id later
+        elements=_set("dev.ad_id", "dev.install_id", "sid.provider"),
         rules=_set("EDS015", "EDS019", "EDS026"),
     ),
     ThirdParty(
@@ -152,7 +153,10 @@ THIRD_PARTIES: Final[tuple[ThirdParty, ...]] = (
         domain="fullstory.com",
         sdk="FullStory session-replay bundle (gzip) with identify and keystrokes",
         phases=("essay",),
-        elements=_set("sid.provider", "st_contact.email", "st.name", "work.content"),
+        # FullStory's own browser id and session id ride in the bundle's query (UserId, SessionId)
+        elements=_set(
+            "dev.install_id", "sid.provider", "st_contact.email", "st.name", "work.content"
+        ),
         rules=_set("EDS009", "EDS010"),
     ),
     ThirdParty(

@@ -4,6 +4,7 @@ UUID under ``idfa``, a date under ``birthDate``), and the table from key names t
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -88,6 +89,8 @@ def _h_android_id(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: st
     v = value.strip()
     if HEX16.match(v) and v.strip("0"):
         ctx.add(i, element, PATTERN, MEDIUM, "16 hex digits under an Android ID key")
+    elif DIGEST.match(v):
+        ctx.add(i, element, PATTERN, MEDIUM, "hashed Android ID")
 
 
 def _h_imei(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: str) -> None:
@@ -109,6 +112,8 @@ def _h_ip(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: str) -> No
     first = value.split(",", 1)[0]
     if _ip(first) is not None:
         ctx.add(i, element, PATTERN, MEDIUM, "IP address under an IP key")
+    elif DIGEST.match(value.strip()):
+        ctx.add(i, element, PATTERN, MEDIUM, "hashed IP address under an IP key")
 
 
 def _h_dob(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: str) -> None:
@@ -198,6 +203,66 @@ def _h_zip(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: str) -> N
         ctx.add(i, element, PATTERN, MEDIUM, "hashed ZIP code under a ZIP key")
 
 
+# a person's name as SDKs send it: words of letters, with initials, titles, hyphens, apostrophes
+# and a "Last, First" comma; no digits, no sentence punctuation (a greeting is text, not a name)
+_NAME = re.compile(
+    r"^[^\W\d_][^\W\d_.'’\- +]{0,40}(?:[ +,.'’\-]{1,2}[^\W\d_][^\W\d_'’\-+]{0,40}){0,4}\.?$"
+)
+# a school's or district's name, a class code or course name: short text with letters
+_SHORT_TEXT = re.compile(r"^(?=.*[^\W\d_].*[^\W\d_])[\w .,'’&()/:#+\-]{2,120}$")
+# a grade level as schools write it: K, PK, TK, 1-12 (13 for some), "7th", "Grade 7"
+_GRADE = re.compile(r"^(?:grade[ _-]?)?(?:k|pk|tk|kg|0?[1-9]|1[0-3])(?:st|nd|rd|th)?$", re.I)
+
+
+def _h_name(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: str) -> None:
+    """A name-shaped or hashed value under a key that names a person's name (first_name,
+    familyName, teacher_name, guardian_name ...): the value agrees with the key."""
+    v = value.strip()
+    low = v.lower()
+    if low in _EMPTY or low in _BOOLISH or loc.startswith("cookie:"):
+        return
+    if DIGEST.match(v):
+        ctx.add(i, element, PATTERN, MEDIUM, "hashed name under a name key")
+    elif _NAME.match(v) and len(v) >= 2:
+        ctx.add(i, element, PATTERN, MEDIUM, "name-shaped value under a name key")
+    else:
+        _h_keyname(ctx, i, loc, key, value, element)
+
+
+def _h_text_id(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: str) -> None:
+    """A value of the agreeing shape under a school, class, username or password key: short
+    text for a school or a class, an id-like token for a username or a password, or a digest of
+    one (hashed before it was sent)."""
+    v = value.strip()
+    low = v.lower()
+    if low in _EMPTY or low in _BOOLISH or loc.startswith("cookie:"):
+        return
+    if element == "sid.password":  # any secret of some length (pass phrases have spaces)
+        agrees = 4 <= len(v) <= 256 and "\n" not in v
+    elif element == "sid.username":
+        agrees = ID_LIKE.match(v) is not None and len(v) >= 4
+    else:
+        agrees = _SHORT_TEXT.match(v) is not None
+    if DIGEST.match(v):
+        ctx.add(i, element, PATTERN, MEDIUM, "hashed value under an agreeing key")
+    elif agrees:
+        ctx.add(i, element, PATTERN, MEDIUM, "value of the agreeing shape under its key")
+    else:
+        _h_keyname(ctx, i, loc, key, value, element)
+
+
+def _h_grade(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: str) -> None:
+    """A grade level under a grade-level key (``grade_level``, ``gradeLevel``; never a bare
+    ``grade``, which is as often a score)."""
+    v = value.strip()
+    if loc.startswith("cookie:") or v.lower() in _EMPTY:
+        return
+    if _GRADE.match(v):
+        ctx.add(i, element, PATTERN, MEDIUM, "grade level under a grade-level key")
+    else:
+        _h_keyname(ctx, i, loc, key, value, element)
+
+
 def _h_keyname(ctx: _Ctx, i: int, loc: str, key: str, value: str, element: str) -> None:
     v = value.strip()
     if v.lower() in _EMPTY or loc.startswith("cookie:"):
@@ -232,6 +297,14 @@ _VALUE_ELEMENTS: dict[str, Handler] = {
     "sid.state": _h_student_id,
     "cred.access_token": _h_token,
     "cred.oauth_code": _h_oauth_code,
+    "st.name": _h_name,
+    "pg.name": _h_name,
+    "sched.teachers": _h_name,
+    "enr.school": _h_text_id,
+    "sched.courses": _h_text_id,
+    "sid.username": _h_text_id,
+    "sid.password": _h_text_id,
+    "enr.grade": _h_grade,
 }
 # key names that agree with a value shape but would say nothing alone
 _GEO_LAT = frozenset({"lat", "latitude", "geo_lat"})

@@ -135,10 +135,17 @@ class PatternDetector:
             if pair is not None:
                 self._coordinates(ctx, i, fields[i][2], fields[pair[0]][2], max(d1, pair[1]))
             elif d1 >= 3:
-                ctx.add(i, "geo.precise", PATTERN, LOW, f"latitude at {d1} decimals, no longitude")
+                # the only coordinate of the flow, at four or more decimals (about 10 m), under
+                # a latitude key: the value agrees with the key. Halves of two different
+                # objects may be two different places, and stay low.
+                alone = not lon and len(lat) == 1 and d1 >= 4
+                conf = MEDIUM if alone and _in_range(fields[i][2], 90.0) else LOW
+                ctx.add(i, "geo.precise", PATTERN, conf, f"latitude at {d1} decimals, no longitude")
         for parent, (k, d2) in lon.items():
             if parent not in lat and d2 >= 3:
-                ctx.add(k, "geo.precise", PATTERN, LOW, f"longitude at {d2} decimals, no latitude")
+                alone = not lat and len(lon) == 1 and d2 >= 4
+                conf = MEDIUM if alone and _in_range(fields[k][2], 180.0) else LOW
+                ctx.add(k, "geo.precise", PATTERN, conf, f"longitude at {d2} decimals, no latitude")
         if len(fp_seen) >= _FP_MIN:
             first = min(fp_seen.values())
             names = ", ".join(sorted(fp_seen)[:8])
@@ -256,3 +263,12 @@ def _documentation(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
         else ("2001:db8::/32",)
     )
     return any(ip in ipaddress.ip_network(n) for n in nets)
+
+
+def _in_range(value: str, bound: float) -> bool:
+    """Whether ``value`` is a coordinate within +-``bound`` degrees, and not 0."""
+    try:
+        x = float(value)
+    except ValueError:
+        return False
+    return 0 < abs(x) <= bound

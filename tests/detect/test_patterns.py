@@ -165,8 +165,12 @@ def test_coordinates_come_in_pairs_and_say_their_precision() -> None:
         ("geo.coarse", Kind.PATTERN, MEDIUM)
     }
     assert found(fld("ll", "40.7128,-74.0060")) == {("geo.precise", Kind.PATTERN, MEDIUM)}
-    # half a pair, or two halves of different objects: low
-    assert found(fld("lat", "40.7128")) == {("geo.precise", Kind.PATTERN, LOW)}
+    # the flow's only coordinate, at 4+ decimals and in range: medium; at 3 decimals, out of
+    # range, or two halves of different objects: low
+    assert found(fld("lat", "40.7128")) == {("geo.precise", Kind.PATTERN, MEDIUM)}
+    assert found(fld("longitude", "-74.0060")) == {("geo.precise", Kind.PATTERN, MEDIUM)}
+    assert found(fld("lat", "40.712")) == {("geo.precise", Kind.PATTERN, LOW)}
+    assert found(fld("lat", "140.7128")) == {("geo.precise", Kind.PATTERN, LOW)}
     obs = observe(
         fld("lat", "40.7128", loc="body:$.a.lat"), fld("lon", "-74.0060", loc="body:$.b.lon")
     )
@@ -206,9 +210,10 @@ def test_student_ids_and_sensitive_indicators() -> None:
 
 
 def test_key_names_alone_are_low() -> None:
-    assert found(fld("first_name", "Ada")) == {("st.name", Kind.KEYNAME, LOW)}
+    # a value that does not have the key's shape: the key name alone says it
+    assert found(fld("first_name", "Great work today, Ada!")) == {("st.name", Kind.KEYNAME, LOW)}
     assert found(fld("user_id", "u_12345")) == {("sid.provider", Kind.KEYNAME, LOW)}
-    assert found(fld("password", "hunter2")) == {("sid.password", Kind.KEYNAME, LOW)}
+    assert found(fld("grade_level", "advanced placement")) == {("enr.grade", Kind.KEYNAME, LOW)}
     assert found(fld("home_language", "spa")) == {("demo.language", Kind.KEYNAME, LOW)}
     assert found(fld("essay", "A long paragraph the student wrote about volcanoes.")) == {
         ("work.content", Kind.KEYNAME, LOW)
@@ -305,3 +310,48 @@ def test_key_at_value_chains_are_not_email_addresses() -> None:
 
 def test_google_ssid_cookie_is_not_a_state_id() -> None:
     assert found(Field(location="cookie:SSID", key="SSID", value="A_mrp5cpjfkd72x04")) == set()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "element"),
+    [
+        ("first_name", "Ada", "st.name"),
+        ("familyName", "LOVELACE", "st.name"),
+        ("student_name", "Lovelace, Ada", "st.name"),
+        ("display_name", "Ada+Lovelace", "st.name"),
+        ("last_name", hashlib.sha256(b"lovelace").hexdigest(), "st.name"),
+        ("guardian_name", "Mary O'Brien-Smith", "pg.name"),
+        ("teacher_name", "Ms. Mordwick", "sched.teachers"),
+        ("school_name", "P.S. 123 Lovelace Elementary", "enr.school"),
+        ("district", hashlib.md5(b"district").hexdigest(), "enr.school"),
+        ("class_code", "jossjwa", "sched.courses"),
+        ("username", "alovelace42", "sid.username"),
+        ("password", "hunter2!x", "sid.password"),
+        ("pwd", "correct horse battery", "sid.password"),
+        ("grade_level", "7", "enr.grade"),
+        ("gradeLevel", "K", "enr.grade"),
+        ("student_grade", "10th", "enr.grade"),
+        ("ip", hashlib.sha256(b"203.0.113.9").hexdigest(), "net.ip"),
+        ("android_id", hashlib.md5(b"fdfcdca66163780b").hexdigest(), "dev.android_id"),
+    ],
+)
+def test_a_value_of_the_agreeing_shape_under_its_key_is_medium(
+    key: str, value: str, element: str
+) -> None:
+    assert found(fld(key, value)) == {(element, Kind.PATTERN, MEDIUM)}
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("first_name", "null"),
+        ("last_name", "true"),
+        ("username", "no"),
+        ("grade", "7"),  # a bare grade is as often a score
+        ("school", ""),
+    ],
+)
+def test_empty_boolean_and_ambiguous_values_under_agreeing_keys_say_nothing(
+    key: str, value: str
+) -> None:
+    assert found(fld(key, value)) == set()
