@@ -167,8 +167,19 @@ def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
     show_default=True,
     help="mitmproxy's folder: its CA certificate is created and kept here.",
 )
+@click.option(
+    "--grace", type=click.FloatRange(min=0), default=3.0, show_default=True, metavar="SECONDS",
+    help="At the stop, how long requests in flight get to finish; the rest are recorded as "
+    "sent and marked cut off.",
+)  # fmt: skip
 def capture_command(
-    output: str, listen_host: str, listen_port: int, phase: str | None, max_body: int, confdir: str
+    output: str,
+    listen_host: str,
+    listen_port: int,
+    phase: str | None,
+    max_body: int,
+    confdir: str,
+    grace: float,
 ) -> None:
     """Record a session: run a proxy that records every request into a capture file.
 
@@ -195,6 +206,7 @@ def capture_command(
             phase=phase,
             max_body=max_body,
             confdir=Path(confdir).expanduser(),
+            grace=grace,
         ),
         out=sys.stderr,
         stdin=sys.stdin,

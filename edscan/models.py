@@ -14,6 +14,11 @@ from urllib.parse import urlsplit
 Headers = tuple[tuple[str, str], ...]
 Address = tuple[str, int]
 
+# Where a flow was when the capture stopped (a flow's ``cut_off``; format 1.2): the request was
+# still arriving from the client, it was waiting for the response, or the response was still
+# arriving. Such a flow keeps what had arrived; the request is evidence either way.
+CUT_OFF_STAGES = ("request_incomplete", "no_response", "response_incomplete")
+
 
 @functools.total_ordering
 class _Ordered(enum.Enum):
@@ -144,6 +149,9 @@ class Flow:
     error: str | None = None
     websocket: tuple[WebSocketMessage, ...] = ()
     phase: str | None = None
+    # set when the capture stopped before the flow completed (CUT_OFF_STAGES): the request is
+    # kept as evidence, the response is missing or partial
+    cut_off: str | None = None
 
     @property
     def host(self) -> str:
@@ -181,7 +189,7 @@ class Flow:
             "error": self.error,
             "websocket": [m.to_dict() for m in self.websocket],
             "phase": self.phase,
-        }
+        } | ({"cut_off": self.cut_off} if self.cut_off else {})  # only when set (format 1.2)
 
 
 # --------------------------------------------------------------------------- detection
@@ -382,6 +390,7 @@ class CaptureInfo:
     end: float | None = None
     phases: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    cut_off: int = 0  # flows the capture's stop cut off before they completed
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -393,6 +402,7 @@ class CaptureInfo:
             "end": self.end,
             "phases": list(self.phases),
             "warnings": list(self.warnings),
+            "cut_off": self.cut_off,
         }
 
 

@@ -3,7 +3,13 @@
 mitmproxy runs in this process (a ``Master`` with mitmproxy's default addons and the
 ``Recorder``), not as a ``mitmdump`` child: the console reads the recorder's counters and sets
 phases directly on the proxy's event loop, with no second process to find on ``PATH``, no IPC
-and no log scraping, and Ctrl-C/SIGTERM stop one process cleanly. No ``config.yaml`` is read
+and no log scraping, and Ctrl-C/SIGTERM/SIGHUP stop one process cleanly.
+
+The stop (``_Session._stop``): stop accepting connections, give the requests in flight
+``--grace`` seconds to finish, write the rest marked cut off (a request that left the device is
+evidence, answered or not), close the connections ourselves and only then let mitmproxy shut
+down. Closing them here, not leaving them for ``asyncio.run`` to cancel, is what keeps the
+console free of a ``CancelledError`` traceback per open connection. No ``config.yaml`` is read
 from the confdir, so nothing can quietly turn upstream certificate verification off.
 """
 
@@ -23,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from edscan.capture.inflight import close_connections, partial_bodies
 from edscan.capture.recorder import DEFAULT_MAX_BODY, Recorder, normalize_label
 from edscan.errors import EdscanError
 
@@ -30,6 +37,9 @@ DEFAULT_CONFDIR = "~/.mitmproxy"
 CA_PEM = "mitmproxy-ca-cert.pem"
 CA_CER = "mitmproxy-ca-cert.cer"
 PROMPT = "phase label> "
+DEFAULT_GRACE = 3.0  # seconds the requests in flight get to finish when the capture stops
+CLOSE_TIMEOUT = 0.5  # seconds to wait for the closed connections to be gone
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3}
 
@@ -42,6 +52,7 @@ class CaptureOptions:
     phase: str | None = None
     max_body: int = DEFAULT_MAX_BODY
     confdir: Path = field(default_factory=lambda: Path(DEFAULT_CONFDIR).expanduser())
+    grace: float = DEFAULT_GRACE
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,6 +64,7 @@ class CaptureSummary:
     phases: tuple[str, ...]
     refused_hosts: tuple[str, ...]
     unrecorded: int
+    cut_off: int = 0  # requests written unfinished at the stop (part of flows)
 
 
 def parse_size(text: str) -> int:
@@ -165,7 +177,8 @@ def startup_text(
     if phase:
         lines.append(f"     Current phase: {phase}")
     lines += [
-        "Upstream certificates are verified. Stop with Ctrl-C.",
+        "Upstream certificates are verified. Stop with Ctrl-C (twice: without waiting for "
+        "requests in flight).",
         "",
     ]
     return "\n".join(lines)
@@ -183,6 +196,11 @@ def summary_text(s: CaptureSummary) -> str:
         lines.append(
             f"  {len(s.refused_hosts)} host(s) refused the proxy's certificate (likely pinned; "
             f"their traffic was not inspected): {', '.join(s.refused_hosts)}"
+        )
+    if s.cut_off:
+        lines.append(
+            f"  {s.cut_off} request(s) were still unanswered at the stop: recorded as sent, "
+            "marked cut off"
         )
     if s.unrecorded:
         lines.append(f"  {s.unrecorded} flow(s) could not be recorded (see the messages above)")
@@ -202,6 +220,52 @@ def status_text(rec: Recorder) -> str:
 # --------------------------------------------------------------------------- the console
 
 
+class ConsoleOut:
+    """The console stream, which may vanish under us: a closed terminal (SIGHUP), a dropped
+    ssh session, a closed pipe.
+
+    The first write that fails puts ``/dev/null`` under the stream's file descriptor, so the
+    capture still ends cleanly, and nothing later (the summary, Python's own flush at exit)
+    fails or prints about it.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.lost = False
+
+    def isatty(self) -> bool:
+        try:
+            return self.stream.isatty()
+        except (OSError, ValueError):
+            return False
+
+    def write(self, text: str) -> None:
+        if self.lost:
+            return
+        try:
+            self.stream.write(text)
+        except (OSError, ValueError):
+            self._lose()
+
+    def flush(self) -> None:
+        if self.lost:
+            return
+        try:
+            self.stream.flush()
+        except (OSError, ValueError):
+            self._lose()
+
+    def _lose(self) -> None:
+        self.lost = True
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            fd = self.stream.fileno()
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, fd)
+            os.close(null)
+            # what the failed write left buffered now drains into /dev/null
+            self.stream.flush()
+
+
 class Display:
     """Writes the console: messages, and a status line redrawn in place on a terminal.
 
@@ -210,7 +274,7 @@ class Display:
     plainly, and only when something changed.
     """
 
-    def __init__(self, out: TextIO, *, tty: bool, prompt: bool) -> None:
+    def __init__(self, out: ConsoleOut | TextIO, *, tty: bool, prompt: bool) -> None:
         self.out = out
         self.tty = tty
         self.prompt = prompt and tty
@@ -293,12 +357,15 @@ class _ConsoleLog(logging.Handler):
 @dataclass
 class _Session:
     options: CaptureOptions
-    out: TextIO
+    out: ConsoleOut
     stdin: TextIO | None
     status_interval: float
     recorder: Recorder = field(default_factory=Recorder)
     listen_error: str | None = None
     _buffer: bytes = b""
+    # set by the first stop signal, and by the second (skip the grace period)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _stop_now: asyncio.Event = field(default_factory=asyncio.Event)
 
     def _status(self) -> str:
         return status_text(self.recorder)
@@ -331,7 +398,10 @@ class _Session:
             except exceptions.OptionsError as e:
                 raise EdscanError(str(e)) from e
             loop = asyncio.get_running_loop()
-            self._install_signals(loop, m, display)
+            # mitmproxy puts its own handler in place while it runs; this one is for before and
+            # after (asyncio.run's final clean-up included)
+            loop.set_exception_handler(self._loop_error)
+            self._install_signals(loop, display)
             self.recorder.on_phase = lambda label: display.message(
                 f"Phase: {label}" if label else "Phase cleared", self._status()
             )
@@ -360,9 +430,14 @@ class _Session:
                     log.emit(record)
             display.start(self._status())
             ticker = asyncio.create_task(self._tick(display))
+            stop_signal = asyncio.create_task(self._stopping.wait())
             try:
+                await asyncio.wait([runner, stop_signal], return_when=asyncio.FIRST_COMPLETED)
+                if not runner.done():
+                    await self._stop(m, display)
                 await runner
             finally:
+                stop_signal.cancel()
                 ticker.cancel()
                 display.stop()
         finally:
@@ -394,16 +469,56 @@ class _Session:
             await asyncio.sleep(0.02)
         return None
 
-    def _install_signals(self, loop: asyncio.AbstractEventLoop, m: Any, display: Display) -> None:
-        def stop() -> None:
-            display.message("Stopping…", self._status())
-            m.shutdown()
-            # a second Ctrl-C interrupts for real; every flow so far is already on disk
-            loop.remove_signal_handler(signal.SIGINT)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+    def _install_signals(self, loop: asyncio.AbstractEventLoop, display: Display) -> None:
+        def stop(sig: signal.Signals) -> None:
+            if not self._stopping.is_set():
+                self._stopping.set()
+            elif not self._stop_now.is_set():
+                self._stop_now.set()
+                display.message(f"{sig.name} again: stopping now", self._status())
 
-        loop.add_signal_handler(signal.SIGINT, stop)
-        loop.add_signal_handler(signal.SIGTERM, stop)
+        for sig in STOP_SIGNALS:
+            loop.add_signal_handler(sig, stop, sig)
+
+    async def _stop(self, m: Any, display: Display) -> None:
+        """Stop accepting, wait out the grace period, write what is left, close, shut down.
+
+        Takes at most the grace period plus about a second, whatever the proxy is doing.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(self.options.grace, 0.0)
+        rec = self.recorder
+        ps = m.addons.get("proxyserver")
+        try:  # no new connections from now on; the open ones carry on
+            await asyncio.wait_for(ps.servers.update([]), timeout=CLOSE_TIMEOUT)
+        except Exception:  # a server that will not stop must not hold up the stop
+            logging.getLogger(__name__).debug("stopping the servers", exc_info=True)
+        if rec.in_flight and self.options.grace > 0 and not self._stop_now.is_set():
+            display.message(
+                f"Stopping: waiting up to {self.options.grace:g} s for {rec.in_flight} "
+                "request(s) in flight (Ctrl-C again to stop now)",
+                self._status(),
+            )
+        else:
+            display.message("Stopping…", self._status())
+        now = asyncio.create_task(self._stop_now.wait())
+        try:
+            while rec.in_flight and not now.done() and (left := deadline - loop.time()) > 0:
+                await asyncio.wait([now], timeout=min(left, 0.05))
+        finally:
+            now.cancel()
+        rec.record_cut_off(partial_bodies(m))
+        await close_connections(m, timeout=CLOSE_TIMEOUT)
+        m.shutdown()
+
+    def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, asyncio.CancelledError):
+            # Python 3.11's asyncio.start_server reports a cancelled client task as an error
+            # (fixed in 3.12): a closed connection, not a problem
+            return
+        what = str(exc) if exc is not None else str(context.get("message", "?"))
+        logging.getLogger(__name__).error(f"edscan capture: unexpected error: {what}")
 
     def _stdin_works(self, loop: asyncio.AbstractEventLoop, display: Display) -> bool:
         """Read phase labels from stdin, line by line, on the proxy's loop."""
@@ -462,13 +577,15 @@ def run_capture(
     stdin: TextIO | None = None,
     status_interval: float | None = None,
 ) -> CaptureSummary:
-    """Record until Ctrl-C or SIGTERM; the summary of what was recorded.
+    """Record until Ctrl-C, SIGTERM or SIGHUP; the summary of what was recorded.
 
     Raises ``EdscanError`` for bad options, a port in use, or a capture that could not be
     written (the proxy stops at once then, so no traffic passes unrecorded).
     """
-    out = out or sys.stderr
+    console = ConsoleOut(out or sys.stderr)
     output = options.output
+    if options.grace < 0:
+        raise EdscanError("--grace must be 0 or more seconds")
     if options.max_body < 0:
         raise EdscanError("--max-body must be 0 or more bytes")
     if not 0 <= options.listen_port <= 65535:
@@ -487,7 +604,7 @@ def run_capture(
     if not output.parent.is_dir():
         raise EdscanError(f"{output.parent} does not exist; create the folder first")
     check_port_free(options.listen_host, options.listen_port)
-    interval = status_interval or (1.0 if out.isatty() else 10.0)
+    interval = status_interval or (1.0 if console.isatty() else 10.0)
     session = _Session(
         options=CaptureOptions(
             output=output,
@@ -496,8 +613,9 @@ def run_capture(
             phase=phase,
             max_body=options.max_body,
             confdir=options.confdir.expanduser(),
+            grace=options.grace,
         ),
-        out=out,
+        out=console,
         stdin=stdin,
         status_interval=interval,
     )
@@ -515,6 +633,7 @@ def run_capture(
         phases=tuple(rec.stats.phases),
         refused_hosts=tuple(sorted(rec.stats.refused_hosts)),
         unrecorded=rec.stats.unrecorded,
+        cut_off=rec.stats.cut_off,
     )
     if rec.failure:
         raise EdscanError(
