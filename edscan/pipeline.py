@@ -74,7 +74,10 @@ def scan(
     summaries: list[FlowSummary] = []
     observations: list[Observation] = []
     limits: list[str] = []
+    cut_off = 0  # flows the capture's stop cut off: analysed like any other, and counted
     for flow in source:
+        if flow.cut_off:
+            cut_off += 1
         decoded = decode_flow(flow)
         observations.extend(detector.observe(flow, decoded))
         summaries.append(summarize(flow, signals(flow, decoded)))
@@ -97,6 +100,7 @@ def scan(
         end=max(times) if times else None,
         phases=phases,
         warnings=tuple(source.warnings) + tuple(db.problems) + tuple(limits),
+        cut_off=cut_off,
     )
     result = ScanResult(
         tool_version=__version__,

@@ -20,7 +20,7 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-_MAX_DEPTH = 64  # a layer tree is a few levels deep; this only guards against a cycle
+_MAX_LAYERS = 10_000  # per connection; a tree is a few layers deep, this guards the walk
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,19 +31,35 @@ class PartialBodies:
     response: bytes | None = None
 
 
-def _streams(layer: Any, depth: int = 0) -> Iterator[Any]:
-    """Every ``HttpStream`` under ``layer`` (through NextLayer, TLS, CONNECT tunnels)."""
-    if layer is None or depth > _MAX_DEPTH:
-        return
-    streams = getattr(layer, "streams", None)
-    if isinstance(streams, dict):
-        for stream in list(streams.values()):
-            yield stream
-            yield from _streams(getattr(stream, "child_layer", None), depth + 1)
-    for name in ("layer", "child_layer"):
+def _children(layer: Any) -> Iterator[Any]:
+    """The layers ``layer`` hands events on to.
+
+    Some keep their child in an attribute (``child_layer``, NextLayer's ``layer``); others
+    (the proxy-mode layers) only through the bound method they replaced their own event
+    handler with.
+    """
+    for name in ("child_layer", "layer", "_handle_event", "handle_event"):
         child = getattr(layer, name, None)
-        if child is not None and child is not layer:
-            yield from _streams(child, depth + 1)
+        child = getattr(child, "__self__", child)  # a bound method: the layer it is bound to
+        if child is not None and child is not layer and hasattr(child, "handle_event"):
+            yield child
+
+
+def _streams(top: Any) -> Iterator[Any]:
+    """Every ``HttpStream`` under ``top`` (through NextLayer, TLS, CONNECT tunnels)."""
+    seen: set[int] = set()
+    todo = [top]
+    while todo and len(seen) < _MAX_LAYERS:
+        layer = todo.pop()
+        if layer is None or id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        if hasattr(layer, "response_body_buf"):
+            yield layer
+        streams = getattr(layer, "streams", None)
+        if isinstance(streams, dict):
+            todo.extend(streams.values())
+        todo.extend(_children(layer))
 
 
 def _connections(master: Any) -> list[Any]:

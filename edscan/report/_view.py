@@ -203,6 +203,7 @@ class Report:
     pinned: tuple[Pinned, ...]
     more_pinned: int
     pinned_flows: int
+    cut_off: int  # flows the capture's stop cut off
     not_verifiable: tuple[str, ...]
     observations: int
     declared: _declared.DeclaredView | None = None  # only with --declared
@@ -536,6 +537,7 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
             ("Ended", iso(cap.end) or "unknown"),
             ("Length", span(cap.start, cap.end)),
             ("Phases marked", ", ".join(red.phase(p) for p in cap.phases) or "none"),
+            ("Cut off by the stop", _cut_off_note(cap.cut_off)),
         ),
         lists=tuple(
             {
@@ -570,6 +572,7 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
         pinned=tuple(Pinned(host=red.text(h), flows=n) for h, n in pinned_sorted[:MAX_PINNED]),
         more_pinned=max(0, len(pinned_sorted) - MAX_PINNED),
         pinned_flows=sum(pinned_counts.values()),
+        cut_off=cap.cut_off,
         not_verifiable=tuple(red.text(x) for x in score.not_verifiable) if score else (),
         observations=len(result.observations),
         declared=_declared.view(result, red),
@@ -601,6 +604,16 @@ def _setting(value: Any) -> str:
         return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         return str(value)
+
+
+def _cut_off_note(n: int) -> str:
+    if not n:
+        return "none"
+    return (
+        f"{n:,} request(s) were still waiting for or receiving their response when the "
+        "capture stopped: analysed like the others as sent, with their responses missing or "
+        "partial"
+    )
 
 
 def _decision_css(verdict: str) -> str:

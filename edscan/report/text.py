@@ -38,6 +38,12 @@ def render(result: ScanResult, *, reveal: bool = False) -> str:
             f"sha256 {red.text(cap.sha256[:16])}…"
         )
     )
+    if cap.cut_off:
+        add(
+            _fit(
+                f"         {cap.cut_off:,} flows cut off by the stop (responses missing or partial)"
+            )
+        )
     fp = red.text(", ".join(result.first_party)) or "none identified"
     add(_fit(f"First party: {fp}{' (inferred)' if result.first_party_inferred else ''}"))
     add("")
