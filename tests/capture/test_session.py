@@ -11,6 +11,7 @@ import pytest
 from edscan.capture.session import (
     CaptureOptions,
     CaptureSummary,
+    ConsoleOut,
     Display,
     check_port_free,
     human_bytes,
@@ -202,3 +203,36 @@ def test_status_text_counts_what_was_recorded() -> None:
     assert status_text(rec) == (
         "recording · flows: 3 · hosts: 2 · 2.0 KB · phase: quiz · refused TLS: 1"
     )
+
+
+def test_summary_says_how_many_requests_were_cut_off() -> None:
+    s = CaptureSummary(
+        path=Path("/tmp/s.edscan.jsonl"), flows=300, hosts=("a.test",), bytes=0, phases=(),
+        refused_hosts=(), unrecorded=0, cut_off=280,
+    )  # fmt: skip
+    assert "280 request(s) were still unanswered at the stop" in summary_text(s)
+    quiet = CaptureSummary(**{**{k: getattr(s, k) for k in s.__slots__}, "cut_off": 0})  # type: ignore[attr-defined]
+    assert "unanswered" not in summary_text(quiet)
+
+
+def test_negative_grace_is_refused(tmp_path: Path) -> None:
+    opts = CaptureOptions(output=tmp_path / "x.edscan.jsonl", confdir=tmp_path, grace=-1)
+    with pytest.raises(EdscanError, match="--grace must be 0 or more"):
+        run_capture(opts, out=io.StringIO())
+
+
+def test_a_console_that_went_away_is_replaced_by_dev_null(tmp_path: Path) -> None:
+    import os
+
+    read_end, write_end = os.pipe()
+    stream = os.fdopen(write_end, "w", buffering=1)
+    os.close(read_end)  # nobody reads: every write fails with EPIPE
+    out = ConsoleOut(stream)
+    out.write("Stopping…\n")
+    out.flush()
+    assert out.lost
+    out.write("the summary\n")  # silently dropped, and the stream itself now writes fine
+    stream.write("later\n")
+    stream.flush()
+    assert os.readlink(f"/proc/self/fd/{stream.fileno()}") == os.devnull
+    stream.close()
