@@ -63,8 +63,10 @@ def one_round(requests: int, grace: float, folder: Path) -> tuple[float, int, in
         assert m is not None
         drain = threading.Thread(target=proc.stderr.read, daemon=True)  # keep the pipe empty
         drain.start()
-        host = f"/api/event?email=ada.lovelace%40school.example&n="
-        crowd = Crowd(int(m.group(1)), [proxied_get(origin, f"{host}{n}") for n in range(requests)])
+        target = "/api/event?email=ada.lovelace%40school.example&n="
+        crowd = Crowd(
+            int(m.group(1)), [proxied_get(origin, f"{target}{n}") for n in range(requests)]
+        )
         try:
             deadline = time.monotonic() + 60
             while len(origin.received) < requests and time.monotonic() < deadline:
