@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -255,6 +256,8 @@ def test_a_second_ctrl_c_skips_the_grace_period(tmp_path: Path, captures: list[C
             start = time.monotonic()
             c.proc.send_signal(signal.SIGINT)
             c.wait_for(r"waiting up to 30 s for \d+ request")
+            with pytest.raises(ConnectionRefusedError):  # no new connections once stopping
+                socket.create_connection(("127.0.0.1", c.port), timeout=2).close()
             code, _ = c.stop(signal.SIGINT)
             took = time.monotonic() - start
         finally:
@@ -308,3 +311,50 @@ def test_mitmdump_with_the_recorder_writes_requests_in_flight_at_shutdown(
     assert reader.warnings == []
     assert sorted(_n(f) for f in flows) == list(range(n))
     assert Counter(f.cut_off for f in flows) == {"no_response": n}
+
+
+def test_closing_the_terminal_ends_the_capture_cleanly(tmp_path: Path) -> None:
+    """A real terminal (a pty) that is closed under a running capture, then SIGHUP: every
+    write to the console and every read of the prompt fails from then on."""
+    import os
+    import pty
+
+    primary, secondary = pty.openpty()
+    capture = tmp_path / "tty.edscan.jsonl"
+    proc = subprocess.Popen(
+        [str(BIN / "edscan"), "capture", "-o", str(capture), "--listen-port", "0",
+         "--confdir", str(tmp_path / "conf"), "--grace", str(GRACE)],
+        stdin=secondary, stdout=secondary, stderr=secondary, start_new_session=True,
+    )  # fmt: skip
+    os.close(secondary)
+    try:
+        seen = b""
+        deadline = time.monotonic() + 20
+        while b"phase label> " not in seen and time.monotonic() < deadline:
+            seen += os.read(primary, 4096)  # the interactive console: status line and prompt
+        m = re.search(rb"to 127\.0\.0\.1, port (\d+)\.", seen)
+        assert m is not None, seen.decode("utf-8", "replace")
+        with slow_origin(delay=4.0) as origin:
+            n = 40
+            crowd = Crowd(int(m.group(1)), [proxied_get(origin, f"/e?n={i}") for i in range(n)])
+            try:
+                while len(origin.received) < n and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                os.close(primary)  # the terminal window is closed
+                primary = -1
+                proc.send_signal(signal.SIGHUP)
+                code = proc.wait(timeout=20)
+            finally:
+                crowd.close()
+    finally:
+        if primary >= 0:
+            os.close(primary)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert code == 0
+    reader = read_capture(capture)
+    flows = list(reader)
+    assert reader.warnings == []
+    assert sorted(_n(f) for f in flows) == list(range(n))
+    assert all(f.cut_off == "no_response" for f in flows)
