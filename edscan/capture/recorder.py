@@ -187,7 +187,8 @@ class Recorder:
     def done(self) -> None:
         # mitmproxy calls done with the connections still open: the requests waiting for a
         # response are written now, or they would be lost with their connections.
-        self.record_cut_off(partial_bodies(ctx.master))
+        if self._in_flight:
+            self.record_cut_off(partial_bodies(getattr(ctx, "master", None)))
         # WebSocket connections still open at shutdown are kept with the messages seen so far.
         for f in list(self._open_websockets.values()):
             self._record(f)

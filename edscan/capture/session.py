@@ -8,8 +8,10 @@ and no log scraping, and Ctrl-C/SIGTERM/SIGHUP stop one process cleanly.
 The stop (``_Session._stop``): stop accepting connections, give the requests in flight
 ``--grace`` seconds to finish, write the rest marked cut off (a request that left the device is
 evidence, answered or not), close the connections ourselves and only then let mitmproxy shut
-down. Closing them here, not leaving them for ``asyncio.run`` to cancel, is what keeps the
-console free of a ``CancelledError`` traceback per open connection. No ``config.yaml`` is read
+down. A connection left for ``asyncio.run`` to cancel at exit prints a ``CancelledError``
+traceback on Python 3.11 (its ``start_server`` reports a cancelled client task as an error):
+closing them here ends those tasks normally, and the loop's exception handler drops that one
+report should any remain. No ``config.yaml`` is read
 from the confdir, so nothing can quietly turn upstream certificate verification off.
 """
 
