@@ -1,4 +1,4 @@
-"""`edscan capture`'s console: texts, sizes, the port check and the status display."""
+"""`edscan capture`'s texts, sizes, the port check and its option checks."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ import pytest
 from edscan.capture.session import (
     CaptureOptions,
     CaptureSummary,
-    ConsoleOut,
-    Display,
     check_port_free,
     human_bytes,
     parse_size,
@@ -143,53 +141,6 @@ def test_output_must_be_a_new_file_in_an_existing_folder(tmp_path: Path) -> None
         )
 
 
-# --------------------------------------------------------------------------- display
-
-
-class _Tty(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def test_plain_display_prints_lines_only_when_something_changed() -> None:
-    out = io.StringIO()
-    d = Display(out, tty=False, prompt=True)
-    d.start("flows: 0")
-    d.refresh("flows: 0")
-    d.refresh("flows: 0")
-    d.message("Phase: quiz", "flows: 0")
-    d.refresh("flows: 1")
-    d.stop()
-    assert out.getvalue() == "flows: 0\nPhase: quiz\nflows: 1\n"
-    assert "\x1b" not in out.getvalue()
-
-
-def test_tty_display_redraws_the_status_above_the_prompt() -> None:
-    out = _Tty()
-    d = Display(out, tty=True, prompt=True)
-    d.start("flows: 0")
-    assert out.getvalue().endswith("flows: 0\nphase label> ")
-    out.truncate(0), out.seek(0)
-    d.refresh("flows: 1")
-    # save cursor, up one line, clear it, draw, restore: what the user types is untouched
-    assert out.getvalue() == "\x1b7\x1b[1A\r\x1b[Kflows: 1\x1b8"
-    out.truncate(0), out.seek(0)
-    d.entered = True  # the user pressed Enter: the status is now two lines up
-    d.message("Phase: quiz", "flows: 1")
-    assert out.getvalue() == "\x1b[2A\r\x1b[JPhase: quiz\nflows: 1\nphase label> "
-    out.truncate(0), out.seek(0)
-    d.stop()
-    assert out.getvalue() == "\x1b[1A\r\x1b[J"
-
-
-def test_tty_display_without_prompt_redraws_one_line() -> None:
-    out = _Tty()
-    d = Display(out, tty=True, prompt=False)
-    d.start("flows: 0")
-    d.refresh("flows: 2")
-    assert out.getvalue() == "flows: 0\r\x1b[Kflows: 2"
-
-
 def test_status_text_counts_what_was_recorded() -> None:
     from edscan.capture.recorder import Recorder
 
@@ -219,20 +170,3 @@ def test_negative_grace_is_refused(tmp_path: Path) -> None:
     opts = CaptureOptions(output=tmp_path / "x.edscan.jsonl", confdir=tmp_path, grace=-1)
     with pytest.raises(EdscanError, match="--grace must be 0 or more"):
         run_capture(opts, out=io.StringIO())
-
-
-def test_a_console_that_went_away_is_replaced_by_dev_null(tmp_path: Path) -> None:
-    import os
-
-    read_end, write_end = os.pipe()
-    stream = os.fdopen(write_end, "w", buffering=1)
-    os.close(read_end)  # nobody reads: every write fails with EPIPE
-    out = ConsoleOut(stream)
-    out.write("Stopping…\n")
-    out.flush()
-    assert out.lost
-    out.write("the summary\n")  # silently dropped, and the stream itself now writes fine
-    stream.write("later\n")
-    stream.flush()
-    assert os.readlink(f"/proc/self/fd/{stream.fileno()}") == os.devnull
-    stream.close()
