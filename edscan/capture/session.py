@@ -25,6 +25,8 @@ import os
 import signal
 import socket
 import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -229,6 +231,8 @@ class _Session:
     # set by the first stop signal, and by the second (skip the grace period)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _stop_now: asyncio.Event = field(default_factory=asyncio.Event)
+    # stop signals that arrived before the proxy's loop took the signals over
+    early_signals: list[int] = field(default_factory=list)
 
     def _status(self) -> str:
         return status_text(self.recorder)
@@ -342,6 +346,8 @@ class _Session:
 
         for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, stop, sig)
+        if self.early_signals:  # a stop asked for while starting: start, then stop at once
+            self._stopping.set()
 
     async def _stop(self, m: Any, display: Display) -> None:
         """Stop accepting, wait out the grace period, write what is left, close, shut down.
@@ -433,6 +439,26 @@ class _Session:
             display.refresh(self._status())
 
 
+@contextlib.contextmanager
+def _signals_noted(into: list[int]) -> Iterator[None]:
+    """Until the proxy's loop handles them, a stop signal is noted in ``into``, not acted on.
+
+    Starting (mitmproxy's imports, the CA, the listening socket) takes a moment; a Ctrl-C,
+    SIGTERM or SIGHUP then would otherwise end the process with a ``KeyboardInterrupt``
+    traceback, or kill it before the capture file is complete. Noted, it stops the capture as
+    soon as it runs, the usual way.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set signal handlers (a library caller's thread)
+        return
+    previous = {sig: signal.signal(sig, lambda n, _frame: into.append(n)) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def run_capture(
     options: CaptureOptions,
     *,
@@ -482,7 +508,8 @@ def run_capture(
         stdin=stdin,
         status_interval=interval,
     )
-    asyncio.run(session.run())
+    with _signals_noted(session.early_signals):
+        asyncio.run(session.run())
     rec = session.recorder
     if session.listen_error:
         if rec.stats.flows == 0:

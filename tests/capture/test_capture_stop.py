@@ -358,3 +358,42 @@ def test_closing_the_terminal_ends_the_capture_cleanly(tmp_path: Path) -> None:
     assert reader.warnings == []
     assert sorted(_n(f) for f in flows) == list(range(n))
     assert all(f.cut_off == "no_response" for f in flows)
+
+
+_STOP_WHILE_STARTING = """
+import io, os, signal, sys
+from pathlib import Path
+from edscan.capture.session import CaptureOptions, run_capture, summary_text
+
+class SignalWhileStarting(io.StringIO):
+    def isatty(self):  # asked while the proxy starts, before its loop takes the signals over
+        os.kill(os.getpid(), signal.{sig})
+        return False
+
+summary = run_capture(
+    CaptureOptions(output=Path(sys.argv[1]), listen_port=0, confdir=Path(sys.argv[2])),
+    out=sys.stderr, stdin=SignalWhileStarting(),
+)
+print(summary_text(summary), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name
+)
+def test_a_stop_while_the_capture_starts_is_a_clean_stop(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    capture = tmp_path / "early.edscan.jsonl"
+    r = subprocess.run(
+        [str(BIN / "python"), "-c", _STOP_WHILE_STARTING.format(sig=sig.name), str(capture),
+         str(tmp_path / "conf")],
+        capture_output=True, timeout=60,
+    )  # fmt: skip
+    err = r.stderr.decode("utf-8", "replace")
+    assert r.returncode == 0, err
+    _assert_quiet(err)
+    assert "Stop with Ctrl-C" in err and "Recorded 0 flows" in err
+    reader = read_capture(capture)
+    assert list(reader) == [] and reader.warnings == []
+    assert reader.header["version"] == "1.2"

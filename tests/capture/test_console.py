@@ -65,3 +65,20 @@ def test_a_console_that_went_away_is_replaced_by_dev_null() -> None:
     stream.flush()
     assert os.readlink(f"/proc/self/fd/{stream.fileno()}") == os.devnull
     stream.close()
+
+
+def test_the_console_log_shows_one_line_per_problem_once_running() -> None:
+    import logging
+
+    from edscan.capture.console import ConsoleLog
+
+    out = io.StringIO()
+    log = ConsoleLog(Display(out, tty=False, prompt=False), lambda: "flows: 0")
+    error = logging.LogRecord(
+        "mitmproxy", logging.ERROR, __file__, 1, "boom\nTraceback…", None, None
+    )
+    log.emit(error)  # before the start: kept, not printed
+    assert out.getvalue() == "" and log.early == [error]
+    log.live = True
+    log.emit(error)
+    assert out.getvalue() == "  ! boom\n"

@@ -170,3 +170,34 @@ def test_negative_grace_is_refused(tmp_path: Path) -> None:
     opts = CaptureOptions(output=tmp_path / "x.edscan.jsonl", confdir=tmp_path, grace=-1)
     with pytest.raises(EdscanError, match="--grace must be 0 or more"):
         run_capture(opts, out=io.StringIO())
+
+
+def test_an_unexpected_loop_error_is_one_line_and_a_cancelled_connection_none(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import asyncio
+    import logging
+
+    from edscan.capture.console import ConsoleOut
+    from edscan.capture.session import _Session
+
+    session = _Session(
+        options=CaptureOptions(output=tmp_path / "x.edscan.jsonl", confdir=tmp_path),
+        out=ConsoleOut(io.StringIO()), stdin=None, status_interval=1.0,
+    )  # fmt: skip
+    loop = asyncio.new_event_loop()
+    try:
+        with caplog.at_level(logging.DEBUG):
+            # Python 3.11's start_server reports a cancelled client task like this
+            session._loop_error(
+                loop, {"message": "Unhandled", "exception": asyncio.CancelledError()}
+            )
+            assert caplog.records == []
+            session._loop_error(loop, {"message": "x", "exception": OSError("disk on fire")})
+            session._loop_error(loop, {"message": "Task was destroyed but it is pending!"})
+    finally:
+        loop.close()
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("ERROR", "edscan capture: unexpected error: disk on fire"),
+        ("ERROR", "edscan capture: unexpected error: Task was destroyed but it is pending!"),
+    ]
