@@ -406,16 +406,17 @@ class SlowOrigin:
 
     port: int = 0
     received: list[str] = field(default_factory=list)
+    tls: bool = False  # HTTPS, as localhost
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
 
 @contextmanager
-def slow_origin(delay: float = 4.0) -> Iterator[SlowOrigin]:
+def slow_origin(delay: float = 4.0, tls: ssl.SSLContext | None = None) -> Iterator[SlowOrigin]:
     import asyncio
 
-    origin = SlowOrigin()
+    origin = SlowOrigin(tls=tls is not None)
     ready = threading.Event()
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
@@ -442,7 +443,7 @@ def slow_origin(delay: float = 4.0) -> Iterator[SlowOrigin]:
             writer.close()
 
     async def serve() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=4096)
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=4096, ssl=tls)
         origin.port = int(server.sockets[0].getsockname()[1])
         ready.set()
         async with server:
@@ -464,13 +465,23 @@ def slow_origin(delay: float = 4.0) -> Iterator[SlowOrigin]:
 
 class Crowd:
     """Many clients at once, each on its own connection through the proxy: each sends one raw
-    request (bytes) and waits for the answer until ``close``."""
+    request (bytes) and waits for the answer until ``close``.
 
-    def __init__(self, proxy_port: int, requests: list[bytes]) -> None:
+    With ``tunnel`` (the origin's port and a context trusting the proxy's CA) each client
+    first opens a CONNECT tunnel to ``localhost`` and TLS inside it, as an HTTPS client does.
+    """
+
+    def __init__(
+        self,
+        proxy_port: int,
+        requests: list[bytes],
+        tunnel: tuple[int, ssl.SSLContext] | None = None,
+    ) -> None:
         import asyncio
 
         self._port = proxy_port
         self._requests = requests
+        self._tunnel = tunnel
         self._loop = asyncio.new_event_loop()
         self._stop = asyncio.Event()
         self.sent = 0  # requests written to the proxy in full
@@ -487,6 +498,12 @@ class Crowd:
         except OSError:
             return
         try:
+            if self._tunnel is not None:
+                port, tls = self._tunnel
+                writer.write(f"CONNECT localhost:{port} HTTP/1.1\r\n\r\n".encode())
+                if b" 200 " not in await reader.readuntil(b"\r\n\r\n"):
+                    return
+                await writer.start_tls(tls, server_hostname="localhost")
             writer.write(raw)
             await writer.drain()
             self.sent += 1
@@ -512,15 +529,20 @@ class Crowd:
         self._loop.close()
 
 
-def proxied_get(origin: SlowOrigin, target: str) -> bytes:
+def _request_line(origin: SlowOrigin, method: str, target: str) -> str:
+    # through a tunnel a request names its path only; to the proxy directly, the whole URL
+    if origin.tls:
+        host = f"localhost:{origin.port}"
+        return f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n"
     host = f"127.0.0.1:{origin.port}"
-    return f"GET http://{host}{target} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    return f"{method} http://{host}{target} HTTP/1.1\r\nHost: {host}\r\n"
+
+
+def proxied_get(origin: SlowOrigin, target: str) -> bytes:
+    return (_request_line(origin, "GET", target) + "\r\n").encode()
 
 
 def proxied_upload(origin: SlowOrigin, target: str, part: bytes, length: int) -> bytes:
     """A POST whose body stops after ``part`` of ``length`` bytes (the client still sending)."""
-    host = f"127.0.0.1:{origin.port}"
-    head = (
-        f"POST http://{host}{target} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {length}\r\n\r\n"
-    )
+    head = _request_line(origin, "POST", target) + f"Content-Length: {length}\r\n\r\n"
     return head.encode() + part

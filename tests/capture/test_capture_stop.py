@@ -22,6 +22,7 @@ from liveproxy import (
     STREAM_PART,
     Crowd,
     SlowOrigin,
+    make_pki,
     mitmdump,
     proxied_get,
     proxied_upload,
@@ -311,6 +312,45 @@ def test_mitmdump_with_the_recorder_writes_requests_in_flight_at_shutdown(
     assert reader.warnings == []
     assert sorted(_n(f) for f in flows) == list(range(n))
     assert Counter(f.cut_off for f in flows) == {"no_response": n}
+
+
+def test_https_requests_in_flight_are_kept_from_inside_their_tunnels(tmp_path: Path) -> None:
+    """HTTPS through CONNECT and intercepted TLS (what apps send): the parts of bodies that had
+    arrived are found through the proxy's TLS layers too."""
+    capture = tmp_path / "tls.edscan.jsonl"
+    pki = make_pki(tmp_path)
+    with (
+        slow_origin(delay=4.0, tls=pki.server_context()) as origin,
+        mitmdump(tmp_path, capture, trusted_ca=pki.ca_pem) as proxy,
+    ):
+        requests = [proxied_get(origin, f"/api/event?n={n}&email={EMAIL}") for n in range(20)]
+        requests += [proxied_get(origin, "/stream?n=0")]
+        requests += [proxied_upload(origin, "/upload?n=0", UPLOAD_PART, 5000)]
+        crowd = Crowd(proxy.port, requests, tunnel=(origin.port, proxy.client_context()))
+        try:
+            deadline = time.monotonic() + 20
+            while (crowd.sent < 22 or len(origin.received) < 21) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert crowd.sent == 22 and len(origin.received) >= 21, proxy.log.read_text()
+            assert proxy.stop() == 0
+        finally:
+            crowd.close()
+    reader = read_capture(capture)
+    flows = list(reader)
+    assert reader.warnings == []
+    by_path: dict[str, list[Flow]] = {}
+    for f in flows:
+        by_path.setdefault(urlsplit(f.url).path, []).append(f)
+    events = by_path["/api/event"]
+    assert sorted(_n(f) for f in events) == list(range(20))
+    assert all(f.scheme == "https" and f.tls_intercepted for f in events)
+    assert all(f.cut_off == "no_response" and EMAIL in f.url for f in events)
+    [stream] = by_path["/stream"]
+    assert stream.cut_off == "response_incomplete" and stream.response_body is not None
+    assert stream.response_body.content == STREAM_PART and stream.response_body.truncated
+    [upload] = by_path["/upload"]
+    assert upload.cut_off == "request_incomplete" and upload.request_body is not None
+    assert upload.request_body.content == UPLOAD_PART
 
 
 def test_closing_the_terminal_ends_the_capture_cleanly(tmp_path: Path) -> None:
