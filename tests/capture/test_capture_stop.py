@@ -27,6 +27,7 @@ from liveproxy import (
     proxied_get,
     proxied_upload,
     slow_origin,
+    ws_origin,
 )
 
 from edscan.capture.capture_file import read_capture
@@ -351,6 +352,45 @@ def test_https_requests_in_flight_are_kept_from_inside_their_tunnels(tmp_path: P
     [upload] = by_path["/upload"]
     assert upload.cut_off == "request_incomplete" and upload.request_body is not None
     assert upload.request_body.content == UPLOAD_PART
+
+
+def test_a_websocket_still_open_at_the_stop_is_kept_with_its_messages(
+    tmp_path: Path, captures: list[Capture]
+) -> None:
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.events import AcceptConnection, Request, TextMessage
+
+    with ws_origin() as ws_port, slow_origin(delay=4.0) as origin:
+        c = _start(captures, tmp_path, "--grace", str(GRACE))
+        crowd = Crowd(c.port, [proxied_get(origin, "/api/event?n=0")])
+        ws = WSConnection(ConnectionType.CLIENT)
+        with socket.create_connection(("127.0.0.1", c.port), timeout=10) as s:
+            host = f"127.0.0.1:{ws_port}"
+            s.sendall(ws.send(Request(host=host, target=f"http://{host}/live?room=7")))
+            events: list[object] = []
+            while not any(isinstance(e, AcceptConnection) for e in events):
+                ws.receive_data(s.recv(65536))
+                events += ws.events()
+            s.sendall(ws.send(TextMessage(data=f"answer from {EMAIL}")))
+            while not any(isinstance(e, TextMessage) for e in events):
+                ws.receive_data(s.recv(65536))
+                events += ws.events()
+            try:  # the socket stays open: the app is still connected when the capture stops
+                deadline = time.monotonic() + 20
+                while not origin.received and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                code, _ = c.stop(signal.SIGINT)
+            finally:
+                crowd.close()
+    assert code == 0, c.text
+    _assert_quiet(c.text)
+    flows = {urlsplit(f.url).path: f for f in read_capture(c.path)}
+    assert set(flows) == {"/live", "/api/event"}
+    assert [(m.from_client, m.content) for m in flows["/live"].websocket] == [
+        (True, f"answer from {EMAIL}".encode()),
+        (False, f"echo: answer from {EMAIL}".encode()),
+    ]
+    assert flows["/api/event"].cut_off == "no_response"
 
 
 def test_closing_the_terminal_ends_the_capture_cleanly(tmp_path: Path) -> None:
