@@ -463,6 +463,64 @@ def slow_origin(delay: float = 4.0, tls: ssl.SSLContext | None = None) -> Iterat
         loop.close()
 
 
+@contextmanager
+def h2_slow_origin(tls: ssl.SSLContext) -> Iterator[SlowOrigin]:
+    """An HTTPS origin that speaks HTTP/2 only and never answers, except ``/hello`` (at once)
+    and ``/stream``: its headers and ``STREAM_PART``, then a stall. ``received`` lists the
+    request paths."""
+    import asyncio
+
+    from h2.config import H2Configuration
+    from h2.connection import H2Connection
+    from h2.events import RequestReceived
+
+    tls.set_alpn_protocols(["h2"])
+    origin = SlowOrigin(tls=True)
+    ready = threading.Event()
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = H2Connection(H2Configuration(client_side=False))
+        conn.initiate_connection()
+        writer.write(conn.data_to_send())
+        try:
+            while data := await reader.read(65536):
+                for event in conn.receive_data(data):
+                    if isinstance(event, RequestReceived):
+                        path = dict(event.headers)[b":path"].decode()
+                        origin.received.append(path)
+                        if path.startswith("/hello"):
+                            conn.send_headers(event.stream_id, [(":status", "200")])
+                            conn.send_data(event.stream_id, b"ok", end_stream=True)
+                        elif path.startswith("/stream"):
+                            conn.send_headers(event.stream_id, [(":status", "200")])
+                            conn.send_data(event.stream_id, STREAM_PART)
+                writer.write(conn.data_to_send())
+                await writer.drain()
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    async def serve() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=tls)
+        origin.port = int(server.sockets[0].getsockname()[1])
+        ready.set()
+        async with server:
+            await stop.wait()
+
+    t = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    t.start()
+    ready.wait(10)
+    try:
+        yield origin
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        t.join(timeout=10)
+        loop.close()
+
+
 class Crowd:
     """Many clients at once, each on its own connection through the proxy: each sends one raw
     request (bytes) and waits for the answer until ``close``.

@@ -12,7 +12,7 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,6 +22,7 @@ from liveproxy import (
     STREAM_PART,
     Crowd,
     SlowOrigin,
+    h2_slow_origin,
     make_pki,
     mitmdump,
     proxied_get,
@@ -352,6 +353,78 @@ def test_https_requests_in_flight_are_kept_from_inside_their_tunnels(tmp_path: P
     [upload] = by_path["/upload"]
     assert upload.cut_off == "request_incomplete" and upload.request_body is not None
     assert upload.request_body.content == UPLOAD_PART
+
+
+def test_http2_streams_in_flight_on_one_connection_are_each_kept(tmp_path: Path) -> None:
+    """HTTP/2 (what most apps speak over HTTPS): many requests multiplexed on one connection,
+    each cut off in its own way."""
+    import asyncio
+
+    import httpx
+
+    capture = tmp_path / "h2.edscan.jsonl"
+    pki = make_pki(tmp_path)
+    n = 30
+    with (
+        h2_slow_origin(pki.server_context()) as origin,
+        mitmdump(tmp_path, capture, trusted_ca=pki.ca_pem) as proxy,
+    ):
+        base = f"https://localhost:{origin.port}"
+        done = asyncio.Event()
+
+        async def upload() -> AsyncIterator[bytes]:
+            yield UPLOAD_PART
+            await done.wait()  # the device is still sending when the capture stops
+
+        async def app() -> None:
+            async with httpx.AsyncClient(
+                proxy=proxy.proxy_url, verify=proxy.client_context(), http2=True, timeout=30
+            ) as client:
+                # a first answer sets up the one HTTP/2 connection the others share
+                assert (await client.get(f"{base}/hello")).http_version == "HTTP/2"
+                calls = [client.get(f"{base}/api/event?n={i}&email={EMAIL}") for i in range(n)]
+                calls += [client.get(f"{base}/stream?n=0")]
+                calls += [client.post(f"{base}/upload?n=0", content=upload())]
+                tasks = [asyncio.create_task(c) for c in calls]
+                await done.wait()
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_until_complete, args=(app(),), daemon=True)
+        thread.start()
+        try:
+            deadline = time.monotonic() + 20
+            # the upload is not forwarded: the proxy holds a request body until it is whole
+            while len(origin.received) < n + 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert len(origin.received) == n + 2, proxy.log.read_text()
+            time.sleep(0.2)  # the upload's first part reaches the proxy
+            assert proxy.stop() == 0
+        finally:
+            loop.call_soon_threadsafe(done.set)
+            thread.join(timeout=10)
+            loop.close()
+    reader = read_capture(capture)
+    flows = list(reader)
+    assert reader.warnings == []
+    assert {f.http_version for f in flows} == {"HTTP/2.0"}
+    assert len({f.client_address for f in flows}) == 1  # all on one connection
+    by_path: dict[str, list[Flow]] = {}
+    for f in flows:
+        by_path.setdefault(urlsplit(f.url).path, []).append(f)
+    [hello] = by_path["/hello"]
+    assert hello.status == 200 and hello.cut_off is None
+    events = by_path["/api/event"]
+    assert sorted(_n(f) for f in events) == list(range(n))
+    assert all(f.cut_off == "no_response" and EMAIL in f.url for f in events)
+    [stream] = by_path["/stream"]
+    assert stream.cut_off == "response_incomplete" and stream.response_body is not None
+    assert stream.response_body.content == STREAM_PART and stream.response_body.truncated
+    [upload_flow] = by_path["/upload"]
+    assert upload_flow.cut_off == "request_incomplete" and upload_flow.request_body is not None
+    assert upload_flow.request_body.content == UPLOAD_PART
 
 
 def test_a_websocket_still_open_at_the_stop_is_kept_with_its_messages(
