@@ -68,7 +68,9 @@ def capture_command(
     Point the device under test at the proxy, install its CA certificate (the file it prints,
     or http://mitm.it through the proxy), and use the app as a student would. Type a phase
     label and Enter (or open http://edscan.mark/LABEL on the device) to mark what you are
-    doing. Stop with Ctrl-C; then run `edscan report FILE -o report.html`.
+    doing. Stop with Ctrl-C: requests still in flight get --grace seconds to finish and the
+    rest are recorded as sent, marked cut off (Ctrl-C again: at once). Then run
+    `edscan report FILE -o report.html`.
 
     \b
     Example:
