@@ -511,6 +511,26 @@ def test_a_request_still_waiting_at_shutdown_is_written_marked_cut_off(
     assert rec.stats.cut_off == 1 and rec.stats.flows == 2
 
 
+def test_a_full_disk_at_the_stop_is_one_failure_not_a_crash(
+    tctx: taddons.context, rec: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    full = Path("/dev/full")
+    if not full.exists():
+        pytest.skip("/dev/full is needed to make writes fail")
+    for n in range(3):
+        _in_flight(rec, f"https://api.example.test/e?n={n}")
+    assert rec.writer is not None
+    rec.writer._file.close()
+    rec.writer._file = full.open("wb")
+    with caplog.at_level(logging.ERROR):
+        assert rec.record_cut_off() == 0
+    assert rec.failure is not None and "No space left" in rec.failure
+    # the first failed write closes the capture: one error, not one per flow
+    assert len([r for r in caplog.records if "cannot write" in r.getMessage()]) == 1
+    assert rec.stats.cut_off == 0 and rec.in_flight == 0
+    rec.done()
+
+
 def test_a_cut_off_flow_is_written_once_whatever_comes_after(
     rec: Recorder, tmp_capture: Path
 ) -> None:
