@@ -43,9 +43,9 @@ def persona_new_command(output: str | None, force: bool, seed: int | None) -> No
     import os
     import random
 
-    from edscan.capture.capture_file import open_private
     from edscan.detect.persona_new import new_persona_values, render_persona
     from edscan.errors import EdscanError
+    from edscan.files import write_atomic
 
     rng = random.Random(seed) if seed is not None else None
     text = render_persona(new_persona_values(rng))
@@ -54,8 +54,7 @@ def persona_new_command(output: str | None, force: bool, seed: int | None) -> No
         return
     if os.path.lexists(output) and not force:
         raise EdscanError(f"{output}: already exists; use --force to overwrite it")
-    with open_private(output) as f:
-        f.write(text)
+    write_atomic(output, text, private=True)  # the test account's values: owner-only
     click.echo(f"wrote a new persona to {output} (readable by you only)", err=True)
 
 
