@@ -495,6 +495,34 @@ class ListInfo:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StoredItem:
+    """A cookie or local-storage item a ``--browser`` profile held at the end (never its value)."""
+
+    kind: str  # "cookie" | "local_storage"
+    name: str
+    domain: str  # the cookie's domain, or the local-storage origin's host
+    organization: str | None
+    party: Party
+    lifetime_days: float | None = None  # cookies: None for a session cookie
+    http_only: bool = False
+    secure: bool = False
+    size: int = 0  # characters of the value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "domain": self.domain,
+            "organization": self.organization,
+            "party": self.party.value,
+            "lifetime_days": self.lifetime_days,
+            "http_only": self.http_only,
+            "secure": self.secure,
+            "size": self.size,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ScanResult:
     """Everything a renderer needs; renderers compute nothing of their own."""
 
@@ -513,3 +541,5 @@ class ScanResult:
     first_party_reason: str = ""  # one sentence: what the first-party decision was based on
     # the vendor's declared data elements and third parties against the capture (--declared)
     declared: DeclaredComparison | None = None
+    # what a --browser capture's profile stored (cookies, local storage); () for other captures
+    browser_storage: tuple[StoredItem, ...] = ()

@@ -11,6 +11,8 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from edscan import __version__
 from edscan.capture.source import open_source
@@ -19,10 +21,18 @@ from edscan.declared.declaration import Declaration
 from edscan.decode.flow import decode_flow
 from edscan.detect.detector import Detector
 from edscan.detect.persona import Persona
-from edscan.models import CaptureInfo, Field, Flow, FlowSummary, Observation, ScanResult
+from edscan.models import (
+    CaptureInfo,
+    Field,
+    Flow,
+    FlowSummary,
+    Observation,
+    ScanResult,
+    StoredItem,
+)
 from edscan.recipients.domains import FirstParty
 from edscan.recipients.recipient import build_recipients
-from edscan.recipients.trackers import load_trackers
+from edscan.recipients.trackers import TrackerDB, load_trackers
 from edscan.rules import run_rules
 from edscan.rules.children import AGE_BAND_SETTING
 from edscan.rules.law import day_of
@@ -71,6 +81,45 @@ def _settings(
     return settings
 
 
+def stored_items(
+    records: Sequence[dict[str, Any]], db: TrackerDB, fp: FirstParty
+) -> tuple[StoredItem, ...]:
+    """The cookies and local storage of the last ``browser_storage`` record, attributed."""
+    storage = [r for r in records if r.get("record") == "browser_storage"]
+    if not storage:
+        return ()
+    last = storage[-1]
+    items: list[StoredItem] = []
+    for c in last.get("cookies", []):
+        domain = str(c.get("domain", ""))
+        items.append(
+            StoredItem(
+                kind="cookie",
+                name=str(c.get("name", "")),
+                domain=domain,
+                organization=db.attribute(domain).organization if domain else None,
+                party=fp.party(domain),
+                lifetime_days=c.get("lifetime_days"),
+                http_only=bool(c.get("http_only")),
+                secure=bool(c.get("secure")),
+                size=int(c.get("size", 0)),
+            )
+        )
+    for item in last.get("local_storage", []):
+        host = urlsplit(str(item.get("origin", ""))).hostname or ""
+        items.append(
+            StoredItem(
+                kind="local_storage",
+                name=str(item.get("name", "")),
+                domain=host,
+                organization=db.attribute(host).organization if host else None,
+                party=fp.party(host),
+                size=int(item.get("size", 0)),
+            )
+        )
+    return tuple(items)
+
+
 def scan(
     path: str | Path,
     *,
@@ -103,6 +152,7 @@ def scan(
     fp = FirstParty.resolve(first_party, summaries, db)
     observations = [dataclasses.replace(o, party=fp.party(o.host)) for o in observations]
     recipients = build_recipients(summaries, db, fp)
+    stored = stored_items(getattr(source, "records", ()), db, fp)
 
     times = [s.time for s in summaries if s.time is not None]
     phases = tuple(dict.fromkeys(s.phase for s in summaries if s.phase))
@@ -130,6 +180,7 @@ def scan(
         lists=tuple(db.lists()),
         persona_fields=tuple(persona.fields()) if persona else (),
         settings=_settings(accept_noncommercial, persona, capture.start),
+        browser_storage=stored,
     )
     if declared is not None:
         result = dataclasses.replace(result, declared=compare(declared, result))

@@ -25,7 +25,9 @@ from edscan.errors import CaptureError
 from edscan.models import Body, Flow, WebSocketMessage
 
 FORMAT_NAME = "edscan-capture"
-FORMAT_VERSION = "1.2"  # 1.1: optional "decoded" on bodies (HAR imports); 1.2: "cut_off"
+FORMAT_VERSION = (
+    "1.2"  # 1.1: optional "decoded" on bodies (HAR imports); 1.2: record lines, "cut_off"
+)
 SUFFIX = ".edscan.jsonl"
 
 
@@ -291,6 +293,16 @@ def flow_from_dict(d: dict[str, Any]) -> Flow:
     return f
 
 
+def append_record(path: str | os.PathLike[str], record: dict[str, Any]) -> None:
+    """Append one non-flow record (a line with a ``record`` key, e.g. ``browser_storage``).
+
+    Records other than flows are additive: readers collect them in ``CaptureReader.records``
+    and never count them as flows.
+    """
+    with open(path, "ab") as f:
+        f.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+
+
 @dataclass
 class CaptureReader:
     """Reads a capture lazily. Iterate for flows; ``warnings`` fills as lines are skipped."""
@@ -298,6 +310,7 @@ class CaptureReader:
     path: Path
     header: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)  # non-flow lines, once read
 
     def __iter__(self) -> Iterator[Flow]:
         with self.path.open("rb") as f:
@@ -309,7 +322,11 @@ class CaptureReader:
                 if raw.isspace():  # no copy, unlike strip(): lines hold whole bodies
                     continue
                 try:
-                    yield flow_from_dict(loads(raw))
+                    d = loads(raw)
+                    if isinstance(d, dict) and "record" in d:  # not a flow (browser_storage)
+                        self.records.append(d)
+                        continue
+                    yield flow_from_dict(d)
                 # AttributeError: a value of the wrong JSON type where an object belongs
                 except (ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
                     torn = not raw.endswith(b"\n")

@@ -111,6 +111,8 @@ class Recorder:
         self._netlocs: set[str] = set()
         # called with the new label whenever the phase changes (edscan capture's console)
         self.on_phase: Callable[[str | None], None] | None = None
+        # called on the loop with each record once it is on disk (edscan.live's analyser)
+        self.listeners: list[Callable[[dict[str, Any], http.HTTPFlow], None]] = []
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -396,6 +398,11 @@ class Recorder:
             self._count(record, f)
         except Exception:  # the flow is recorded; only the live counters are off
             logger.exception(f"edscan: could not count flow {f.id} ({f.request.url})")
+        for listener in self.listeners:
+            try:
+                listener(record, f)
+            except Exception:  # live analysis must never break recording or traffic
+                logger.exception("edscan: a record listener failed")
         return True
 
     def _count(self, record: dict[str, Any], f: http.HTTPFlow) -> None:

@@ -60,6 +60,10 @@ def document(result: ScanResult, *, reveal: bool = False) -> dict[str, Any]:
         "persona_fields": sorted(result.persona_fields),
         "settings": settings,
     }
+    if result.browser_storage:  # only for --browser captures: earlier outputs stay as they were
+        doc["browser_storage"] = [
+            {**s.to_dict(), "name": red.text(s.name)} for s in result.browser_storage
+        ]
     if result.declared is not None:  # only with --declared: earlier outputs stay as they were
         doc["declared"] = declared_record(result.declared, red)
     return doc

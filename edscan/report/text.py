@@ -111,6 +111,17 @@ def render(result: ScanResult, *, reveal: bool = False) -> str:
         f"Observations: {len(result.observations):,} ({to_third:,} to third parties), "
         f"{distinct} data elements, {cap.flows:,} flows"
     )
+    if result.browser_storage:
+        add("Browser storage at the end (--browser; names only, never values):")
+        for item in result.browser_storage:
+            life = "session" if item.lifetime_days is None else f"{item.lifetime_days:g} days"
+            life = life if item.kind == "cookie" else "local storage"
+            owner = f"{red.text(item.organization)}, " if item.organization else ""
+            add(
+                _fit(
+                    f"  {red.text(item.name)} · {owner}{red.text(item.domain)} ({item.party.value}) · {life}"
+                )
+            )
     if cap.warnings:
         add(f"Capture warnings: {len(cap.warnings)} (see the report's methodology section)")
     lines.extend(textwrap.wrap(mode_note(reveal), WIDTH))
