@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:  # the declared stage's records build on these; ScanResult only carries one
+if TYPE_CHECKING:  # later stages' records that ScanResult carries (no runtime import)
     from edscan.declared.records import DeclaredComparison
+    from edscan.recipients.basis import FirstPartyBasis
+    from edscan.recipients.id_sync import IdLink
 
 Headers = tuple[tuple[str, str], ...]
 Address = tuple[str, int]
@@ -541,5 +543,7 @@ class ScanResult:
     first_party_reason: str = ""  # one sentence: what the first-party decision was based on
     # the vendor's declared data elements and third parties against the capture (--declared)
     declared: DeclaredComparison | None = None
+    first_party_basis: FirstPartyBasis | None = None  # candidates, evidence, confidence
+    id_links: tuple[IdLink, ...] = ()  # identifiers seen at several organisations (ID sync)
     # what a --browser capture's profile stored (cookies, local storage); () for other captures
     browser_storage: tuple[StoredItem, ...] = ()

@@ -17,6 +17,7 @@ from edscan.report import (
     _declared,
     _diagram,
     _finding_view,
+    _identifiers,
     _palette,
     _timeline,
 )
@@ -46,6 +47,8 @@ from edscan.report._view_parts import (
     _setting,
     _tier_or,
     _verdict_paragraph,
+    first_party_candidates,
+    first_party_how,
 )
 from edscan.report.redact import Redactor
 from edscan.rules.score import PAPER_QUESTIONS
@@ -397,12 +400,8 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
             ("redacted", "false" if reveal else "true"),
         ),
         first_party=red.text(", ".join(result.first_party)) or "none identified",
-        first_party_how=(
-            "inferred from the traffic (the site most requests and pages belong to); "
-            "give --first-party to state it"
-            if result.first_party_inferred
-            else "given by the auditor with --first-party"
-        ),
+        first_party_how=first_party_how(result, red),
+        first_party_candidates=first_party_candidates(result, red),
         formula=red.text(score.formula) if score else "",
         warnings=tuple(red.text(w) for w in cap.warnings[:MAX_WARNINGS]),
         more_warnings=max(0, len(cap.warnings) - MAX_WARNINGS),
@@ -413,4 +412,5 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
         not_verifiable=tuple(red.text(x) for x in score.not_verifiable) if score else (),
         observations=len(result.observations),
         declared=_declared.view(result, red),
+        identifiers=_identifiers.view(result, red),
     )

@@ -35,6 +35,7 @@ SECTIONS = {
     "law": "Appendix B: the law cited",
     "parents": "Appendix C: what this app sends about your child",
     "methodology": "Appendix D: methodology and reproducibility",
+    "identifiers": "Appendix E: which identifiers went where",  # the fixture's trackers get ids
 }
 
 
