@@ -55,6 +55,12 @@ def document(result: ScanResult, *, reveal: bool = False) -> dict[str, Any]:
         "persona_fields": sorted(result.persona_fields),
         "settings": settings,
     }
+    if result.coverage is not None:
+        cov = result.coverage.to_dict()
+        cov["summary"] = red.text(cov["summary"])
+        for gap in cov["gaps"]:
+            gap["host"] = red.text(gap["host"])
+        doc["coverage"] = cov
     if result.declared is not None:  # only with --declared: earlier outputs stay as they were
         doc["declared"] = declared_record(result.declared, red)
     return doc

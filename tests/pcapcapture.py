@@ -1,0 +1,169 @@
+"""Real packet captures made at test time: dumpcap on the loopback interface while a local TLS
+server (Python ssl, a self-signed certificate made here) answers HTTP/1.1 requests from a client
+that writes its TLS keys (``SSLContext.keylog_filename``, the SSLKEYLOGFILE format).
+
+Nothing leaves the machine: the server listens on 127.0.0.1 and the client connects there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import http.server
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+DUMPCAP = shutil.which("dumpcap")
+TSHARK = shutil.which("tshark")
+HOST = "school.example"  # the SNI and Host the client sends; it resolves nowhere, we dial 127.0.0.1
+
+needs_tshark = pytest.mark.skipif(
+    DUMPCAP is None or TSHARK is None, reason="tshark/dumpcap are not installed"
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Made:
+    pcapng: Path
+    keys: Path
+    port: int
+
+
+def self_signed(directory: Path, host: str) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path = directory / "cert.pem"
+    key_path = directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        self.rfile.read(length)
+        body = b'{"ok":true}'
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet
+        pass
+
+
+@contextmanager
+def _tls_server(directory: Path) -> Iterator[int]:
+    cert, key = self_signed(directory, HOST)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def _dumpcap(out: Path, port: int) -> Iterator[None]:
+    assert DUMPCAP is not None
+    proc = subprocess.Popen(
+        [DUMPCAP, "-q", "-i", "lo", "-f", f"tcp port {port}", "-w", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    # dumpcap creates the file once it is capturing
+    deadline = time.monotonic() + 10
+    while not (out.exists() and out.stat().st_size > 0):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            proc.kill()
+            pytest.skip(f"dumpcap cannot capture on lo here: {err.strip()[:200]}")
+        time.sleep(0.05)
+    time.sleep(0.3)
+    try:
+        yield
+    finally:
+        time.sleep(0.3)  # the last packets reach the ring buffer
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
+
+
+def post(port: int, keys: Path, path: str, body: bytes) -> int:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # the server's certificate is self-signed, made above
+    ctx.keylog_filename = str(keys)
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    conn = http.client.HTTPSConnection(HOST, port, context=ctx, timeout=10)
+    conn.sock = ctx.wrap_socket(sock, server_hostname=HOST)
+    conn.request(
+        "POST", path, body=body, headers={"content-type": "application/json", "host": HOST}
+    )
+    resp = conn.getresponse()
+    resp.read()
+    conn.close()
+    return resp.status
+
+
+def make_tls_capture(directory: Path, requests: Sequence[tuple[str, bytes]]) -> Made:
+    """A pcapng of ``requests`` (path, JSON body) POSTed over TLS 1.3, and the TLS key log."""
+    directory.mkdir(parents=True, exist_ok=True)
+    out = directory / "capture.pcapng"
+    keys = directory / "keys.txt"
+    with _tls_server(directory) as port, _dumpcap(out, port):
+        for path, body in requests:
+            assert post(port, keys, path, body) == 200
+    os.chmod(out, 0o644)
+    return Made(pcapng=out, keys=keys, port=port)
