@@ -100,7 +100,6 @@ def analysis_options(func: F) -> F:
             noncommercial_option,
             data_dir_option,
             declared_option,
-            tls_keylog_option,
         )
     ):
         func = option(func)

@@ -92,6 +92,7 @@ def info_command(capture: str, fmt: str, output: str | None, tls_keylog: str | N
 @click.command("scan")
 @click.argument("capture", type=click.Path(exists=True))
 @analysis_options
+@tls_keylog_option
 @output_options(("text", "json", "csv", "sarif", "html"), "text")
 @click.option(
     "--fail-on",
