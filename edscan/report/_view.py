@@ -25,6 +25,7 @@ from edscan.report._view_model import (
     SEVERITY_HELP,
     SEVERITY_WORDS,
     TIER_WORDS,
+    Gap,
     Named,
     ParentLine,
     Pinned,
@@ -439,4 +440,30 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
         not_verifiable=tuple(red.text(x) for x in score.not_verifiable) if score else (),
         observations=len(result.observations),
         declared=_declared.view(result, red),
+        coverage_line=red.text(result.coverage.line()) if result.coverage else "",
+        gaps=_gaps(result, red),
+    )
+
+
+GAP_REASONS = {
+    "no-keys": "TLS without keys",
+    "http3": "HTTP/3 (QUIC), not decrypted",
+    "http2-unread": "HTTP/2, decrypted but not read",
+    "not-http": "not HTTP",
+    "certificate-refused": "certificate refused",
+    "not-intercepted": "TLS passed through unread",
+}
+
+
+def _gaps(result: ScanResult, red: Redactor) -> tuple[Gap, ...]:
+    if result.coverage is None:
+        return ()
+    return tuple(
+        Gap(
+            host=red.text(g.host),
+            reason=GAP_REASONS.get(g.reason, g.reason),
+            connections=g.connections,
+            bytes=g.bytes,
+        )
+        for g in result.coverage.gaps[:MAX_PINNED]
     )
