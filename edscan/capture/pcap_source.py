@@ -1,14 +1,14 @@
 """A packet capture (pcap, pcapng) as a stream of Flows, dissected by tshark.
 
-Every HTTP/1.x exchange tshark could see (plain, or inside TLS it could decrypt with the keys)
+Every HTTP/1.x and HTTP/2 exchange tshark could see (plain, or inside TLS it could decrypt with the keys)
 becomes a Flow like those of every other source. What it could not see is never dropped
 silently:
 
 * a TLS connection without keys becomes a failed ``CONNECT`` flow to its SNI host, marked not
   intercepted, so that the report lists the host as not inspected ("no keys");
 * a QUIC (HTTP/3) connection likewise (tshark decrypts QUIC only with its keys);
-* TLS that was decrypted but carried HTTP/2 is counted as not inspected (HTTP/2 is not yet
-  rebuilt into flows);
+* TLS that was decrypted but carried HTTP/2 frames edscan could not rebuild into a request is
+  counted as not inspected;
 * TCP connections that carried bytes but no HTTP or TLS are counted as skipped ``tcp``.
 
 Each such connection is also listed in ``gaps`` with its host and byte count. Hosts seen only
@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edscan.capture.pcap_http2 import Exchange, Http2Connection
 from edscan.capture.tshark import packets
 from edscan.errors import CaptureError
 from edscan.models import Body, CoverageGap, Flow
@@ -41,7 +42,7 @@ NOT_HTTP = "not-http"
 _REASON_TEXT = {
     NO_KEYS: "TLS not decrypted: no keys for this connection in the capture or the key log",
     HTTP3: "HTTP/3 (QUIC) not decrypted: no keys for this connection",
-    HTTP2: "HTTP/2 inside decrypted TLS: edscan does not read HTTP/2 from packet captures yet",
+    HTTP2: "HTTP/2 inside decrypted TLS, but no request could be rebuilt from its frames",
 }
 
 
@@ -71,6 +72,7 @@ class _Stream:
     http2: bool = False
     bytes: int = 0
     pending: list[_Request] = field(default_factory=list)
+    h2: Http2Connection | None = None
 
 
 def _one(p: dict[str, list[str]], key: str) -> str | None:
@@ -126,6 +128,18 @@ class PcapSource:
                 continue
             if "http2" in protocols:
                 stream.http2 = True
+                if stream.h2 is None:
+                    stream.h2 = Http2Connection()
+                src = (_one(p, "ip_src") or _one(p, "ipv6_src") or "", _int(_one(p, "tcp_srcport")))
+                for ex in stream.h2.packet(
+                    p,
+                    from_client=src == stream.client,
+                    time=time,
+                    frame=_int(_one(p, "frame_number")),
+                ):
+                    stream.http = True
+                    yield self._h2_flow(index, stream, ex, names)
+                    index += 1
             if "http" not in protocols:
                 continue
             stream.http = True
@@ -149,6 +163,11 @@ class PcapSource:
             yield self._flow(index, stream, req, p, time, names)
             index += 1
         for key, stream in streams.items():
+            for ex in stream.h2.rest() if stream.h2 else ():
+                if ex.request_headers:
+                    stream.http = True
+                    yield self._h2_flow(index, stream, ex, names)
+                    index += 1
             for req in stream.pending:  # requests the capture holds no answer to
                 yield self._flow(index, stream, req, None, None, names)
                 index += 1
@@ -256,6 +275,36 @@ class PcapSource:
             error=None if resp is not None else "no response in the capture",
         )
 
+    def _h2_flow(self, index: int, stream: _Stream, ex: Exchange, names: dict[str, str]) -> Flow:
+        scheme = ex.pseudo(":scheme") or ("https" if stream.tls else "http")
+        authority = ex.pseudo(":authority") or self._authority(stream, names, scheme)
+        path = ex.pseudo(":path") or "/"
+        status = ex.pseudo(":status", response=True)
+        answered = ex.response_headers is not None
+        return Flow(
+            index=index,
+            id=f"{self.path.name}#{ex.frame}:{ex.stream_id}",
+            method=ex.pseudo(":method") or "GET",
+            url=f"{scheme}://{authority}{path}",
+            scheme=scheme,
+            http_version="HTTP/2.0",
+            request_start=ex.time,
+            response_end=ex.end,
+            client_address=stream.client,
+            server_address=stream.server,
+            sni=stream.sni,
+            tls_intercepted=True if stream.tls else None,
+            request_headers=tuple((k, v) for k, v in ex.request_headers if not k.startswith(":")),
+            # HTTP/2 payloads are as sent (still compressed): the decoders undo Content-Encoding
+            request_body=_raw_body(ex.request_body),
+            status=_int(status) if status else None,
+            response_headers=tuple(
+                (k, v) for k, v in ex.response_headers or () if not k.startswith(":")
+            ),
+            response_body=_raw_body(ex.response_body) if answered else None,
+            error=None if answered else "no response in the capture",
+        )
+
     def _authority(self, stream: _Stream, names: dict[str, str], scheme: str) -> str:
         host = self._host(stream, names)
         if ":" in host:
@@ -315,6 +364,10 @@ def _body(p: dict[str, list[str]] | None) -> bytes | None:
     if not data:
         return None
     return "".join(data).encode("utf-8", "surrogateescape")
+
+
+def _raw_body(content: bytearray) -> Body | None:
+    return Body(content=bytes(content), size=len(content)) if content else None
 
 
 def _as_body(content: bytes | None) -> Body | None:
