@@ -157,6 +157,105 @@ def post(port: int, keys: Path, path: str, body: bytes) -> int:
     return resp.status
 
 
+# --- HTTP/2, with the h2 library (a mitmproxy dependency) on both ends
+
+
+def _h2_serve(sock: ssl.SSLSocket) -> None:
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=False))
+    conn.initiate_connection()
+    sock.sendall(conn.data_to_send())
+    with sock:
+        while data := sock.recv(65535):
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.DataReceived):
+                    conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                elif isinstance(event, h2.events.StreamEnded):
+                    body = b'{"ok":true}'
+                    conn.send_headers(
+                        event.stream_id,
+                        [(":status", "200"), ("content-type", "application/json")],
+                    )
+                    conn.send_data(event.stream_id, body, end_stream=True)
+            sock.sendall(conn.data_to_send())
+
+
+@contextmanager
+def _h2_server(directory: Path) -> Iterator[int]:
+    cert, key = self_signed(directory, HOST)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ctx.set_alpn_protocols(["h2"])
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def accept() -> None:
+        while True:
+            try:
+                raw, _ = listener.accept()
+            except OSError:
+                return
+            tls = ctx.wrap_socket(raw, server_side=True)
+            threading.Thread(target=_h2_serve, args=(tls,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+
+
+def h2_post(port: int, keys: Path, path: str, body: bytes) -> int:
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.keylog_filename = str(keys)
+    ctx.set_alpn_protocols(["h2"])
+    sock = ctx.wrap_socket(
+        socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname=HOST
+    )
+    assert sock.selected_alpn_protocol() == "h2"
+    conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True))
+    conn.initiate_connection()
+    headers = [(":method", "POST"), (":path", path), (":scheme", "https"), (":authority", HOST)]
+    conn.send_headers(1, [*headers, ("content-type", "application/json")])
+    conn.send_data(1, body, end_stream=True)
+    sock.sendall(conn.data_to_send())
+    status = 0
+    with sock:
+        while True:
+            data = sock.recv(65535)
+            if not data:
+                break
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.ResponseReceived):
+                    status = int(dict(event.headers)[b":status"])
+                elif isinstance(event, h2.events.StreamEnded):
+                    conn.close_connection()
+                    sock.sendall(conn.data_to_send())
+                    return status
+            sock.sendall(conn.data_to_send())
+    return status
+
+
+def make_h2_capture(directory: Path, requests: Sequence[tuple[str, bytes]]) -> Made:
+    """A pcapng of ``requests`` POSTed over HTTP/2 in TLS, and the TLS key log."""
+    directory.mkdir(parents=True, exist_ok=True)
+    out = directory / "h2.pcapng"
+    keys = directory / "h2keys.txt"
+    with _h2_server(directory) as port, _dumpcap(out, port):
+        for path, body in requests:
+            assert h2_post(port, keys, path, body) == 200
+    os.chmod(out, 0o644)
+    return Made(pcapng=out, keys=keys, port=port)
+
+
 def make_tls_capture(directory: Path, requests: Sequence[tuple[str, bytes]]) -> Made:
     """A pcapng of ``requests`` (path, JSON body) POSTed over TLS 1.3, and the TLS key log."""
     directory.mkdir(parents=True, exist_ok=True)

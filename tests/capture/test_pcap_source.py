@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
-from pcapcapture import HOST, Made, make_tls_capture, needs_tshark
+from pcapcapture import HOST, Made, make_h2_capture, make_tls_capture, needs_tshark
 
 from edscan.capture.coverage import coverage
 from edscan.capture.pcap_source import PcapSource
@@ -240,3 +240,25 @@ def test_proxy_coverage_comes_from_the_flows() -> None:
     assert cov.line() == (
         "1 host inspected; 2 not inspected: certificate-refused 1, not-intercepted 1"
     )
+
+
+@needs_tshark
+def test_http2_exchanges_are_rebuilt_into_flows(tmp_path: Path) -> None:
+    body = json.dumps({"user": {"email": EMAIL}}).encode()
+    made = make_h2_capture(tmp_path / "h2", [("/v1/events", body), ("/v1/ping?sid=7", b"{}")])
+    flows = list(open_source(made.pcapng, tls_keylog=made.keys))
+    assert [(f.method, f.url, f.http_version) for f in flows] == [
+        ("POST", f"https://{HOST}/v1/events", "HTTP/2.0"),
+        ("POST", f"https://{HOST}/v1/ping?sid=7", "HTTP/2.0"),
+    ]
+    first = flows[0]
+    assert first.request_body is not None and first.request_body.content == body
+    assert first.status == 200 and first.response_body is not None
+    assert first.response_body.content == b'{"ok":true}'
+    assert ("content-type", "application/json") in first.request_headers
+    assert all(not k.startswith(":") for k, _ in first.request_headers)
+
+    doc = _scan(tmp_path, str(made.pcapng), "--tls-keylog", str(made.keys))
+    obs = doc["observations"]
+    assert isinstance(obs, list)
+    assert any(o["persona_field"] == "student.email" for o in obs)
