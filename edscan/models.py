@@ -8,11 +8,22 @@ from __future__ import annotations
 import enum
 import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:  # later stages' records that ScanResult carries (no runtime import)
+    from edscan.capture.coverage import Coverage
+    from edscan.declared.records import DeclaredComparison
+    from edscan.recipients.basis import FirstPartyBasis
+    from edscan.recipients.id_sync import IdLink
 
 Headers = tuple[tuple[str, str], ...]
 Address = tuple[str, int]
+
+# Where a flow was when the capture stopped (a flow's ``cut_off``; format 1.2): the request was
+# still arriving from the client, it was waiting for the response, or the response was still
+# arriving. Such a flow keeps what had arrived; the request is evidence either way.
+CUT_OFF_STAGES = ("request_incomplete", "no_response", "response_incomplete")
 
 
 @functools.total_ordering
@@ -144,6 +155,9 @@ class Flow:
     error: str | None = None
     websocket: tuple[WebSocketMessage, ...] = ()
     phase: str | None = None
+    # set when the capture stopped before the flow completed (CUT_OFF_STAGES): the request is
+    # kept as evidence, the response is missing or partial
+    cut_off: str | None = None
 
     @property
     def host(self) -> str:
@@ -181,7 +195,7 @@ class Flow:
             "error": self.error,
             "websocket": [m.to_dict() for m in self.websocket],
             "phase": self.phase,
-        }
+        } | ({"cut_off": self.cut_off} if self.cut_off else {})  # only when set (format 1.2)
 
 
 # --------------------------------------------------------------------------- detection
@@ -410,57 +424,6 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CoverageGap:
-    """Connections to one host whose content the capture could not show, and why.
-
-    ``reason``: "no-keys" (TLS without keys), "http3" (QUIC not decrypted), "http2-unread"
-    (decrypted HTTP/2 from a packet capture, not yet read), "not-http" (TCP that carried no
-    HTTP or TLS), "certificate-refused" (the client refused the proxy's certificate),
-    "not-intercepted" (TLS the proxy passed through unread).
-    """
-
-    host: str
-    reason: str
-    connections: int
-    bytes: int | None = None  # None where the source cannot say (a proxy capture)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "host": self.host,
-            "reason": self.reason,
-            "connections": self.connections,
-            "bytes": self.bytes,
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Coverage:
-    """What the capture could and could not see: hosts inspected, and the gaps."""
-
-    hosts_inspected: int
-    gaps: tuple[CoverageGap, ...] = ()
-
-    def line(self) -> str:
-        """One sentence: "37 hosts inspected; 3 not inspected: no-keys 2, http3 1"."""
-        hosts = {g.host for g in self.gaps}
-        text = f"{self.hosts_inspected} host{'' if self.hosts_inspected == 1 else 's'} inspected"
-        if not hosts:
-            return text + "; nothing the capture could not see"
-        by_reason: dict[str, set[str]] = {}
-        for g in self.gaps:
-            by_reason.setdefault(g.reason, set()).add(g.host)
-        reasons = ", ".join(f"{r} {len(h)}" for r, h in sorted(by_reason.items()))
-        return f"{text}; {len(hosts)} not inspected: {reasons}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "hosts_inspected": self.hosts_inspected,
-            "summary": self.line(),
-            "gaps": [g.to_dict() for g in self.gaps],
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class CaptureInfo:
     """What a renderer needs to say about the capture itself."""
 
@@ -472,6 +435,7 @@ class CaptureInfo:
     end: float | None = None
     phases: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    cut_off: int = 0  # flows the capture's stop cut off before they completed
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -483,6 +447,7 @@ class CaptureInfo:
             "end": self.end,
             "phases": list(self.phases),
             "warnings": list(self.warnings),
+            "cut_off": self.cut_off,
         }
 
 
@@ -532,120 +497,31 @@ class ListInfo:
         }
 
 
-# --------------------------------------------------------------------------- declared vs observed
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DeclaredParty:
-    """A third party (subprocessor) the vendor's agreement lists, as the reviewer wrote it."""
+class StoredItem:
+    """A cookie or local-storage item a ``--browser`` profile held at the end (never its value)."""
 
-    name: str = ""  # organisation name; "" when only domains were given
-    domains: tuple[str, ...] = ()  # normalised: lower case, no scheme, path or leading "*."
-    purpose: str = ""
-
-    @property
-    def label(self) -> str:
-        return self.name or ", ".join(self.domains)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "domains": list(self.domains), "purpose": self.purpose}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UndeclaredElement:
-    """A data element observed in the traffic that the declared Exhibit B does not cover."""
-
-    element: str  # taxonomy element id
-    exhibit_b: str  # the Exhibit B element it falls under (itself for Exhibit B rows)
-    recipients: tuple[str, ...]  # registrable domains it was sent to, first party included
-    third_party: bool  # whether it reached a third party
-    confidence: Confidence  # the best detection confidence behind it
-    flows: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "element": self.element,
-            "exhibit_b": self.exhibit_b,
-            "recipients": list(self.recipients),
-            "third_party": self.third_party,
-            "confidence": self.confidence.value,
-            "flows": self.flows,
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RecipientCheck:
-    """One third-party recipient of the capture, and whether the agreement lists it."""
-
-    domain: str
+    kind: str  # "cookie" | "local_storage"
+    name: str
+    domain: str  # the cookie's domain, or the local-storage origin's host
     organization: str | None
-    parent: str | None
-    categories: tuple[str, ...]
-    declared_as: str | None  # the label of the declared party it matched; None: not declared
-    matched_by: str | None  # "domain" | "organization" | "parent"; None when not declared
-    purpose: str  # the declared purpose ("" when none was written or not declared)
-    received_data: bool  # student data (tier 1 or above) observed going to it
-    elements: tuple[str, ...]  # the student data elements it received
-    flows: int
-    note: str = ""  # e.g. the agreement lists other domains for the matched organisation
-
-    @property
-    def declared(self) -> bool:
-        return self.declared_as is not None
+    party: Party
+    lifetime_days: float | None = None  # cookies: None for a session cookie
+    http_only: bool = False
+    secure: bool = False
+    size: int = 0  # characters of the value
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "kind": self.kind,
+            "name": self.name,
             "domain": self.domain,
             "organization": self.organization,
-            "parent": self.parent,
-            "categories": list(self.categories),
-            "declared": self.declared,
-            "declared_as": self.declared_as,
-            "matched_by": self.matched_by,
-            "purpose": self.purpose,
-            "received_data": self.received_data,
-            "elements": list(self.elements),
-            "flows": self.flows,
-            "note": self.note,
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeclaredComparison:
-    """What the vendor's agreement declares (``--declared``) against what the capture shows.
-
-    ``elements`` / ``parties`` are None when the declaration file left that part out (then it
-    is not compared). Absence is never proven by traffic: ``not_observed`` and
-    ``parties_not_seen`` are information, not findings.
-    """
-
-    source: str  # the declaration file as given
-    sha256: str
-    vendor: str = ""
-    agreement: str = ""
-    elements: tuple[str, ...] | None = None  # declared element ids, categories expanded
-    parties: tuple[DeclaredParty, ...] | None = None
-    undeclared_elements: tuple[UndeclaredElement, ...] = ()
-    recipients: tuple[RecipientCheck, ...] = ()  # every third-party recipient, declared or not
-    not_observed: tuple[str, ...] = ()  # declared element ids nothing observed falls under
-    parties_not_seen: tuple[str, ...] = ()  # labels of declared parties never contacted
-
-    @property
-    def undeclared_recipients(self) -> tuple[RecipientCheck, ...]:
-        return tuple(r for r in self.recipients if not r.declared)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "sha256": self.sha256,
-            "vendor": self.vendor,
-            "agreement": self.agreement,
-            "elements": list(self.elements) if self.elements is not None else None,
-            "parties": [p.to_dict() for p in self.parties] if self.parties is not None else None,
-            "undeclared_elements": [u.to_dict() for u in self.undeclared_elements],
-            "recipients": [r.to_dict() for r in self.recipients],
-            "not_observed": list(self.not_observed),
-            "parties_not_seen": list(self.parties_not_seen),
+            "party": self.party.value,
+            "lifetime_days": self.lifetime_days,
+            "http_only": self.http_only,
+            "secure": self.secure,
+            "size": self.size,
         }
 
 
@@ -670,3 +546,7 @@ class ScanResult:
     declared: DeclaredComparison | None = None
     # what the capture could and could not see (hosts inspected, connections not inspected)
     coverage: Coverage | None = None
+    first_party_basis: FirstPartyBasis | None = None  # candidates, evidence, confidence
+    id_links: tuple[IdLink, ...] = ()  # identifiers seen at several organisations (ID sync)
+    # what a --browser capture's profile stored (cookies, local storage); () for other captures
+    browser_storage: tuple[StoredItem, ...] = ()

@@ -11,6 +11,8 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from edscan import __version__
 from edscan.capture.coverage import coverage
@@ -19,11 +21,22 @@ from edscan.declared.compare import compare
 from edscan.declared.declaration import Declaration
 from edscan.decode.flow import decode_flow
 from edscan.detect.detector import Detector
+from edscan.detect.id_values import IdValues
+from edscan.detect.known_ids import known_ids, merge
 from edscan.detect.persona import Persona
-from edscan.models import CaptureInfo, Field, Flow, FlowSummary, Observation, ScanResult
-from edscan.recipients.domains import FirstParty
+from edscan.models import (
+    CaptureInfo,
+    Field,
+    Flow,
+    FlowSummary,
+    Observation,
+    ScanResult,
+    StoredItem,
+)
+from edscan.recipients import id_sync
+from edscan.recipients.first_party import FirstParty
 from edscan.recipients.recipient import build_recipients
-from edscan.recipients.trackers import load_trackers
+from edscan.recipients.trackers import TrackerDB, load_trackers
 from edscan.rules import run_rules
 from edscan.rules.children import AGE_BAND_SETTING
 from edscan.rules.law import day_of
@@ -72,6 +85,45 @@ def _settings(
     return settings
 
 
+def stored_items(
+    records: Sequence[dict[str, Any]], db: TrackerDB, fp: FirstParty
+) -> tuple[StoredItem, ...]:
+    """The cookies and local storage of the last ``browser_storage`` record, attributed."""
+    storage = [r for r in records if r.get("record") == "browser_storage"]
+    if not storage:
+        return ()
+    last = storage[-1]
+    items: list[StoredItem] = []
+    for c in last.get("cookies", []):
+        domain = str(c.get("domain", ""))
+        items.append(
+            StoredItem(
+                kind="cookie",
+                name=str(c.get("name", "")),
+                domain=domain,
+                organization=db.attribute(domain).organization if domain else None,
+                party=fp.party(domain),
+                lifetime_days=c.get("lifetime_days"),
+                http_only=bool(c.get("http_only")),
+                secure=bool(c.get("secure")),
+                size=int(c.get("size", 0)),
+            )
+        )
+    for item in last.get("local_storage", []):
+        host = urlsplit(str(item.get("origin", ""))).hostname or ""
+        items.append(
+            StoredItem(
+                kind="local_storage",
+                name=str(item.get("name", "")),
+                domain=host,
+                organization=db.attribute(host).organization if host else None,
+                party=fp.party(host),
+                size=int(item.get("size", 0)),
+            )
+        )
+    return tuple(items)
+
+
 def scan(
     path: str | Path,
     *,
@@ -93,16 +145,28 @@ def scan(
     summaries: list[FlowSummary] = []
     observations: list[Observation] = []
     limits: list[str] = []
+    cut_off = 0  # flows the capture's stop cut off: analysed like any other, and counted
+    ids = IdValues()
+    endpoints = known_ids()
     for flow in source:
+        if flow.cut_off:
+            cut_off += 1
         decoded = decode_flow(flow)
-        observations.extend(detector.observe(flow, decoded))
+        observations.extend(
+            merge(detector.observe(flow, decoded), endpoints.observe(flow, decoded))
+        )
+        ids.add(flow, decoded)
         summaries.append(summarize(flow, signals(flow, decoded)))
         limits.extend(f"flow {flow.index}: {m}" for m in decoded.limits)
 
     db = load_trackers(data_dir, accept_noncommercial=accept_noncommercial)
     fp = FirstParty.resolve(first_party, summaries, db)
     observations = [dataclasses.replace(o, party=fp.party(o.host)) for o in observations]
+    # ID sync needs every flow's identifiers and who owns each host: known only now
+    links = tuple(id_sync.links(ids, db, fp))
+    observations = id_sync.attach(observations, links, fp)
     recipients = build_recipients(summaries, db, fp)
+    stored = stored_items(getattr(source, "records", ()), db, fp)
 
     times = [s.time for s in summaries if s.time is not None]
     phases = tuple(dict.fromkeys(s.phase for s in summaries if s.phase))
@@ -116,6 +180,7 @@ def scan(
         end=max(times) if times else None,
         phases=phases,
         warnings=tuple(source.warnings) + tuple(db.problems) + tuple(limits),
+        cut_off=cut_off,
     )
     result = ScanResult(
         tool_version=__version__,
@@ -123,6 +188,8 @@ def scan(
         first_party=fp.domains,
         first_party_inferred=fp.inferred,
         first_party_reason=fp.reason,
+        first_party_basis=fp.basis,
+        id_links=links,
         flows=tuple(summaries),
         observations=tuple(observations),
         recipients=tuple(recipients),
@@ -131,6 +198,7 @@ def scan(
         settings=_settings(accept_noncommercial, persona, capture.start),
         # packet captures list their own gaps, with byte counts; the others are read from flows
         coverage=coverage(summaries, getattr(source, "gaps", ())),
+        browser_storage=stored,
     )
     if declared is not None:
         result = dataclasses.replace(result, declared=compare(declared, result))

@@ -9,8 +9,62 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from edscan.models import Coverage, CoverageGap, FlowSummary
+from edscan.models import FlowSummary
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CoverageGap:
+    """Connections to one host whose content the capture could not show, and why.
+
+    ``reason``: "no-keys" (TLS without keys), "http3" (QUIC not decrypted), "http2-unread"
+    (decrypted HTTP/2 from a packet capture, not yet read), "not-http" (TCP that carried no
+    HTTP or TLS), "certificate-refused" (the client refused the proxy's certificate),
+    "not-intercepted" (TLS the proxy passed through unread).
+    """
+
+    host: str
+    reason: str
+    connections: int
+    bytes: int | None = None  # None where the source cannot say (a proxy capture)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "reason": self.reason,
+            "connections": self.connections,
+            "bytes": self.bytes,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Coverage:
+    """What the capture could and could not see: hosts inspected, and the gaps."""
+
+    hosts_inspected: int
+    gaps: tuple[CoverageGap, ...] = ()
+
+    def line(self) -> str:
+        """One sentence: "37 hosts inspected; 3 not inspected: no-keys 2, http3 1"."""
+        hosts = {g.host for g in self.gaps}
+        text = f"{self.hosts_inspected} host{'' if self.hosts_inspected == 1 else 's'} inspected"
+        if not hosts:
+            return text + "; nothing the capture could not see"
+        by_reason: dict[str, set[str]] = {}
+        for g in self.gaps:
+            by_reason.setdefault(g.reason, set()).add(g.host)
+        reasons = ", ".join(f"{r} {len(h)}" for r, h in sorted(by_reason.items()))
+        return f"{text}; {len(hosts)} not inspected: {reasons}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "hosts_inspected": self.hosts_inspected,
+            "summary": self.line(),
+            "gaps": [g.to_dict() for g in self.gaps],
+        }
+
 
 _REFUSED = re.compile(
     r"certificate|pinn|tls handshake|ssl handshake|unknown ca|bad cert|handshake fail|"

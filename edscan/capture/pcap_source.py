@@ -21,10 +21,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edscan.capture.coverage import CoverageGap
 from edscan.capture.pcap_http2 import Exchange, Http2Connection
 from edscan.capture.tshark import packets
 from edscan.errors import CaptureError
-from edscan.models import Body, CoverageGap, Flow
+from edscan.models import Body, Flow
 
 PCAP_MAGICS = (
     b"\x0a\x0d\x0d\x0a",  # pcapng section header block

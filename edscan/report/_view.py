@@ -10,33 +10,37 @@ from __future__ import annotations
 import functools
 import re
 
-from edscan.models import FlowSummary, Party, Recipient, ScanResult, Severity
-from edscan.report import _declared, _diagram, _palette, _timeline
+from edscan.models import FlowSummary, Party, Recipient, ScanResult
+from edscan.report import (
+    _brief,
+    _companies,
+    _coverage,
+    _declared,
+    _diagram,
+    _finding_view,
+    _identifiers,
+    _palette,
+    _timeline,
+)
 from edscan.report._common import (
     element_info,
     iso,
     mode_note,
-    severity_counts,
     sorted_findings,
     span,
 )
+from edscan.report._grouping import group_findings
 from edscan.report._palette import Group
 from edscan.report._view_model import (
-    SEVERITY_HELP,
-    SEVERITY_WORDS,
     TIER_WORDS,
-    Gap,
     Named,
     ParentLine,
     Pinned,
     Question,
-    RecipientRow,
     Report,
-    SeverityGroup,
 )
 from edscan.report._view_parts import (
-    MAX_LIST_ITEMS,
-    _card,
+    _cut_off_note,
     _decision_css,
     _element_detail,
     _exhibit,
@@ -44,14 +48,13 @@ from edscan.report._view_parts import (
     _setting,
     _tier_or,
     _verdict_paragraph,
+    first_party_candidates,
+    first_party_how,
 )
 from edscan.report.redact import Redactor
 from edscan.rules.score import PAPER_QUESTIONS
 
 PAPER = "on paper"  # the label of questions no finding raised: obligations traffic cannot show
-
-MAX_RECIPIENT_ROWS = 80
-MAX_FINDINGS = 120
 
 
 MAX_PINNED = 30
@@ -202,36 +205,13 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
     app_name = red.text(", ".join(result.first_party)) or "the app"
     diagram = _diagram.layout(app_name, el_nodes, rc_nodes, links, _palette.ALL)
 
-    # --- recipients table
-    rows = []
-    for r in ordered[:MAX_RECIPIENT_ROWS]:
-        els = list(rc_to_el.get(r.domain, {}))
-        hosts = [red.text(h) for h in r.hosts]
-        rows.append(
-            RecipientRow(
-                name=name(r),
-                domain=red.text(r.domain),
-                parent=red.text(r.parent or ""),
-                party="first party" if r.party is Party.FIRST else "third party",
-                group=_palette.group_of(r),
-                categories=red.text(", ".join(r.categories)) or "not classified",
-                sdk=red.text(", ".join(r.sdk)),
-                hosts=tuple(hosts[:MAX_LIST_ITEMS]),
-                more_hosts=max(0, len(hosts) - MAX_LIST_ITEMS),
-                elements=tuple(named_element(e) for e in els[:MAX_LIST_ITEMS]),
-                more_elements=max(0, len(els) - MAX_LIST_ITEMS),
-                flows=r.flows,
-                first_seen=_timeline.clock(r.first_seen, result.capture.start),
-                last_seen=_timeline.clock(r.last_seen, result.capture.start),
-                first_seen_iso=iso(r.first_seen) or "",
-                last_seen_iso=iso(r.last_seen) or "",
-                sources=tuple(red.text(s) for s in r.sources) or ("no list (unknown domain)",),
-            )
-        )
+    # --- recipients table: one row per company
+    company_rows, more_companies = _companies.rows(
+        ordered, rc_to_el, named_element, red, result.capture.start
+    )
 
-    # --- findings
+    # --- findings: one card per rule and company
     findings = sorted_findings(result.findings)
-    shown = findings[:MAX_FINDINGS]
 
     def rc_name(domain: str) -> str:
         r = by_domain.get(domain)
@@ -239,19 +219,11 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
             return red.text(domain)
         return f"{red.text(r.organization)} ({red.text(domain)})"
 
-    cards = [_card(i, f, red, named_element, rc_name) for i, f in enumerate(shown)]
-    groups = []
-    for sev in sorted(Severity, key=lambda s: -s.rank):
-        in_sev = tuple(c for c in cards if c.severity == sev.value)
-        if in_sev:
-            groups.append(
-                SeverityGroup(
-                    severity=sev.value,
-                    word=SEVERITY_WORDS[sev],
-                    help=SEVERITY_HELP[sev],
-                    cards=in_sev,
-                )
-            )
+    def company_name(domain: str) -> str:
+        r = by_domain.get(domain)
+        return name(r) if r is not None else red.text(domain)
+
+    fv = _finding_view.build(findings, recipients, red, named_element, rc_name, company_name)
 
     # --- questions for the vendor, collected in severity order
     questions: dict[str, list[str]] = {}
@@ -348,7 +320,7 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
     cap = result.capture
     score = result.score
     grade = score.grade if score else "?"
-    counts = severity_counts(result.findings)
+    leads = [c for g in group_findings(findings, recipients) for c in g.findings[:1]]
     third_flows = sum(1 for f in flows if party_of(f.host) is Party.THIRD)
 
     return Report(
@@ -362,7 +334,7 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
         verdict=red.text(score.verdict) if score else "not scored",
         decision_css=_decision_css(score.verdict if score else ""),
         verdict_paragraph=_verdict_paragraph(
-            result, third, findings, name, red, cap.flows, third_flows
+            result, third, leads, name, red, cap.flows, third_flows
         ),
         stats=(
             (f"{cap.flows:,}", "requests recorded"),
@@ -374,12 +346,15 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
             ),
             (span(cap.start, cap.end), "session length"),
         ),
-        severity_counts=tuple((sev, SEVERITY_WORDS[Severity(sev)], n) for sev, n in counts.items()),
+        severity_counts=fv.counts,
         diagram=diagram,
-        recipients=tuple(rows),
-        more_recipients=max(0, len(ordered) - MAX_RECIPIENT_ROWS),
-        finding_groups=tuple(groups),
-        more_findings=max(0, len(findings) - MAX_FINDINGS),
+        recipients=tuple(company_rows),
+        more_recipients=more_companies,
+        finding_groups=fv.sections,
+        more_findings=fv.more,
+        law=fv.law,
+        law_read_on=fv.law_read_on,
+        brief=_brief.build(result, fv.cards, fv.total, company_rows, sum(pinned_counts.values())),
         timeline=timeline,
         timeline_legend=present_groups,
         phases=tuple(phase_rows),
@@ -403,6 +378,7 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
             ("Ended", iso(cap.end) or "unknown"),
             ("Length", span(cap.start, cap.end)),
             ("Phases marked", ", ".join(red.phase(p) for p in cap.phases) or "none"),
+            ("Cut off by the stop", _cut_off_note(cap.cut_off)),
         ),
         lists=tuple(
             {
@@ -425,45 +401,19 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
             ("redacted", "false" if reveal else "true"),
         ),
         first_party=red.text(", ".join(result.first_party)) or "none identified",
-        first_party_how=(
-            "inferred from the traffic (the site most requests and pages belong to); "
-            "give --first-party to state it"
-            if result.first_party_inferred
-            else "given by the auditor with --first-party"
-        ),
+        first_party_how=first_party_how(result, red),
+        first_party_candidates=first_party_candidates(result, red),
         formula=red.text(score.formula) if score else "",
         warnings=tuple(red.text(w) for w in cap.warnings[:MAX_WARNINGS]),
         more_warnings=max(0, len(cap.warnings) - MAX_WARNINGS),
         pinned=tuple(Pinned(host=red.text(h), flows=n) for h, n in pinned_sorted[:MAX_PINNED]),
         more_pinned=max(0, len(pinned_sorted) - MAX_PINNED),
         pinned_flows=sum(pinned_counts.values()),
+        cut_off=cap.cut_off,
         not_verifiable=tuple(red.text(x) for x in score.not_verifiable) if score else (),
         observations=len(result.observations),
         declared=_declared.view(result, red),
         coverage_line=red.text(result.coverage.line()) if result.coverage else "",
-        gaps=_gaps(result, red),
-    )
-
-
-GAP_REASONS = {
-    "no-keys": "TLS without keys",
-    "http3": "HTTP/3 (QUIC), not decrypted",
-    "http2-unread": "HTTP/2, decrypted but not read",
-    "not-http": "not HTTP",
-    "certificate-refused": "certificate refused",
-    "not-intercepted": "TLS passed through unread",
-}
-
-
-def _gaps(result: ScanResult, red: Redactor) -> tuple[Gap, ...]:
-    if result.coverage is None:
-        return ()
-    return tuple(
-        Gap(
-            host=red.text(g.host),
-            reason=GAP_REASONS.get(g.reason, g.reason),
-            connections=g.connections,
-            bytes=g.bytes,
-        )
-        for g in result.coverage.gaps[:MAX_PINNED]
+        gaps=_coverage.gaps(result, red),
+        identifiers=_identifiers.view(result, red),
     )

@@ -4,10 +4,16 @@ words for severities and tiers."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from edscan.models import Severity
-from edscan.report import _declared, _diagram, _timeline
+from edscan.report import _declared, _diagram, _identifiers, _timeline
 from edscan.report._palette import Group
+
+if TYPE_CHECKING:  # these modules build on the shapes here
+    from edscan.report._brief import Brief
+    from edscan.report._companies import CompanyRow
+    from edscan.report._finding_view import GroupSection, LawEntry
 
 SEVERITY_WORDS = {
     Severity.CRITICAL: "Critical",
@@ -40,27 +46,6 @@ class Named:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RecipientRow:
-    name: str
-    domain: str
-    parent: str
-    party: str
-    group: Group
-    categories: str
-    sdk: str
-    hosts: tuple[str, ...]
-    more_hosts: int
-    elements: tuple[Named, ...]
-    more_elements: int
-    flows: int
-    first_seen: str
-    last_seen: str
-    first_seen_iso: str
-    last_seen_iso: str
-    sources: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class EvidenceRow:
     flow: int
     method: str
@@ -89,14 +74,6 @@ class FindingCard:
     # each cited provision as read on the capture's date: "cite (date of text): reading; status"
     law_read_on: str = ""
     readings: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SeverityGroup:
-    severity: str
-    word: str
-    help: str
-    cards: tuple[FindingCard, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -154,9 +131,9 @@ class Report:
     stats: tuple[tuple[str, str], ...]
     severity_counts: tuple[tuple[str, str, int], ...]
     diagram: _diagram.Diagram
-    recipients: tuple[RecipientRow, ...]
+    recipients: tuple[CompanyRow, ...]  # one row per company
     more_recipients: int
-    finding_groups: tuple[SeverityGroup, ...]
+    finding_groups: tuple[GroupSection, ...]  # one card per rule and company
     more_findings: int
     timeline: _timeline.Timeline | None
     timeline_legend: tuple[Group, ...]
@@ -172,14 +149,21 @@ class Report:
     settings: tuple[tuple[str, str], ...]
     first_party: str
     first_party_how: str
+    first_party_candidates: tuple[tuple[str, str], ...]  # (domain, evidence) when split
     formula: str
     warnings: tuple[str, ...]
     more_warnings: int
     pinned: tuple[Pinned, ...]
     more_pinned: int
     pinned_flows: int
+    cut_off: int  # flows the capture's stop cut off
     not_verifiable: tuple[str, ...]
     observations: int
     declared: _declared.DeclaredView | None = None  # only with --declared
     coverage_line: str = ""  # "3 hosts inspected; 1 not inspected: no-keys 1"
     gaps: tuple[Gap, ...] = ()
+    # which identifiers reached which companies, and the ID syncs (None: nothing to show)
+    identifiers: _identifiers.IdentifierView | None = None
+    brief: Brief | None = None  # the first page's top findings, coverage, companies by kind
+    law: tuple[LawEntry, ...] = ()  # each provision cited, once (the law appendix)
+    law_read_on: str = ""

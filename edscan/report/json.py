@@ -23,6 +23,7 @@ from edscan.report._common import (
     sorted_recipients,
 )
 from edscan.report._declared import record as declared_record
+from edscan.report._grouping import group_keys
 from edscan.report.redact import Redactor
 
 
@@ -35,14 +36,12 @@ def document(result: ScanResult, *, reveal: bool = False) -> dict[str, Any]:
     capture["warnings"] = [red.text(w) for w in result.capture.warnings]
     settings = {str(k): _jsonable(v, red) for k, v in result.settings.items()}
     settings["redacted"] = not reveal
+    groups = group_keys(result.findings, result.recipients)
     doc: dict[str, Any] = {
         "schema": SCHEMA,
         "tool": {"name": TOOL, "version": result.tool_version},
         "capture": capture,
-        "first_party": {
-            "domains": sorted(result.first_party),
-            "inferred": result.first_party_inferred,
-        },
+        "first_party": _first_party(result, red),
         "lists": [
             li.to_dict() for li in sorted(result.lists, key=lambda li: (li.name, li.version))
         ],
@@ -50,9 +49,14 @@ def document(result: ScanResult, *, reveal: bool = False) -> dict[str, Any]:
             observation_record(o, red) for o in sorted_observations(result.observations)
         ],
         "recipients": [recipient_record(r, red) for r in sorted_recipients(result.recipients)],
-        "findings": [finding_record(f, red) for f in sorted_findings(result.findings)],
+        "findings": [
+            {**finding_record(f, red), "group": red.text(groups[id(f)])}
+            for f in sorted_findings(result.findings)
+        ],
         "score": result.score.to_dict() if result.score is not None else None,
         "persona_fields": sorted(result.persona_fields),
+        # additive: identifiers seen at several organisations (ID sync); never the values
+        "id_syncs": [link.to_dict() for link in result.id_links],
         "settings": settings,
     }
     if result.coverage is not None:
@@ -61,9 +65,26 @@ def document(result: ScanResult, *, reveal: bool = False) -> dict[str, Any]:
         for gap in cov["gaps"]:
             gap["host"] = red.text(gap["host"])
         doc["coverage"] = cov
+    if result.browser_storage:  # only for --browser captures: earlier outputs stay as they were
+        doc["browser_storage"] = [
+            {**s.to_dict(), "name": red.text(s.name)} for s in result.browser_storage
+        ]
     if result.declared is not None:  # only with --declared: earlier outputs stay as they were
         doc["declared"] = declared_record(result.declared, red)
     return doc
+
+
+def _first_party(result: ScanResult, red: Redactor) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "domains": sorted(result.first_party),
+        "inferred": result.first_party_inferred,
+    }
+    basis = result.first_party_basis
+    if basis is not None:  # additive: how the first party was decided, and how sure it is
+        extra = basis.to_dict()
+        extra["reason"] = red.text(extra["reason"])
+        out.update(extra)
+    return out
 
 
 def render(result: ScanResult, *, reveal: bool = False) -> str:

@@ -46,23 +46,44 @@ def _childs_pi(o: Observation) -> bool:
     return not vocab.is_credential(e) and (vocab.coppa_pi(e) or is_persistent_id(e))
 
 
+def _sent_to(
+    ctx: Context,
+    rule: Rule,
+    domain: str,
+    obs: list[Observation],
+    *,
+    what: str,
+    severity: Severity,
+    why: str,
+) -> Finding:
+    """One finding for the observations that reached ``domain``: "<elements> <what> <who>"."""
+    elements = {o.element for o in obs}
+    return make(
+        ctx,
+        rule,
+        observed=f"{element_list(elements)} {what} {ctx.who(domain)}",
+        severity=severity,
+        confidence=weakest(best(o.confidence for o in obs), ctx.attribution_confidence(domain)),
+        elements=elements,
+        recipients=(domain,),
+        evidence=ctx.evidence_of(obs),
+        why=why,
+    )
+
+
 def _child_data_to_adtech(ctx: Context, rule: Rule) -> Iterable[Finding]:
     if not ctx.child_directed:
         return
     for domain, obs in third_party_observations(ctx, _childs_pi):
         if not ctx.categories(domain) & vocab.AD_TECH:
             continue
-        elements = {o.element for o in obs}
-        yield make(
+        yield _sent_to(
             ctx,
             rule,
-            observed=f"{element_list(elements)} from a child-directed app sent to "
-            f"{ctx.who(domain)}",
+            domain,
+            obs,
+            what="from a child-directed app sent to",
             severity=Severity.HIGH,
-            confidence=weakest(best(o.confidence for o in obs), ctx.attribution_confidence(domain)),
-            elements=elements,
-            recipients=(domain,),
-            evidence=ctx.evidence_of(obs),
             why="The app marks itself child-directed; disclosing a child's personal information "
             "to an advertising company is not integral to a school service.",
         )
@@ -78,16 +99,13 @@ def _persistent_ids_explained(ctx: Context, rule: Rule) -> Iterable[Finding]:
         obs = [o for o in obs if (domain, o.element) not in ctx.covered]
         if not obs:
             continue
-        elements = {o.element for o in obs}
-        yield make(
+        yield _sent_to(
             ctx,
             rule,
-            observed=f"{element_list(elements)} sent to {ctx.who(domain)}",
+            domain,
+            obs,
+            what="sent to",
             severity=Severity.MEDIUM if ctx.child_directed else Severity.LOW,
-            confidence=weakest(best(o.confidence for o in obs), ctx.attribution_confidence(domain)),
-            elements=elements,
-            recipients=(domain,),
-            evidence=ctx.evidence_of(obs),
             why="If the operator relies on the internal-operations exception for these "
             "identifiers, its notice has to say which operations they serve.",
         )
@@ -108,17 +126,13 @@ def _teen_data_to_adtech(ctx: Context, rule: Rule) -> Iterable[Finding]:
     for domain, obs in third_party_observations(ctx, keep):
         if not ctx.categories(domain) & vocab.AD_TECH:
             continue
-        elements = {o.element for o in obs}
-        yield make(
+        yield _sent_to(
             ctx,
             rule,
-            observed=f"{element_list(elements)} of a test student aged 13 to 17 sent to "
-            f"{ctx.who(domain)}",
+            domain,
+            obs,
+            what="of a test student aged 13 to 17 sent to",
             severity=Severity.HIGH,
-            confidence=weakest(best(o.confidence for o in obs), ctx.attribution_confidence(domain)),
-            elements=elements,
-            recipients=(domain,),
-            evidence=ctx.evidence_of(obs),
             why="The values are the seeded persona's, and the persona is marked 13-17.",
         )
 

@@ -244,7 +244,9 @@ def test_the_scan_finds_what_the_session_was_designed_to_show_and_nothing_else(
         t.domain for t in manifest.THIRD_PARTIES
     }
     assert {d for d, p in parties.items() if p == "first"} == {manifest.FIRST_PARTY_DOMAIN}
-    assert doc["first_party"] == {"domains": [manifest.FIRST_PARTY_DOMAIN], "inferred": False}
+    fp = doc["first_party"]
+    assert (fp["domains"], fp["inferred"]) == ([manifest.FIRST_PARTY_DOMAIN], False)
+    assert (fp["method"], fp["confidence"]) == ("given", "high")
     got = _by_domain(doc)
     want = manifest.expected()
     # one domain at a time, so a failure names the recipient that changed
@@ -293,3 +295,31 @@ def test_the_manual_names_every_third_party_of_the_session() -> None:
         assert f"| {phase} |" in section, phase
     assert "](demo-report.png)" in section
     assert (ROOT / "docs" / "demo-report.png").is_file()
+
+
+def test_the_demo_report_prints_in_eight_pages_before_the_appendix(
+    demo_run: tuple[Path, str],
+) -> None:
+    import re
+
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip(f"{chromium} is absent: install Debian's chromium to run the browser tests")
+    from playwright.sync_api import sync_playwright
+
+    out, _ = demo_run
+    page_marker = re.compile(rb"/Type\s*/Page[^s]")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto((out / "report.html").as_uri(), wait_until="load")
+            names = page.locator("#recipients tbody tr th strong").all_inner_texts()
+            assert names and len(names) == len(set(names))  # no company in two rows
+            full = len(page_marker.findall(page.pdf(format="A4")))
+            page.evaluate("() => document.querySelectorAll('.appendix').forEach(e => e.remove())")
+            main = {f: len(page_marker.findall(page.pdf(format=f))) for f in ("A4", "Letter")}
+        finally:
+            browser.close()
+    assert main["A4"] <= 8 and main["Letter"] <= 8, main
+    assert full > main["A4"]

@@ -27,15 +27,19 @@ def _result() -> ScanResult:
 
 def test_the_report_says_how_each_provision_was_read_on_the_capture_date() -> None:
     soup = BeautifulSoup(report.render(_result(), "html"), "html.parser")
-    findings = soup.find("section", id="findings")
-    assert isinstance(findings, Tag)
-    terms = [dt.get_text(" ", strip=True) for dt in findings.find_all("dt")]
-    assert "The law as read on 2026-01-01" in terms  # ScanBuilder's capture date
+    law = soup.find("section", id="law")  # each provision once, in the appendix
+    assert isinstance(law, Tag)
+    lead = " ".join(law.find("p").get_text(" ").split())
+    assert "as read on 2026-01-01" in lead  # ScanBuilder's capture date
     readings = [
         li.get_text(" ", strip=True)
-        for ul in findings.find_all("ul", class_="readings")
+        for ul in law.find_all("ul", class_="readings")
         for li in ul.find_all("li")
     ]
+    # every provision a finding names links to its one entry there
+    cites = soup.select("#details dd.cites a")
+    assert cites and all(soup.select_one(a["href"]) in law.find_all("li") for a in cites)
+    assert len({a["href"] for a in cites}) == len(law.select("ol.law > li"))
     assert any(
         r.startswith("COPPA 16 CFR §312.5(a) (2013 text) (2013-07-01): read as then in force")
         for r in readings
@@ -70,3 +74,17 @@ def test_the_letter_asks_for_the_paper_obligations_even_without_findings() -> No
         for q in PAPER_QUESTIONS:
             assert letter.md_escape(q) in text or q in text, q
         assert "violat" not in text.lower()
+
+
+def test_sarif_results_carry_each_citation_as_read_on_the_capture_date() -> None:
+    import json
+
+    result = _result()
+    doc = json.loads(report.render(result, "sarif"))
+    results = doc["runs"][0]["results"]
+    assert results and len(results) == len(result.findings)
+    for got, f in zip(results, result.findings, strict=True):
+        assert got["properties"]["citations"] == [c.to_dict() for c in f.citations]
+    coppa = [c for r in results for c in r["properties"]["citations"] if c["key"] == "coppa-5"]
+    assert coppa and all(c["on"] == "2026-01-01" for c in coppa)
+    assert all(c["reading"].startswith("read as then in force") for c in coppa)
