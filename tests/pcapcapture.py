@@ -110,10 +110,12 @@ def _tls_server(directory: Path) -> Iterator[int]:
 
 
 @contextmanager
-def _dumpcap(out: Path, port: int) -> Iterator[None]:
+def _dumpcap(out: Path, port: int | str) -> Iterator[None]:
+    """dumpcap on lo for ``port`` (or a whole capture filter, given as a string)."""
     assert DUMPCAP is not None
+    bpf = port if isinstance(port, str) else f"tcp port {port}"
     proc = subprocess.Popen(
-        [DUMPCAP, "-q", "-i", "lo", "-f", f"tcp port {port}", "-w", str(out)],
+        [DUMPCAP, "-q", "-i", "lo", "-f", bpf, "-w", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -266,3 +268,80 @@ def make_tls_capture(directory: Path, requests: Sequence[tuple[str, bytes]]) -> 
             assert post(port, keys, path, body) == 200
     os.chmod(out, 0o644)
     return Made(pcapng=out, keys=keys, port=port)
+
+
+# --- plain HTTP, a TCP connection that is not HTTP, and a DNS answer naming its address
+
+
+def dns_answer(name: str, address: str) -> bytes:
+    """A DNS response (RFC 1035) saying ``name`` has the A record ``address``."""
+    qname = b"".join(bytes([len(part)]) + part.encode() for part in name.split(".")) + b"\0"
+    header = bytes.fromhex("1234 8180 0001 0001 0000 0000".replace(" ", ""))
+    question = qname + bytes.fromhex("00010001")
+    answer = bytes.fromhex("c00c 0001 0001 0000003c 0004".replace(" ", ""))
+    return header + question + answer + socket.inet_aton(address)
+
+
+@contextmanager
+def _plain_server() -> Iterator[int]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def _sink() -> Iterator[int]:
+    """A TCP server that reads what it is sent and answers with bytes that are not HTTP."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn:
+            conn.recv(4096)
+            conn.sendall(b"\x00\x01binary-protocol\xff")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+        thread.join(timeout=5)
+
+
+def make_plain_capture(directory: Path, name: str, body: bytes) -> Made:
+    """Plain HTTP POSTs ``body``; a non-HTTP TCP exchange follows a DNS answer for ``name``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    out = directory / "plain.pcapng"
+    with _plain_server() as web, _sink() as other:
+        dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        dns.bind(("127.0.0.1", 0))
+        dns_port = dns.getsockname()[1]
+        bpf = f"tcp port {web} or tcp port {other} or udp port 53 or udp port {dns_port}"
+        with dns, _dumpcap(out, bpf):
+            # the answer goes from "port 53" so tshark reads it as DNS; nothing listens there
+            dns.close()
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as answer:
+                answer.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    answer.bind(("127.0.0.1", 53))
+                except OSError as e:  # not root, or a resolver listens there
+                    pytest.skip(f"cannot send from 127.0.0.1:53 here: {e}")
+                answer.sendto(dns_answer(name, "127.0.0.1"), ("127.0.0.1", dns_port))
+            conn = http.client.HTTPConnection("127.0.0.1", web, timeout=10)
+            conn.request("POST", "/plain?x=1", body=body, headers={"host": "plain.example"})
+            assert conn.getresponse().status == 200
+            conn.close()
+            with socket.create_connection(("127.0.0.1", other), timeout=10) as raw:
+                raw.sendall(b"HELO not-http\x00")
+                raw.recv(4096)
+    os.chmod(out, 0o644)
+    return Made(pcapng=out, keys=directory / "none.txt", port=web)

@@ -11,7 +11,14 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
-from pcapcapture import HOST, Made, make_h2_capture, make_tls_capture, needs_tshark
+from pcapcapture import (
+    HOST,
+    Made,
+    make_h2_capture,
+    make_plain_capture,
+    make_tls_capture,
+    needs_tshark,
+)
 
 from edscan.capture.coverage import coverage
 from edscan.capture.pcap_source import PcapSource
@@ -262,3 +269,21 @@ def test_http2_exchanges_are_rebuilt_into_flows(tmp_path: Path) -> None:
     obs = doc["observations"]
     assert isinstance(obs, list)
     assert any(o["persona_field"] == "student.email" for o in obs)
+
+
+@needs_tshark
+def test_plain_http_is_read_and_other_tcp_is_listed_by_its_dns_name(tmp_path: Path) -> None:
+    made = make_plain_capture(tmp_path / "plain", "chat.example", b'{"name":"Ivo"}')
+    source = open_source(made.pcapng)
+    flows = list(source)
+    assert [(f.method, f.url, f.scheme) for f in flows] == [
+        ("POST", "http://plain.example/plain?x=1", "http")
+    ]
+    assert flows[0].request_body is not None and flows[0].request_body.content == b'{"name":"Ivo"}'
+    assert flows[0].tls_intercepted is None
+    assert source.skipped.get("tcp") == 1
+    assert isinstance(source, PcapSource)
+    [gap] = source.gaps
+    # the connection went to 127.0.0.1, which the DNS answer in the capture names
+    assert (gap.host, gap.reason, gap.connections) == ("chat.example", "not-http", 1)
+    assert gap.bytes == len(b"HELO not-http\x00") + len(b"\x00\x01binary-protocol\xff")
