@@ -136,6 +136,13 @@ def test_without_keys_the_host_is_listed_not_inspected(made: Made, tmp_path: Pat
     assert gap["bytes"] > 1000  # two handshakes and their encrypted records
     assert "1 not inspected: no-keys 1" in cov["summary"]
 
+    text = (
+        CliRunner()
+        .invoke(cli, ["scan", str(made.pcapng), "--data-dir", str(tmp_path / "d")])
+        .stdout
+    )
+    assert "Coverage: 0 hosts inspected; 1 not inspected: no-keys 1" in text
+
 
 @needs_tshark
 def test_the_html_report_names_the_host_not_inspected(made: Made, tmp_path: Path) -> None:
