@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:  # later stages' records that ScanResult carries (no runtime import)
+    from edscan.capture.coverage import Coverage
     from edscan.declared.records import DeclaredComparison
     from edscan.recipients.basis import FirstPartyBasis
     from edscan.recipients.id_sync import IdLink
@@ -543,6 +544,8 @@ class ScanResult:
     first_party_reason: str = ""  # one sentence: what the first-party decision was based on
     # the vendor's declared data elements and third parties against the capture (--declared)
     declared: DeclaredComparison | None = None
+    # what the capture could and could not see (hosts inspected, connections not inspected)
+    coverage: Coverage | None = None
     first_party_basis: FirstPartyBasis | None = None  # candidates, evidence, confidence
     id_links: tuple[IdLink, ...] = ()  # identifiers seen at several organisations (ID sync)
     # what a --browser capture's profile stored (cookies, local storage); () for other captures

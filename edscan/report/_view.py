@@ -14,6 +14,7 @@ from edscan.models import FlowSummary, Party, Recipient, ScanResult
 from edscan.report import (
     _brief,
     _companies,
+    _coverage,
     _declared,
     _diagram,
     _finding_view,
@@ -412,5 +413,7 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
         not_verifiable=tuple(red.text(x) for x in score.not_verifiable) if score else (),
         observations=len(result.observations),
         declared=_declared.view(result, red),
+        coverage_line=red.text(result.coverage.line()) if result.coverage else "",
+        gaps=_coverage.gaps(result, red),
         identifiers=_identifiers.view(result, red),
     )
