@@ -12,12 +12,18 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:  # later stages' records that ScanResult carries (no runtime import)
+    from edscan.capture.coverage import Coverage
     from edscan.declared.records import DeclaredComparison
     from edscan.recipients.basis import FirstPartyBasis
     from edscan.recipients.id_sync import IdLink
 
 Headers = tuple[tuple[str, str], ...]
 Address = tuple[str, int]
+
+# Where a flow was when the capture stopped (a flow's ``cut_off``; format 1.2): the request was
+# still arriving from the client, it was waiting for the response, or the response was still
+# arriving. Such a flow keeps what had arrived; the request is evidence either way.
+CUT_OFF_STAGES = ("request_incomplete", "no_response", "response_incomplete")
 
 
 @functools.total_ordering
@@ -149,6 +155,9 @@ class Flow:
     error: str | None = None
     websocket: tuple[WebSocketMessage, ...] = ()
     phase: str | None = None
+    # set when the capture stopped before the flow completed (CUT_OFF_STAGES): the request is
+    # kept as evidence, the response is missing or partial
+    cut_off: str | None = None
 
     @property
     def host(self) -> str:
@@ -186,7 +195,7 @@ class Flow:
             "error": self.error,
             "websocket": [m.to_dict() for m in self.websocket],
             "phase": self.phase,
-        }
+        } | ({"cut_off": self.cut_off} if self.cut_off else {})  # only when set (format 1.2)
 
 
 # --------------------------------------------------------------------------- detection
@@ -426,6 +435,7 @@ class CaptureInfo:
     end: float | None = None
     phases: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    cut_off: int = 0  # flows the capture's stop cut off before they completed
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -437,6 +447,7 @@ class CaptureInfo:
             "end": self.end,
             "phases": list(self.phases),
             "warnings": list(self.warnings),
+            "cut_off": self.cut_off,
         }
 
 
@@ -533,6 +544,8 @@ class ScanResult:
     first_party_reason: str = ""  # one sentence: what the first-party decision was based on
     # the vendor's declared data elements and third parties against the capture (--declared)
     declared: DeclaredComparison | None = None
+    # what the capture could and could not see (hosts inspected, connections not inspected)
+    coverage: Coverage | None = None
     first_party_basis: FirstPartyBasis | None = None  # candidates, evidence, confidence
     id_links: tuple[IdLink, ...] = ()  # identifiers seen at several organisations (ID sync)
     # what a --browser capture's profile stored (cookies, local storage); () for other captures

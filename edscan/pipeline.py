@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from edscan import __version__
+from edscan.capture.coverage import coverage
 from edscan.capture.source import open_source
 from edscan.declared.compare import compare
 from edscan.declared.declaration import Declaration
@@ -131,20 +132,25 @@ def scan(
     data_dir: Path | None = None,
     accept_noncommercial: bool = False,
     declared: Declaration | None = None,
+    tls_keylog: Path | None = None,
 ) -> ScanResult:
     """Run the whole analysis on one capture (edscan, HAR or .mitm).
 
     ``declared`` (the vendor's agreement, ``edscan.declared.declaration.load_declaration``) adds the
     declared-against-observed comparison, and with it the ``declared`` rule family.
+    ``tls_keylog`` is the TLS key log for a packet capture (pcap, pcapng).
     """
-    source = open_source(path)
+    source = open_source(path, tls_keylog=tls_keylog)
     detector = Detector(persona)
     summaries: list[FlowSummary] = []
     observations: list[Observation] = []
     limits: list[str] = []
+    cut_off = 0  # flows the capture's stop cut off: analysed like any other, and counted
     ids = IdValues()
     endpoints = known_ids()
     for flow in source:
+        if flow.cut_off:
+            cut_off += 1
         decoded = decode_flow(flow)
         observations.extend(
             merge(detector.observe(flow, decoded), endpoints.observe(flow, decoded))
@@ -174,6 +180,7 @@ def scan(
         end=max(times) if times else None,
         phases=phases,
         warnings=tuple(source.warnings) + tuple(db.problems) + tuple(limits),
+        cut_off=cut_off,
     )
     result = ScanResult(
         tool_version=__version__,
@@ -189,6 +196,8 @@ def scan(
         lists=tuple(db.lists()),
         persona_fields=tuple(persona.fields()) if persona else (),
         settings=_settings(accept_noncommercial, persona, capture.start),
+        # packet captures list their own gaps, with byte counts; the others are read from flows
+        coverage=coverage(summaries, getattr(source, "gaps", ())),
         browser_storage=stored,
     )
     if declared is not None:

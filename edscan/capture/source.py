@@ -18,7 +18,7 @@ from edscan.capture.capture_file import FORMAT_NAME, read_capture
 from edscan.errors import CaptureError
 from edscan.models import Flow
 
-FORMATS = ("edscan", "har", "mitm")
+FORMATS = ("edscan", "har", "mitm", "pcap")
 
 # A mitmproxy dump is a series of tnetstrings: "<length>:<data><type>", the first a dict.
 _TNETSTRING = re.compile(rb"\d{1,12}:")
@@ -27,7 +27,7 @@ _SNIFF_BYTES = 1 << 16
 
 class Source(Protocol):
     path: Path
-    format: str  # "edscan" | "har" | "mitm"
+    format: str  # "edscan" | "har" | "mitm" | "pcap"
     warnings: list[str]
     skipped: dict[str, int]
 
@@ -74,9 +74,13 @@ def _json_first_line(head: bytes) -> tuple[object, bool]:
 
 
 def sniff(path: str | Path) -> str:
-    """Which format ``path`` holds: "edscan", "har" or "mitm" (by content, not by name)."""
+    """Which format ``path`` holds: "edscan", "har", "mitm" or "pcap" (by content, not name)."""
+    from edscan.capture.pcap_source import PCAP_MAGICS
+
     p = Path(path)
     head = _head(p)
+    if head[:4] in PCAP_MAGICS:
+        return "pcap"
     text = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
     text = text.lstrip()
     if not text:
@@ -105,14 +109,27 @@ def sniff(path: str | Path) -> str:
         hint = " (it is gzip-compressed: decompress it first, e.g. with gunzip)"
     raise CaptureError(
         f"{p}: not a format edscan reads{hint}; expected an edscan capture (.edscan.jsonl), "
-        "a HAR file (.har) or a mitmproxy dump (.mitm)"
+        "a HAR file (.har), a mitmproxy dump (.mitm) or a packet capture (.pcap, .pcapng)"
     )
 
 
-def open_source(path: str | Path) -> Source:
-    """Open any supported capture; raises CaptureError with a clear message otherwise."""
+def open_source(path: str | Path, *, tls_keylog: str | Path | None = None) -> Source:
+    """Open any supported capture; raises CaptureError with a clear message otherwise.
+
+    ``tls_keylog``: a TLS key log (SSLKEYLOGFILE format) for a packet capture's TLS; only packet
+    captures have encrypted content, so it is refused for the other formats.
+    """
     p = Path(path)
     kind = sniff(p)
+    if kind == "pcap":
+        from edscan.capture.pcap_source import PcapSource
+
+        return PcapSource(p, tls_keylog=Path(tls_keylog) if tls_keylog else None)
+    if tls_keylog is not None:
+        raise CaptureError(
+            f"{p}: --tls-keylog applies to packet captures (.pcap, .pcapng); this is a "
+            f"{kind} file, whose content is already decrypted"
+        )
     if kind == "edscan":
         return _EdscanSource(p)
     if kind == "har":

@@ -119,6 +119,19 @@ def declared_option(func: F) -> F:
     )(func)
 
 
+def tls_keylog_option(func: F) -> F:
+    """``--tls-keylog KEYS``: the TLS keys for a packet capture (SSLKEYLOGFILE format)."""
+    return click.option(
+        "--tls-keylog",
+        type=click.Path(exists=True, dir_okay=False),
+        default=None,
+        metavar="KEYS.txt",
+        help="For a packet capture (.pcap, .pcapng): the TLS key log (SSLKEYLOGFILE format) "
+        "that decrypts its TLS. Keys inside the pcapng (a Decryption Secrets Block) are used "
+        "without it. Connections without keys are listed as not inspected.",
+    )(func)
+
+
 def run_scan(
     capture: str,
     persona: str | None,
@@ -126,6 +139,7 @@ def run_scan(
     accept_noncommercial: bool,
     data_dir: str | None,
     declared: str | None = None,
+    tls_keylog: str | None = None,
 ) -> ScanResult:
     from pathlib import Path
 
@@ -140,6 +154,7 @@ def run_scan(
         data_dir=Path(data_dir) if data_dir else None,
         accept_noncommercial=accept_noncommercial,
         declared=load_declaration(declared) if declared else None,
+        tls_keylog=Path(tls_keylog) if tls_keylog else None,
     )
 
 

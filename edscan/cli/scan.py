@@ -13,6 +13,7 @@ from edscan.cli.options import (
     noncommercial_option,
     output_options,
     run_scan,
+    tls_keylog_option,
 )
 from edscan.errors import EXIT_FINDINGS
 
@@ -31,7 +32,8 @@ def _import_report(warnings: tuple[str, ...] | list[str]) -> None:
     type=click.Path(dir_okay=False),
     help="The file to write: *.har or *.edscan.jsonl (the name picks the format).",
 )
-def convert_command(source: str, output: str) -> None:
+@tls_keylog_option
+def convert_command(source: str, output: str, tls_keylog: str | None) -> None:
     """Convert a capture, HAR or .mitm dump into a HAR or an edscan capture.
 
     The input format is recognised from the content, the output format from the output's name.
@@ -43,6 +45,7 @@ def convert_command(source: str, output: str) -> None:
         edscan convert session.edscan.jsonl -o session.har
         edscan convert devtools-export.har -o session.edscan.jsonl
         edscan convert dump.mitm -o dump.har
+        edscan convert phone.pcapng --tls-keylog sslkeys.txt -o phone.har
     """
     from pathlib import Path
 
@@ -50,7 +53,7 @@ def convert_command(source: str, output: str) -> None:
     from edscan.capture.source import open_source
 
     target_format(Path(output))  # a bad output name fails before any reading
-    result = convert(open_source(source), Path(output))
+    result = convert(open_source(source, tls_keylog=tls_keylog), Path(output))
     _import_report(result.warnings)
     skipped = ", ".join(f"{n} {kind}" for kind, n in sorted(result.skipped.items()))
     click.echo(
@@ -64,7 +67,8 @@ def convert_command(source: str, output: str) -> None:
 @click.command("info")
 @click.argument("capture", type=click.Path(dir_okay=True))
 @output_options(("text", "json"), "text")
-def info_command(capture: str, fmt: str, output: str | None) -> None:
+@tls_keylog_option
+def info_command(capture: str, fmt: str, output: str | None, tls_keylog: str | None) -> None:
     """Show what a capture, HAR or .mitm dump holds: flows, time span, hosts, phases.
 
     Also lists the flows that were skipped (TCP, UDP, DNS, browser-cache hits) and anything
@@ -80,7 +84,7 @@ def info_command(capture: str, fmt: str, output: str | None) -> None:
     from edscan.capture.overview import overview, render_text
     from edscan.capture.source import open_source
 
-    o = overview(open_source(capture))
+    o = overview(open_source(capture, tls_keylog=tls_keylog))
     text = render_text(o) if fmt == "text" else json.dumps(o.to_dict(), indent=2) + "\n"
     emit(text, output)
 
@@ -88,6 +92,7 @@ def info_command(capture: str, fmt: str, output: str | None) -> None:
 @click.command("scan")
 @click.argument("capture", type=click.Path(exists=True))
 @analysis_options
+@tls_keylog_option
 @output_options(("text", "json", "csv", "sarif", "html"), "text")
 @click.option(
     "--fail-on",
@@ -104,11 +109,12 @@ def scan_command(
     accept_noncommercial: bool,
     data_dir: str | None,
     declared: str | None,
+    tls_keylog: str | None,
     fmt: str,
     output: str | None,
     fail_on: str,
 ) -> None:
-    """Scan CAPTURE (an edscan capture, a HAR or a .mitm dump) and print what it found.
+    """Scan CAPTURE (an edscan capture, a HAR, a .mitm dump or a pcap/pcapng) and print what it found.
 
     The student data that left the device (observations), who received it (recipients),
     the findings and the risk score. Data goes to standard output or -o; progress and the
@@ -121,11 +127,14 @@ def scan_command(
         edscan scan teacher-login.har -f json | jq '.recipients[].organization'
         edscan scan app.edscan.jsonl -f sarif -o app.sarif --fail-on high
         edscan scan app.edscan.jsonl --declared vendor.toml
+        edscan scan phone.pcapng --tls-keylog sslkeys.txt --persona maya.toml
     """
     from edscan import report
     from edscan.models import Severity
 
-    result = run_scan(capture, persona, first_party, accept_noncommercial, data_dir, declared)
+    result = run_scan(
+        capture, persona, first_party, accept_noncommercial, data_dir, declared, tls_keylog
+    )
     written = report.write(result, fmt, output, reveal=reveal)
     for path in written:
         click.echo(f"wrote {path}", err=True)
@@ -194,6 +203,7 @@ def scan_command(
 @noncommercial_option
 @data_dir_option
 @declared_option
+@tls_keylog_option
 def report_command(
     capture: str,
     persona: str | None,
@@ -204,9 +214,10 @@ def report_command(
     accept_noncommercial: bool,
     data_dir: str | None,
     declared: str | None,
+    tls_keylog: str | None,
     brief: bool,
 ) -> None:
-    """Write the HTML risk report for CAPTURE (an edscan capture, a HAR or a .mitm dump).
+    """Write the HTML risk report for CAPTURE (an edscan capture, HAR, .mitm or pcap/pcapng).
 
     One self-contained file: the grade and verdict, what leaves the device and to whom, the
     findings with their evidence, questions to ask the vendor, and how the report was made.
@@ -224,7 +235,9 @@ def report_command(
     from edscan import report
     from edscan.report import html as html_report
 
-    result = run_scan(capture, persona, first_party, accept_noncommercial, data_dir, declared)
+    result = run_scan(
+        capture, persona, first_party, accept_noncommercial, data_dir, declared, tls_keylog
+    )
     # render everything before opening any file: a failure leaves nothing half-written
     html = html_report.render(result, reveal=reveal, brief=brief)
     sidecar = report.render(result, "json", reveal=reveal) if json_sidecar else None

@@ -14,6 +14,7 @@ from edscan.models import FlowSummary, Party, Recipient, ScanResult
 from edscan.report import (
     _brief,
     _companies,
+    _coverage,
     _declared,
     _diagram,
     _finding_view,
@@ -39,6 +40,7 @@ from edscan.report._view_model import (
     Report,
 )
 from edscan.report._view_parts import (
+    _cut_off_note,
     _decision_css,
     _element_detail,
     _exhibit,
@@ -376,6 +378,7 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
             ("Ended", iso(cap.end) or "unknown"),
             ("Length", span(cap.start, cap.end)),
             ("Phases marked", ", ".join(red.phase(p) for p in cap.phases) or "none"),
+            ("Cut off by the stop", _cut_off_note(cap.cut_off)),
         ),
         lists=tuple(
             {
@@ -406,8 +409,11 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
         pinned=tuple(Pinned(host=red.text(h), flows=n) for h, n in pinned_sorted[:MAX_PINNED]),
         more_pinned=max(0, len(pinned_sorted) - MAX_PINNED),
         pinned_flows=sum(pinned_counts.values()),
+        cut_off=cap.cut_off,
         not_verifiable=tuple(red.text(x) for x in score.not_verifiable) if score else (),
         observations=len(result.observations),
         declared=_declared.view(result, red),
+        coverage_line=red.text(result.coverage.line()) if result.coverage else "",
+        gaps=_coverage.gaps(result, red),
         identifiers=_identifiers.view(result, red),
     )

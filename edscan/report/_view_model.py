@@ -107,6 +107,16 @@ class Pinned:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Gap:
+    """One host the capture could not see into, and why (``Coverage`` in the result)."""
+
+    host: str
+    reason: str  # in words
+    connections: int
+    bytes: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Report:
     title: str
     subtitle: str
@@ -146,9 +156,12 @@ class Report:
     pinned: tuple[Pinned, ...]
     more_pinned: int
     pinned_flows: int
+    cut_off: int  # flows the capture's stop cut off
     not_verifiable: tuple[str, ...]
     observations: int
     declared: _declared.DeclaredView | None = None  # only with --declared
+    coverage_line: str = ""  # "3 hosts inspected; 1 not inspected: no-keys 1"
+    gaps: tuple[Gap, ...] = ()
     # which identifiers reached which companies, and the ID syncs (None: nothing to show)
     identifiers: _identifiers.IdentifierView | None = None
     brief: Brief | None = None  # the first page's top findings, coverage, companies by kind

@@ -54,6 +54,16 @@ def _setting(value: Any) -> str:
         return str(value)
 
 
+def _cut_off_note(n: int) -> str:
+    if not n:
+        return "none"
+    return (
+        f"{n:,} request(s) were still waiting for or receiving their response when the "
+        "capture stopped: analysed like the others as sent, with their responses missing or "
+        "partial"
+    )
+
+
 def _decision_css(verdict: str) -> str:
     v = verdict.lower()
     if not v:

@@ -59,6 +59,12 @@ def document(result: ScanResult, *, reveal: bool = False) -> dict[str, Any]:
         "id_syncs": [link.to_dict() for link in result.id_links],
         "settings": settings,
     }
+    if result.coverage is not None:
+        cov = result.coverage.to_dict()
+        cov["summary"] = red.text(cov["summary"])
+        for gap in cov["gaps"]:
+            gap["host"] = red.text(gap["host"])
+        doc["coverage"] = cov
     if result.browser_storage:  # only for --browser captures: earlier outputs stay as they were
         doc["browser_storage"] = [
             {**s.to_dict(), "name": red.text(s.name)} for s in result.browser_storage

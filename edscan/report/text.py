@@ -38,6 +38,14 @@ def render(result: ScanResult, *, reveal: bool = False) -> str:
             f"sha256 {red.text(cap.sha256[:16])}…"
         )
     )
+    if cap.cut_off:
+        add(
+            _fit(
+                f"         {cap.cut_off:,} flows cut off by the stop (responses missing or partial)"
+            )
+        )
+    if result.coverage is not None:
+        add(_fit(f"Coverage: {red.text(result.coverage.line())}"))
     fp = red.text(", ".join(result.first_party)) or "none identified"
     add(_fit(f"First party: {fp}{' (inferred)' if result.first_party_inferred else ''}"))
     basis = result.first_party_basis

@@ -1,0 +1,296 @@
+"""Packet captures read through tshark: real pcapng files made on the loopback interface at test
+time, with the client's TLS key log, the keys injected into the pcapng, and without keys."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+from pcapcapture import (
+    HOST,
+    Made,
+    make_h2_capture,
+    make_plain_capture,
+    make_tls_capture,
+    needs_tshark,
+)
+
+from edscan.capture.coverage import coverage
+from edscan.capture.pcap_source import PcapSource
+from edscan.capture.source import open_source, sniff
+from edscan.cli import cli
+from edscan.errors import CaptureError
+from edscan.models import FlowSummary
+from edscan.resources import read_text
+
+EMAIL = "ivo.quillfeather@example.org"
+SCHEMA = json.loads(read_text("reports", "edscan-result-1.schema.json"))
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
+    if shutil.which("dumpcap") is None or shutil.which("tshark") is None:
+        pytest.skip("tshark/dumpcap are not installed")
+    body = json.dumps({"student": {"email": EMAIL, "grade": 4}}).encode()
+    return make_tls_capture(
+        tmp_path_factory.mktemp("pcap"), [("/api/students", body), ("/track?uid=42", b"{}")]
+    )
+
+
+@pytest.fixture(scope="module")
+def injected(made: Made, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same capture with the keys inside it (a Decryption Secrets Block), as PCAPdroid writes."""
+    editcap = shutil.which("editcap")
+    if editcap is None:
+        pytest.skip("editcap is not installed")
+    out = tmp_path_factory.mktemp("dsb") / "with-keys.pcapng"
+    subprocess.run(
+        [editcap, "--inject-secrets", f"tls,{made.keys}", str(made.pcapng), str(out)],
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+def _scan(tmp_path: Path, *args: str) -> dict[str, object]:
+    persona = tmp_path / "p.toml"
+    persona.write_text(f'[student]\nemail = "{EMAIL}"\n')
+    result = CliRunner().invoke(
+        cli,
+        ["scan", *args, "--persona", str(persona), "--data-dir", str(tmp_path / "d"), "-f", "json"],
+    )
+    assert result.exit_code == 0, result.output
+    doc: dict[str, object] = json.loads(result.stdout)
+    jsonschema.validate(doc, SCHEMA)
+    return doc
+
+
+@needs_tshark
+def test_the_format_is_recognised_by_content(made: Made, tmp_path: Path) -> None:
+    renamed = tmp_path / "capture.har"  # the name says HAR; the bytes say pcapng
+    shutil.copy(made.pcapng, renamed)
+    assert sniff(renamed) == "pcap"
+
+
+@needs_tshark
+def test_with_the_key_log_every_exchange_is_a_flow(made: Made) -> None:
+    source = open_source(made.pcapng, tls_keylog=made.keys)
+    flows = list(source)
+    assert source.format == "pcap"
+    assert [f.method for f in flows] == ["POST", "POST"]
+    assert [f.url for f in flows] == [
+        f"https://{HOST}/api/students",  # the Host header names no port
+        f"https://{HOST}/track?uid=42",
+    ]
+    assert [f.index for f in flows] == [0, 1]
+    first = flows[0]
+    assert first.request_body is not None and EMAIL.encode() in first.request_body.content
+    assert first.status == 200 and first.response_body is not None
+    assert json.loads(first.response_body.content) == {"ok": True}
+    assert first.sni == HOST and first.tls_intercepted is True
+    assert first.server_address == ("127.0.0.1", made.port)
+    assert first.request_start is not None and first.response_end is not None
+    assert first.request_start <= first.response_end
+    assert ("content-type", "application/json") in first.request_headers
+    assert isinstance(source, PcapSource) and source.gaps == []
+
+
+@needs_tshark
+def test_scan_with_keys_finds_the_persona_value(made: Made, tmp_path: Path) -> None:
+    doc = _scan(tmp_path, str(made.pcapng), "--tls-keylog", str(made.keys))
+    obs = doc["observations"]
+    assert isinstance(obs, list)
+    assert any(o["persona_field"] == "student.email" and o["host"] == HOST for o in obs)
+    cov = doc["coverage"]
+    assert isinstance(cov, dict)
+    assert cov["gaps"] == [] and cov["hosts_inspected"] == 1
+
+
+@needs_tshark
+def test_keys_injected_into_the_pcapng_are_used(injected: Path, tmp_path: Path) -> None:
+    doc = _scan(tmp_path, str(injected))
+    obs = doc["observations"]
+    assert isinstance(obs, list)
+    assert any(o["persona_field"] == "student.email" for o in obs)
+
+
+@needs_tshark
+def test_without_keys_the_host_is_listed_not_inspected(made: Made, tmp_path: Path) -> None:
+    flows = list(open_source(made.pcapng))
+    assert [f.method for f in flows] == ["CONNECT", "CONNECT"]
+    assert all(f.tls_intercepted is False and f.sni == HOST for f in flows)
+    assert all(f.error and "no keys" in f.error for f in flows)
+
+    doc = _scan(tmp_path, str(made.pcapng))
+    assert doc["observations"] == []
+    cov = doc["coverage"]
+    assert isinstance(cov, dict)
+    assert cov["hosts_inspected"] == 0
+    [gap] = cov["gaps"]
+    assert gap["host"] == HOST and gap["reason"] == "no-keys" and gap["connections"] == 2
+    assert gap["bytes"] > 1000  # two handshakes and their encrypted records
+    assert "1 not inspected: no-keys 1" in cov["summary"]
+
+    text = (
+        CliRunner()
+        .invoke(cli, ["scan", str(made.pcapng), "--data-dir", str(tmp_path / "d")])
+        .stdout
+    )
+    assert "Coverage: 0 hosts inspected; 1 not inspected: no-keys 1" in text
+
+
+@needs_tshark
+def test_the_html_report_names_the_host_not_inspected(made: Made, tmp_path: Path) -> None:
+    from bs4 import BeautifulSoup
+
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(
+        cli, ["report", str(made.pcapng), "-o", str(out), "--data-dir", str(tmp_path / "d")]
+    )
+    assert result.exit_code == 0, result.output
+    text = BeautifulSoup(out.read_text(), "html.parser").get_text(" ")
+    assert HOST in text
+    assert "0 hosts inspected; 1 not inspected" in text
+
+
+@needs_tshark
+def test_convert_writes_the_decrypted_flows_as_har(made: Made, tmp_path: Path) -> None:
+    out = tmp_path / "out.har"
+    result = CliRunner().invoke(
+        cli, ["convert", str(made.pcapng), "--tls-keylog", str(made.keys), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    entries = json.loads(out.read_text())["log"]["entries"]
+    assert [e["request"]["url"].split("/", 3)[3] for e in entries] == [
+        "api/students",
+        "track?uid=42",
+    ]
+    assert EMAIL in entries[0]["request"]["postData"]["text"]
+
+
+@needs_tshark
+def test_a_damaged_file_is_one_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pcapng"
+    bad.write_bytes(b"\x0a\x0d\x0d\x0a" + b"\xff" * 60)
+    result = CliRunner().invoke(cli, ["scan", str(bad), "--data-dir", str(tmp_path / "d")])
+    assert result.exit_code == 2
+    assert "not a packet capture tshark can read" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_missing_tshark_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pcap = tmp_path / "x.pcap"
+    pcap.write_bytes(b"\xd4\xc3\xb2\xa1" + b"\x00" * 20)
+    monkeypatch.setattr("edscan.capture.tshark.shutil.which", lambda name: None)
+    with pytest.raises(CaptureError, match="apt-get install tshark"):
+        list(open_source(pcap))
+    result = CliRunner().invoke(cli, ["info", str(pcap)])
+    assert result.exit_code == 2 and "tshark" in result.output
+
+
+def test_a_key_log_for_a_har_is_refused(tmp_path: Path) -> None:
+    har = tmp_path / "x.har"
+    har.write_text('{"log": {"version": "1.2", "entries": []}}')
+    keys = tmp_path / "keys.txt"
+    keys.write_text("")
+    result = CliRunner().invoke(cli, ["info", str(har), "--tls-keylog", str(keys)])
+    assert result.exit_code == 2
+    assert "applies to packet captures" in result.output
+
+
+def _summary(index: int, host: str, **kw: object) -> FlowSummary:
+    base: dict[str, object] = dict(
+        index=index,
+        host=host,
+        method="GET",
+        url=f"https://{host}/",
+        scheme="https",
+        status=200,
+        phase=None,
+        time=None,
+        request_bytes=0,
+        response_bytes=0,
+        tls_intercepted=True,
+        error=None,
+    )
+    base.update(kw)
+    return FlowSummary(**base)  # type: ignore[arg-type]
+
+
+def test_proxy_coverage_comes_from_the_flows() -> None:
+    flows = [
+        _summary(0, "app.example"),
+        _summary(1, "app.example"),
+        _summary(
+            2,
+            "pinned.example",
+            method="CONNECT",
+            status=None,
+            error="Client TLS handshake failed: the client does not trust the proxy's certificate",
+        ),
+        _summary(
+            3,
+            "pinned.example",
+            method="CONNECT",
+            status=None,
+            error="Client TLS handshake failed: certificate unknown",
+        ),
+        _summary(4, "passthrough.example", tls_intercepted=False, status=None, method="CONNECT"),
+    ]
+    cov = coverage(flows)
+    assert cov.hosts_inspected == 1
+    gaps = {(g.host, g.reason, g.connections, g.bytes) for g in cov.gaps}
+    assert gaps == {
+        ("pinned.example", "certificate-refused", 2, None),
+        ("passthrough.example", "not-intercepted", 1, None),
+    }
+    assert cov.line() == (
+        "1 host inspected; 2 not inspected: certificate-refused 1, not-intercepted 1"
+    )
+
+
+@needs_tshark
+def test_http2_exchanges_are_rebuilt_into_flows(tmp_path: Path) -> None:
+    body = json.dumps({"user": {"email": EMAIL}}).encode()
+    made = make_h2_capture(tmp_path / "h2", [("/v1/events", body), ("/v1/ping?sid=7", b"{}")])
+    flows = list(open_source(made.pcapng, tls_keylog=made.keys))
+    assert [(f.method, f.url, f.http_version) for f in flows] == [
+        ("POST", f"https://{HOST}/v1/events", "HTTP/2.0"),
+        ("POST", f"https://{HOST}/v1/ping?sid=7", "HTTP/2.0"),
+    ]
+    first = flows[0]
+    assert first.request_body is not None and first.request_body.content == body
+    assert first.status == 200 and first.response_body is not None
+    assert first.response_body.content == b'{"ok":true}'
+    assert ("content-type", "application/json") in first.request_headers
+    assert all(not k.startswith(":") for k, _ in first.request_headers)
+
+    doc = _scan(tmp_path, str(made.pcapng), "--tls-keylog", str(made.keys))
+    obs = doc["observations"]
+    assert isinstance(obs, list)
+    assert any(o["persona_field"] == "student.email" for o in obs)
+
+
+@needs_tshark
+def test_plain_http_is_read_and_other_tcp_is_listed_by_its_dns_name(tmp_path: Path) -> None:
+    made = make_plain_capture(tmp_path / "plain", "chat.example", b'{"name":"Ivo"}')
+    source = open_source(made.pcapng)
+    flows = list(source)
+    assert [(f.method, f.url, f.scheme) for f in flows] == [
+        ("POST", "http://plain.example/plain?x=1", "http")
+    ]
+    assert flows[0].request_body is not None and flows[0].request_body.content == b'{"name":"Ivo"}'
+    assert flows[0].tls_intercepted is None
+    assert source.skipped.get("tcp") == 1
+    assert isinstance(source, PcapSource)
+    [gap] = source.gaps
+    # the connection went to 127.0.0.1, which the DNS answer in the capture names
+    assert (gap.host, gap.reason, gap.connections) == ("chat.example", "not-http", 1)
+    assert gap.bytes == len(b"HELO not-http\x00") + len(b"\x00\x01binary-protocol\xff")
