@@ -973,11 +973,70 @@ PAYLOADS = (
     "{{ 7*7 }}{% raw %}",
 )
 
+# Further payloads for the every-field test: each tries another way out of text, an attribute,
+# a URL, a style, a comment, a template or an SVG/MathML island; each would set window.__xss or
+# open a dialog if it ran.
+MORE_PAYLOADS = (
+    "<img src=x onerror=window.__xss=1>",
+    "<body onload=window.__xss=1>",
+    "<details open ontoggle=window.__xss=1>",
+    "<video><source onerror=window.__xss=1></video>",
+    "<audio src=x onerror=window.__xss=1>",
+    "<input autofocus onfocus=window.__xss=1>",
+    "<select autofocus onfocus=window.__xss=1>",
+    "<textarea autofocus onfocus=window.__xss=1>",
+    "<marquee onstart=window.__xss=1>",
+    "<object data=javascript:window.__xss=1>",
+    "<embed src=javascript:window.__xss=1>",
+    "<form action=javascript:window.__xss=1><button>x</button></form>",
+    "<math><mtext><script>window.__xss=1</script></mtext></math>",
+    "<svg><animate onbegin=window.__xss=1 attributeName=x dur=1s>",
+    "<svg><a xlink:href=javascript:window.__xss=1><text>x</text></a></svg>",
+    "<svg/onload=window.__xss=1>",
+    "<scr<script>ipt>window.__xss=1</scr</script>ipt>",
+    "<SCRIPT>window.__xss=1</SCRIPT>",
+    "<script\x0c>window.__xss=1</script>",
+    "<script src=data:text/javascript,window.__xss=1></script>",
+    "<script src=//127.0.0.1:9/x.js></script>",
+    "<link rel=stylesheet href=//127.0.0.1:9/x.css>",
+    "<meta http-equiv=refresh content='0;url=javascript:window.__xss=1'>",
+    "<base href=//127.0.0.1:9/>",
+    "<style>@import '//127.0.0.1:9/x.css';</style>",
+    '<div style="background:url(//127.0.0.1:9/x.png)">x</div>',
+    '" onmouseover="window.__xss=1" x="',
+    "' onfocus='window.__xss=1' autofocus x='",
+    '" autofocus onfocus=window.__xss=1 "',
+    "` onerror=window.__xss=1 `",
+    "--><script>window.__xss=1</script><!--",
+    "<!--<img src=--><img src=x onerror=window.__xss=1//-->",
+    "</textarea><script>window.__xss=1</script>",
+    "</noscript><script>window.__xss=1</script>",
+    "</template><script>window.__xss=1</script>",
+    "</script><script>window.__xss=1</script>",
+    "';window.__xss=1;//",
+    '";window.__xss=1;//',
+    "\\u003cscript\\u003ewindow.__xss=1\\u003c/script\\u003e",
+    "&lt;script&gt;window.__xss=1&lt;/script&gt;",
+    "%3Cscript%3Ewindow.__xss=1%3C/script%3E",
+    "java\tscript:window.__xss=1",
+    "data:text/html,<script>window.__xss=1</script>",
+    "vbscript:msgbox(1)",
+    "${alert(1)}",
+    "{{constructor.constructor('window.__xss=1')()}}",
+    "\u202e<script>window.__xss=1</script>",
+    "\ufeff<img src=x onerror=window.__xss=1>",
+)
+ALL_PAYLOADS = PAYLOADS + MORE_PAYLOADS
 
-def hostile_result() -> ScanResult:
-    """Every string a renderer prints carries a script, HTML or SVG payload."""
+
+def hostile_result(*, every_payload: bool = False) -> ScanResult:
+    """Every string a renderer prints carries a script, HTML or SVG payload.
+
+    ``every_payload``: each field holds all of ``ALL_PAYLOADS`` one after another, so every
+    payload is tried in every field in one report (the default spreads ``PAYLOADS`` over them).
+    """
     base = realistic_result()
-    pl = PAYLOADS
+    pl = (("".join(ALL_PAYLOADS),) * len(PAYLOADS)) if every_payload else PAYLOADS
 
     def p(i: int) -> str:
         return pl[i % len(pl)]
@@ -1002,7 +1061,9 @@ def hostile_result() -> ScanResult:
             location=f'body:$["{p(i + 1)}"].{p(i + 2)}',
             encodings=(*o.encodings, p(i + 3)),
             persona_field=(o.persona_field or "student.x") + p(i + 4),
-            value=p(i + 5),
+            # with every payload in one string, a value that is only it would mask it
+            # everywhere (the report masks each observed value wherever it appears)
+            value=f"value {i} {p(i + 5)}" if every_payload else p(i + 5),
             detail=p(i + 6),
         )
         for i, o in enumerate(base.observations)

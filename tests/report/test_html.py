@@ -298,8 +298,9 @@ def test_inferred_first_party_and_no_score() -> None:
     assert _text(s.select_one("#findings")).endswith("edscan raised no findings for this capture.")
 
 
-def test_hostile_values_are_text_not_markup() -> None:
-    html = report.render(hostile_result(), "html")
+@pytest.mark.parametrize("every_payload", [False, True], ids=["spread", "every-payload-everywhere"])
+def test_hostile_values_are_text_not_markup(every_payload: bool) -> None:
+    html = report.render(hostile_result(every_payload=every_payload), "html")
     s = BeautifulSoup(html, "html.parser")
     assert s.find_all(["script", "iframe", "img", "foreignobject", "object", "embed"]) == []
     assert all(a.get("href", "").startswith("#") for a in s.find_all("a"))

@@ -139,9 +139,13 @@ def test_report_reads_with_javascript_off(browser: Any, tmp_path: Path) -> None:
         w.close()
 
 
+@pytest.mark.parametrize("every_payload", [False, True], ids=["spread", "every-payload-everywhere"])
 @pytest.mark.parametrize("csp", [True, False], ids=["with-csp", "escaping-alone"])
-def test_hostile_capture_runs_nothing(browser: Any, tmp_path: Path, csp: bool) -> None:
-    html = report.render(hostile_result(), "html")
+def test_hostile_capture_runs_nothing(
+    browser: Any, tmp_path: Path, csp: bool, every_payload: bool
+) -> None:
+    # every_payload: all of ALL_PAYLOADS (59) in every field the report prints, in one page
+    html = report.render(hostile_result(every_payload=every_payload), "html")
     if not csp:  # prove the escaping itself, not only the Content-Security-Policy
         html, n = CSP_META.subn("", html)
         assert n == 1
