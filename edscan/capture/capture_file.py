@@ -24,7 +24,7 @@ from edscan.errors import CaptureError
 from edscan.models import Body, Flow, WebSocketMessage
 
 FORMAT_NAME = "edscan-capture"
-FORMAT_VERSION = "1.1"  # 1.1: optional "decoded" on bodies (HAR imports)
+FORMAT_VERSION = "1.2"  # 1.1: optional "decoded" on bodies (HAR imports); 1.2: record lines
 SUFFIX = ".edscan.jsonl"
 
 

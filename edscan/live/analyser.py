@@ -17,7 +17,9 @@ Observations sent to the first party never alert.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import queue
 import threading
 import time
@@ -135,6 +137,11 @@ class LiveAnalyser:
     # ------------------------------------------------------------------ the worker
 
     def _run(self) -> None:
+        # Below the proxy in the scheduler: when the proxy is saturated this thread gets what
+        # is left and the queue sheds work, instead of the proxy slowing down (Linux: a thread
+        # is a task with its own nice value).
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         from edscan.capture.capture_file import flow_from_dict
         from edscan.decode.flow import decode_flow
         from edscan.detect.detector import Detector
