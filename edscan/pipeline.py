@@ -7,6 +7,7 @@ it, so memory stays flat as captures grow.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +34,8 @@ from edscan.recipients.domains import FirstParty
 from edscan.recipients.recipient import build_recipients
 from edscan.recipients.trackers import TrackerDB, load_trackers
 from edscan.rules import run_rules
+from edscan.rules.children import AGE_BAND_SETTING
+from edscan.rules.law import day_of
 from edscan.rules.score import score
 from edscan.rules.signals import signals
 
@@ -63,6 +66,19 @@ def summarize(flow: Flow, kept: tuple[Field, ...]) -> FlowSummary:
         error=flow.error,
         signals=kept,
     )
+
+
+def _settings(
+    accept_noncommercial: bool, persona: Persona | None, start: float | None
+) -> dict[str, object]:
+    settings: dict[str, object] = {"accept_noncommercial": accept_noncommercial}
+    if persona is not None:
+        # the age the persona stands for on the capture's date: the teen rule (EDS027) reads it
+        day = dt.date.fromisoformat(day_of(start))
+        band = persona.age_band_on(day)
+        if band is not None:
+            settings[AGE_BAND_SETTING] = band
+    return settings
 
 
 def stored_items(
@@ -159,7 +175,7 @@ def scan(
         recipients=tuple(recipients),
         lists=tuple(db.lists()),
         persona_fields=tuple(persona.fields()) if persona else (),
-        settings={"accept_noncommercial": accept_noncommercial},
+        settings=_settings(accept_noncommercial, persona, capture.start),
         browser_storage=stored,
     )
     if declared is not None:

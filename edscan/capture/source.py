@@ -116,7 +116,7 @@ def open_source(path: str | Path) -> Source:
     if kind == "edscan":
         return _EdscanSource(p)
     if kind == "har":
-        from edscan.capture.har import HarSource
+        from edscan.capture.har_source import HarSource
 
         return HarSource(p)
     from edscan.capture.mitm import MitmSource

@@ -23,6 +23,7 @@ from edscan.report._common import (
     sorted_recipients,
 )
 from edscan.report._declared import record as declared_record
+from edscan.report._grouping import group_keys
 from edscan.report.redact import Redactor
 
 
@@ -35,6 +36,7 @@ def document(result: ScanResult, *, reveal: bool = False) -> dict[str, Any]:
     capture["warnings"] = [red.text(w) for w in result.capture.warnings]
     settings = {str(k): _jsonable(v, red) for k, v in result.settings.items()}
     settings["redacted"] = not reveal
+    groups = group_keys(result.findings, result.recipients)
     doc: dict[str, Any] = {
         "schema": SCHEMA,
         "tool": {"name": TOOL, "version": result.tool_version},
@@ -50,7 +52,10 @@ def document(result: ScanResult, *, reveal: bool = False) -> dict[str, Any]:
             observation_record(o, red) for o in sorted_observations(result.observations)
         ],
         "recipients": [recipient_record(r, red) for r in sorted_recipients(result.recipients)],
-        "findings": [finding_record(f, red) for f in sorted_findings(result.findings)],
+        "findings": [
+            {**finding_record(f, red), "group": red.text(groups[id(f)])}
+            for f in sorted_findings(result.findings)
+        ],
         "score": result.score.to_dict() if result.score is not None else None,
         "persona_fields": sorted(result.persona_fields),
         "settings": settings,
