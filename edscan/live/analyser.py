@@ -1,10 +1,16 @@
-"""The live analyser: recorded flows in, alerts out, on a worker thread.
+"""The live analyser: recorded flows in, alerts out, in a worker process.
 
 ``submit`` is called on the proxy's event loop for every record the recorder wrote. It never
 blocks: the record goes into a bounded queue, and when the queue is full the record is not
 analysed (``stats.dropped`` counts it, and the first drop is reported once). The recording is
 never affected: the record is already on disk when it is submitted, and a dropped record is
 only missing from the live view; ``edscan scan`` on the capture still sees every flow.
+
+The analysis runs in its own process (``spawn``ed, at the lowest scheduling priority), not a
+thread: decoding and detection are pure Python, and a thread would hold the proxy's GIL while
+it works, slowing every request; a process runs on another core when there is one, and when
+there is not the proxy comes first and the queue sheds work. A receiver thread in the proxy's
+process only waits on the result pipe and hands alerts to ``deliver``.
 
 The worker runs the scan's own stages on each record: ``flow_from_dict`` (the capture reader's
 conversion), ``decode_flow``, ``Detector.observe`` (one detector for the whole session, so
@@ -17,22 +23,21 @@ Observations sent to the first party never alert.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
-import os
+import multiprocessing
 import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from edscan.live.alert import Alert, AlertLevel, how_label, what_label
-from edscan.models import Observation
-
-if TYPE_CHECKING:
-    from edscan.recipients.trackers import TrackerDB
+from edscan.live import worker
+from edscan.live.alert import Alert, AlertLevel
+from edscan.live.worker import WorkerConfig, persona_state
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +48,7 @@ Deliver = Callable[[Alert, Any], None]  # (alert, the token submitted with the r
 
 @dataclass(slots=True)
 class AnalyserStats:
-    """Running totals (read from the loop; written by the worker; ints, so no torn reads)."""
+    """Running totals (read from the loop; written by the receiver thread; no torn reads)."""
 
     queued: int = 0
     analysed: int = 0
@@ -55,11 +60,8 @@ class AnalyserStats:
     found: list[Alert] = field(default_factory=list)  # every alert, in order
 
 
-_STOP = object()
-
-
 class LiveAnalyser:
-    """Decode, detect and attribute recorded flows off the proxy's loop."""
+    """Decode, detect and attribute recorded flows in a worker process, off the proxy."""
 
     def __init__(
         self,
@@ -74,30 +76,54 @@ class LiveAnalyser:
         self.level = level
         self.stats = AnalyserStats()
         self.deliver = deliver
-        self._persona = persona
-        self._given = tuple(first_party)
-        self._data_dir = data_dir
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queue)
-        self._seen: set[tuple[str, str]] = set()
-        self._thread: threading.Thread | None = None
+        self._config = WorkerConfig(
+            persona=persona_state(persona),
+            level=level,
+            first_party=tuple(first_party),
+            data_dir=data_dir,
+        )
+        self._max_queue = max_queue
+        self._inbox: Any = None
+        self._outbox: Any = None
+        self._process: Any = None
+        self._receiver: threading.Thread | None = None
+        # (seq, token) of records in flight, oldest first: appended on the loop, popped by
+        # the receiver thread once the worker reported them done (deque ends are thread-safe)
+        self._tokens: collections.deque[tuple[int, Any]] = collections.deque()
+        self._seq = 0
         self._warned = False
 
     # ------------------------------------------------------------------ the loop's side
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._run, name="edscan-live-analyser", daemon=True
-            )
-            self._thread.start()
+        if self._process is not None:
+            return
+        mp = multiprocessing.get_context("spawn")  # never fork a process with threads
+        self._inbox = mp.Queue(maxsize=self._max_queue)
+        self._outbox = mp.Queue()
+        self._process = mp.Process(
+            target=worker.run,
+            args=(self._inbox, self._outbox, self._config),
+            name="edscan-live-analyser",
+            daemon=True,
+        )
+        self._process.start()
+        self._receiver = threading.Thread(
+            target=self._receive, name="edscan-live-receiver", daemon=True
+        )
+        self._receiver.start()
 
     def submit(self, record: dict[str, Any], token: Any = None) -> bool:
         """Queue one written record for analysis; False (and counted) when it was dropped."""
-        if self.level is AlertLevel.NONE or self._thread is None:
+        if self.level is AlertLevel.NONE or self._process is None:
             return False
+        seq = self._seq + 1
+        self._tokens.append((seq, token))  # before the worker can answer about it
         try:
-            self._queue.put_nowait((record, token, time.monotonic()))
+            # pickling and the pipe write happen on the queue's feeder thread, not here
+            self._inbox.put_nowait((seq, record, time.monotonic()))
         except queue.Full:
+            self._tokens.pop()
             self.stats.dropped += 1
             if not self._warned:
                 self._warned = True
@@ -106,23 +132,35 @@ class LiveAnalyser:
                     "(all are recorded: run edscan scan on the capture for the full picture)"
                 )
             return False
+        self._seq = seq
         self.stats.queued += 1
         return True
 
     def stop(self, timeout: float = 5.0) -> None:
         """Finish what is queued (up to ``timeout`` seconds), then end the worker."""
-        thread, self._thread = self._thread, None
-        if thread is None:
+        process, self._process = self._process, None
+        if process is None:
             return
         deadline = time.monotonic() + timeout
-        while thread.is_alive():
-            try:
-                self._queue.put(_STOP, timeout=0.1)
-                break
-            except queue.Full:
-                if time.monotonic() > deadline:
-                    return  # a daemon thread: it ends with the process
-        thread.join(max(deadline - time.monotonic(), 0.0))
+        with contextlib.suppress(queue.Full, ValueError, OSError):
+            self._inbox.put(None, timeout=max(deadline - time.monotonic(), 0.1))
+        process.join(max(deadline - time.monotonic(), 0.1))
+        if process.is_alive():
+            process.terminate()
+            process.join(1.0)
+        receiver = self._receiver
+        if receiver is not None:
+            receiver.join(max(deadline - time.monotonic(), 0.5))
+            if receiver.is_alive():  # the worker ended without saying so
+                with contextlib.suppress(ValueError, OSError):
+                    self._outbox.put(("end",))
+                receiver.join(1.0)
+        # what is still buffered for a worker that is gone may be dropped
+        self._inbox.cancel_join_thread()
+        self._inbox.close()
+        self._outbox.close()
+        self._outbox.join_thread()
+        process.close()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until every queued record was analysed (tests and benchmarks)."""
@@ -134,97 +172,44 @@ class LiveAnalyser:
             time.sleep(0.01)
         return False
 
-    # ------------------------------------------------------------------ the worker
+    # ------------------------------------------------------------------ the receiver thread
 
-    def _run(self) -> None:
-        # Below the proxy in the scheduler: when the proxy is saturated this thread gets what
-        # is left and the queue sheds work, instead of the proxy slowing down (Linux: a thread
-        # is a task with its own nice value).
-        with contextlib.suppress(OSError, AttributeError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-        from edscan.capture.capture_file import flow_from_dict
-        from edscan.decode.flow import decode_flow
-        from edscan.detect.detector import Detector
-        from edscan.recipients.domains import FirstParty
-        from edscan.recipients.trackers import load_trackers
-
-        db: TrackerDB | None
-        try:
-            db = load_trackers(self._data_dir)
-        except Exception:  # alerts need attribution; without it they stay off, recording goes on
-            logger.exception("edscan: the live analyser could not load the tracker lists")
-            db = None
-        detector = Detector(self._persona)
-        first: FirstParty | None = None
-        if self._given and db is not None:
-            first = FirstParty.resolve(self._given, [], db)
-            self.stats.first_party = first.domains
+    def _receive(self) -> None:
         while True:
-            item = self._queue.get()
-            if item is _STOP:
-                return
-            record, token, queued = item
             try:
-                flow = flow_from_dict(record)
-                observations = detector.observe(flow, decode_flow(flow))
-                if db is None:
-                    self.stats.analysed += 1
-                    continue
-                if first is None:
-                    first = _first_party_of(flow.host, db)
-                    if first is not None:
-                        self.stats.first_party = first.domains
-                for o in observations:
-                    alert = self._consider(o, flow, first, db, queued)
-                    if alert is not None and self.deliver is not None:
-                        self.deliver(alert, token)
-                self.stats.analysed += 1
-            except Exception:  # one odd flow must not end live analysis
-                self.stats.failed += 1
-                logger.exception("edscan: live analysis of one flow failed")
+                message = self._outbox.get()
+            except (EOFError, OSError, ValueError):
+                return
+            kind = message[0]
+            if kind == "end":
+                return
+            try:
+                if kind == "alert":
+                    self._alert(message[1], message[2])
+                elif kind == "progress":
+                    self._progress(*message[1:])
+                elif kind == "error":
+                    logger.error(message[1])
+            except Exception:  # a display problem must never end live analysis
+                logger.exception("edscan: could not take a live analysis result")
 
-    def _consider(
-        self, o: Observation, flow: Any, first: Any, db: Any, queued: float
-    ) -> Alert | None:
-        from edscan.models import Party
-
-        if first is None or first.party(o.host) is Party.FIRST:
-            return None  # the app's own servers; or no first party yet (nothing to compare)
-        if not self.level.admits(o):
-            return None
-        self.stats.observations += 1
-        attribution = db.attribute(o.host)
-        domain = attribution.domain or o.host
-        key = (o.element, domain)
-        if key in self._seen:
-            return None
-        self._seen.add(key)
-        alert = Alert(
-            time=flow.request_start or time.time(),
-            phase=flow.phase,
-            flow=flow.index,
-            flow_id=flow.id,
-            element=o.element,
-            what=what_label(o),
-            how=how_label(o),
-            confidence=o.confidence,
-            host=o.host,
-            domain=domain,
-            organization=attribution.organization,
-            url=flow.url,
-            queued=queued,
-            analysed=time.monotonic(),
-        )
+    def _alert(self, seq: int, alert: Alert) -> None:
+        tokens = self._tokens
+        while tokens and tokens[0][0] < seq:
+            tokens.popleft()
+        token = tokens[0][1] if tokens and tokens[0][0] == seq else None
         self.stats.alerts += 1
         self.stats.found.append(alert)
-        return alert
+        if self.deliver is not None:
+            self.deliver(alert, token)
 
-
-def _first_party_of(host: str, db: Any) -> Any:
-    """The first party from the first host that is not a third-party service, else None."""
-    from edscan.recipients.domains import FirstParty, registrable_domain
-
-    domain = registrable_domain(host) if host else ""
-    if not domain or db.is_service(domain):
-        return None
-    return FirstParty.resolve((domain,), [], db)
+    def _progress(
+        self, seq: int, analysed: int, failed: int, observations: int, first: tuple[str, ...]
+    ) -> None:
+        tokens = self._tokens
+        while tokens and tokens[0][0] <= seq:
+            tokens.popleft()
+        s = self.stats
+        s.observations, s.first_party = observations, first
+        s.failed = failed
+        s.analysed = analysed  # last: wait_idle reads analysed + failed
