@@ -6,11 +6,11 @@ analysed (``stats.dropped`` counts it, and the first drop is reported once). The
 never affected: the record is already on disk when it is submitted, and a dropped record is
 only missing from the live view; ``edscan scan`` on the capture still sees every flow.
 
-The analysis runs in its own process (``spawn``ed, at the lowest scheduling priority), not a
-thread: decoding and detection are pure Python, and a thread would hold the proxy's GIL while
-it works, slowing every request; a process runs on another core when there is one, and when
-there is not the proxy comes first and the queue sheds work. A receiver thread in the proxy's
-process only waits on the result pipe and hands alerts to ``deliver``.
+The worker is a process of its own, at the lowest scheduling priority: decoding and detection
+are CPU work, and in a thread they would hold the proxy's interpreter lock. When the proxy is
+busy the worker gets what is left and the queue sheds work; when it is idle alerts come within
+milliseconds. A thread in the proxy's process (``_receive``) takes the worker's results back,
+counts them and hands each alert to ``deliver`` with the token submitted with its record.
 
 The worker runs the scan's own stages on each record: ``flow_from_dict`` (the capture reader's
 conversion), ``decode_flow``, ``Detector.observe`` (one detector for the whole session, so
@@ -23,37 +23,44 @@ Observations sent to the first party never alert.
 
 from __future__ import annotations
 
-import collections
 import contextlib
+import dataclasses
+import itertools
 import logging
 import multiprocessing
+import os
 import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from edscan.live import worker
-from edscan.live.alert import Alert, AlertLevel
-from edscan.live.worker import WorkerConfig, persona_state
+from edscan.live.alert import Alert, AlertLevel, how_label, what_label
+from edscan.models import Observation
+
+if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+
+    from edscan.recipients.trackers import TrackerDB
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_QUEUE = 2000  # records waiting for analysis; beyond this they are dropped
+PARENT_CHECK = 1.0  # seconds between the worker's checks that the proxy still runs
 
 Deliver = Callable[[Alert, Any], None]  # (alert, the token submitted with the record)
 
 
 @dataclass(slots=True)
 class AnalyserStats:
-    """Running totals (read from the loop; written by the receiver thread; no torn reads)."""
+    """Running totals (read from the loop; written by the receiving thread; ints)."""
 
     queued: int = 0
     analysed: int = 0
     dropped: int = 0  # records not analysed because the queue was full
-    failed: int = 0  # records the analysis raised on (logged)
+    failed: int = 0  # records the analysis raised on (logged by the worker)
     observations: int = 0  # third-party observations at the alert level, before dedup
     alerts: int = 0
     first_party: tuple[str, ...] = ()
@@ -61,7 +68,7 @@ class AnalyserStats:
 
 
 class LiveAnalyser:
-    """Decode, detect and attribute recorded flows in a worker process, off the proxy."""
+    """Decode, detect and attribute recorded flows off the proxy's loop and process."""
 
     def __init__(
         self,
@@ -76,21 +83,14 @@ class LiveAnalyser:
         self.level = level
         self.stats = AnalyserStats()
         self.deliver = deliver
-        self._config = WorkerConfig(
-            persona=persona_state(persona),
-            level=level,
-            first_party=tuple(first_party),
-            data_dir=data_dir,
-        )
+        if persona is not None:  # its values are a read-only mapping, which cannot be pickled
+            persona = dataclasses.replace(persona, values=dict(persona.values))
+        self._settings = (persona, level, tuple(first_party), data_dir)
         self._max_queue = max_queue
-        self._inbox: Any = None
-        self._outbox: Any = None
-        self._process: Any = None
+        self._tokens: dict[int, Any] = {}  # record number -> token, until its result is back
+        self._numbers = itertools.count()
+        self._process: BaseProcess | None = None
         self._receiver: threading.Thread | None = None
-        # (seq, token) of records in flight, oldest first: appended on the loop, popped by
-        # the receiver thread once the worker reported them done (deque ends are thread-safe)
-        self._tokens: collections.deque[tuple[int, Any]] = collections.deque()
-        self._seq = 0
         self._warned = False
 
     # ------------------------------------------------------------------ the loop's side
@@ -98,32 +98,35 @@ class LiveAnalyser:
     def start(self) -> None:
         if self._process is not None:
             return
-        mp = multiprocessing.get_context("spawn")  # never fork a process with threads
-        self._inbox = mp.Queue(maxsize=self._max_queue)
-        self._outbox = mp.Queue()
+        # spawn, not fork: the proxy's process has threads and an event loop to leave behind
+        mp = multiprocessing.get_context("spawn")
+        self._in: multiprocessing.Queue[Any] = mp.Queue(maxsize=self._max_queue)
+        self._out: multiprocessing.Queue[Any] = mp.Queue()
         self._process = mp.Process(
-            target=worker.run,
-            args=(self._inbox, self._outbox, self._config),
+            target=_work,
+            args=(self._in, self._out, os.getpid(), *self._settings),
             name="edscan-live-analyser",
             daemon=True,
         )
         self._process.start()
         self._receiver = threading.Thread(
-            target=self._receive, name="edscan-live-receiver", daemon=True
+            target=self._receive, name="edscan-live-results", daemon=True
         )
         self._receiver.start()
+
+    @property
+    def worker_pid(self) -> int | None:
+        """The worker process's id while it runs."""
+        return self._process.pid if self._process is not None else None
 
     def submit(self, record: dict[str, Any], token: Any = None) -> bool:
         """Queue one written record for analysis; False (and counted) when it was dropped."""
         if self.level is AlertLevel.NONE or self._process is None:
             return False
-        seq = self._seq + 1
-        self._tokens.append((seq, token))  # before the worker can answer about it
+        number = next(self._numbers)
         try:
-            # pickling and the pipe write happen on the queue's feeder thread, not here
-            self._inbox.put_nowait((seq, record, time.monotonic()))
+            self._in.put_nowait((number, record, time.monotonic()))
         except queue.Full:
-            self._tokens.pop()
             self.stats.dropped += 1
             if not self._warned:
                 self._warned = True
@@ -132,7 +135,7 @@ class LiveAnalyser:
                     "(all are recorded: run edscan scan on the capture for the full picture)"
                 )
             return False
-        self._seq = seq
+        self._tokens[number] = token
         self.stats.queued += 1
         return True
 
@@ -143,24 +146,17 @@ class LiveAnalyser:
             return
         deadline = time.monotonic() + timeout
         with contextlib.suppress(queue.Full, ValueError, OSError):
-            self._inbox.put(None, timeout=max(deadline - time.monotonic(), 0.1))
-        process.join(max(deadline - time.monotonic(), 0.1))
+            self._in.put(None, timeout=max(deadline - time.monotonic(), 0.0))
+        process.join(max(deadline - time.monotonic(), 0.0))
         if process.is_alive():
-            process.terminate()
+            process.kill()  # behind by more than the timeout: the capture has every flow
             process.join(1.0)
-        receiver = self._receiver
-        if receiver is not None:
-            receiver.join(max(deadline - time.monotonic(), 0.5))
-            if receiver.is_alive():  # the worker ended without saying so
-                with contextlib.suppress(ValueError, OSError):
-                    self._outbox.put(("end",))
-                receiver.join(1.0)
-        # what is still buffered for a worker that is gone may be dropped
-        self._inbox.cancel_join_thread()
-        self._inbox.close()
-        self._outbox.close()
-        self._outbox.join_thread()
-        process.close()
+        if self._receiver is not None:
+            self._out.put(None)  # the receiver ends after the worker's last result
+            self._receiver.join(max(deadline - time.monotonic(), 1.0))
+        self._in.close()
+        self._in.cancel_join_thread()  # records never taken need not be flushed on exit
+        self._out.close()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until every queued record was analysed (tests and benchmarks)."""
@@ -172,44 +168,160 @@ class LiveAnalyser:
             time.sleep(0.01)
         return False
 
-    # ------------------------------------------------------------------ the receiver thread
-
     def _receive(self) -> None:
+        """Take the worker's results back: count them, deliver alerts with their tokens."""
+        stats = self.stats
         while True:
             try:
-                message = self._outbox.get()
-            except (EOFError, OSError, ValueError):
+                message = self._out.get()
+            except (EOFError, OSError):
                 return
-            kind = message[0]
-            if kind == "end":
+            if message is None:
                 return
-            try:
-                if kind == "alert":
-                    self._alert(message[1], message[2])
-                elif kind == "progress":
-                    self._progress(*message[1:])
-                elif kind == "error":
-                    logger.error(message[1])
-            except Exception:  # a display problem must never end live analysis
-                logger.exception("edscan: could not take a live analysis result")
+            kind, number, payload = message
+            if kind == "alert":
+                stats.alerts += 1
+                stats.found.append(payload)
+                if self.deliver is not None:
+                    try:
+                        self.deliver(payload, self._tokens.get(number))
+                    except Exception:  # a display problem must never end live analysis
+                        logger.exception("edscan: could not hand over a live alert")
+            elif kind == "first_party":
+                stats.first_party = payload
+            elif kind == "done":
+                self._tokens.pop(number, None)
+                if payload is None:
+                    stats.failed += 1
+                else:
+                    stats.observations += payload
+                    stats.analysed += 1
 
-    def _alert(self, seq: int, alert: Alert) -> None:
-        tokens = self._tokens
-        while tokens and tokens[0][0] < seq:
-            tokens.popleft()
-        token = tokens[0][1] if tokens and tokens[0][0] == seq else None
-        self.stats.alerts += 1
-        self.stats.found.append(alert)
-        if self.deliver is not None:
-            self.deliver(alert, token)
 
-    def _progress(
-        self, seq: int, analysed: int, failed: int, observations: int, first: tuple[str, ...]
+# ---------------------------------------------------------------------- the worker process
+
+
+def _work(
+    inbox: multiprocessing.Queue[Any],
+    outbox: multiprocessing.Queue[Any],
+    parent: int,
+    persona: Any,
+    level: AlertLevel,
+    given: tuple[str, ...],
+    data_dir: Path | None,
+) -> None:
+    # the lowest priority, on any core (not only the proxy's, should it be pinned): the proxy
+    # and the app under test come first, and an idle core serves the alerts
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(19)
+        os.sched_setaffinity(0, range(os.cpu_count() or 1))
+    worker = _Worker(persona=persona, level=level, given=given, data_dir=data_dir)
+    if worker.first is not None:
+        outbox.put(("first_party", 0, worker.first.domains))
+    while True:
+        try:
+            item = inbox.get(timeout=PARENT_CHECK)
+        except queue.Empty:
+            if os.getppid() != parent:
+                return  # the proxy is gone without saying so (killed)
+            continue
+        if item is None:
+            return
+        number, record, queued = item
+        outbox.put(("done", number, worker.analyse(record, queued, number, outbox)))
+
+
+class _Worker:
+    """The analysis state of one capture: detector, tracker lists, first party, alerts seen."""
+
+    def __init__(
+        self, *, persona: Any, level: AlertLevel, given: tuple[str, ...], data_dir: Path | None
     ) -> None:
-        tokens = self._tokens
-        while tokens and tokens[0][0] <= seq:
-            tokens.popleft()
-        s = self.stats
-        s.observations, s.first_party = observations, first
-        s.failed = failed
-        s.analysed = analysed  # last: wait_idle reads analysed + failed
+        from edscan.detect.detector import Detector
+        from edscan.recipients.first_party import FirstParty
+        from edscan.recipients.trackers import load_trackers
+
+        self.level = level
+        self.db: TrackerDB | None
+        try:
+            self.db = load_trackers(data_dir)
+        except Exception:  # alerts need attribution; without it they stay off, recording goes on
+            logger.exception("edscan: the live analyser could not load the tracker lists")
+            self.db = None
+        self.detector = Detector(persona)
+        self.first: Any = None
+        if given and self.db is not None:
+            self.first = FirstParty.resolve(given, [], self.db)
+        self._seen: set[tuple[str, str]] = set()
+
+    def analyse(
+        self, record: dict[str, Any], queued: float, number: int, outbox: Any
+    ) -> int | None:
+        """Alerts for one record, put in ``outbox``; how many observations counted, or None."""
+        from edscan.capture.capture_file import flow_from_dict
+        from edscan.decode.flow import decode_flow
+
+        try:
+            flow = flow_from_dict(record)
+            observations = self.detector.observe(flow, decode_flow(flow))
+            if self.db is None:
+                return 0
+            if self.first is None:
+                self.first = _first_party_of(flow.host, self.db)
+                if self.first is not None:
+                    outbox.put(("first_party", number, self.first.domains))
+            counted = 0
+            for o in observations:
+                alert, watched = self._consider(o, flow, queued)
+                counted += watched
+                if alert is not None:
+                    outbox.put(("alert", number, alert))
+            return counted
+        except Exception:  # one odd flow must not end live analysis
+            logger.exception("edscan: live analysis of one flow failed")
+            return None
+
+    def _consider(self, o: Observation, flow: Any, queued: float) -> tuple[Alert | None, int]:
+        """The alert ``o`` raises (None: first party, below the level or seen before), and
+        whether it counted as a third-party observation at the alert level."""
+        from edscan.models import Party
+
+        if self.first is None or self.first.party(o.host) is Party.FIRST:
+            return None, 0  # the app's own servers; or no first party yet (nothing to compare)
+        if not self.level.admits(o):
+            return None, 0
+        assert self.db is not None
+        attribution = self.db.attribute(o.host)
+        domain = attribution.domain or o.host
+        key = (o.element, domain)
+        if key in self._seen:
+            return None, 1
+        self._seen.add(key)
+        alert = Alert(
+            time=flow.request_start or time.time(),
+            phase=flow.phase,
+            flow=flow.index,
+            flow_id=flow.id,
+            element=o.element,
+            what=what_label(o),
+            how=how_label(o),
+            confidence=o.confidence,
+            host=o.host,
+            domain=domain,
+            organization=attribution.organization,
+            url=flow.url,
+            queued=queued,
+            analysed=time.monotonic(),  # system-wide on Linux: comparable with ``queued``
+        )
+        return alert, 1
+
+
+def _first_party_of(host: str, db: Any) -> Any:
+    """The first party from the first host that is not a third-party service, else None."""
+    from edscan.recipients.domains import registrable_domain
+    from edscan.recipients.first_party import FirstParty
+
+    domain = registrable_domain(host) if host else ""
+    if not domain or db.is_service(domain):
+        return None
+    return FirstParty.resolve((domain,), [], db)
