@@ -41,6 +41,7 @@ CA_PEM = "mitmproxy-ca-cert.pem"
 CA_CER = "mitmproxy-ca-cert.cer"
 DEFAULT_GRACE = 3.0  # seconds the requests in flight get to finish when the capture stops
 CLOSE_TIMEOUT = 0.5  # seconds to wait for the closed connections to be gone
+LIVE_TIMEOUT = 0.2  # seconds past the grace the live analyser gets to finish what is queued
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3}
@@ -408,6 +409,9 @@ class _Session:
             now.cancel()
         rec.record_cut_off(partial_bodies(m))
         await close_connections(m, timeout=CLOSE_TIMEOUT)
+        analyser = self.live.analyser if self.live is not None else None
+        if analyser is not None:  # what it has not analysed by then is in the capture
+            analyser.stop(timeout=max(deadline - loop.time(), 0.0) + LIVE_TIMEOUT)
         m.shutdown()
 
     def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
