@@ -114,3 +114,29 @@ def test_alerts_none_never_analyses(tctx: taddons.context, tmp_capture: Path) ->
     rec.done()
     assert live.analyser is not None and live.analyser.stats.queued == 0
     assert rec.stats.flows == 1
+
+
+def test_analysis_runs_in_a_worker_process_that_ends_with_the_addon(
+    tctx: taddons.context, tmp_capture: Path, persona: Path
+) -> None:
+    import os
+
+    rec, live = Recorder(), LiveAlerts()
+    tctx.master.addons.add(rec, live)
+    tctx.configure(rec, edscan_capture=str(tmp_capture))
+    tctx.configure(live, edscan_persona=str(persona), edscan_first_party=["school.example"])
+    tctx.master.event_loop.run_until_complete(_running(live))
+    analyser = live.analyser
+    assert analyser is not None
+    process = analyser._process
+    assert process is not None and process.pid != os.getpid()
+    pid = process.pid
+    rec.response(_flow(f"https://www.facebook.com/tr?em={EMAIL}"))
+    _settle(tctx, live)
+    rec.done()
+    # the persona reached the worker (its values are a mapping proxy, rebuilt there)
+    assert [a.what for a in analyser.stats.found] == ["student e-mail"]
+    live.done()
+    assert analyser._process is None
+    with pytest.raises(ProcessLookupError):  # ended and reaped: no process left behind
+        os.kill(pid, 0)
