@@ -1,3 +1,4 @@
 from edscan.capture.recorder import Recorder
+from edscan.live.addon import LiveAlerts
 
-addons = [Recorder()]
+addons = [Recorder(), LiveAlerts()]

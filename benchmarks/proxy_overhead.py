@@ -229,7 +229,7 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def one_run(s: Setup, recorder: bool, script: Path | None) -> Result:
+def one_run(s: Setup, recorder: bool, script: Path | None, alerts: str = "none") -> Result:
     port = free_port()
     capture = s.tmp / "bench.edscan.jsonl"
     capture.unlink(missing_ok=True)
@@ -247,6 +247,7 @@ def one_run(s: Setup, recorder: bool, script: Path | None) -> Result:
         args += ["-s", str(script)]
     elif recorder:
         args += ["-s", str(SCRIPT), "--set", f"edscan_capture={capture}"]
+        args += ["--set", f"edscan_alerts={alerts}"]
     proc = subprocess.Popen(
         args, stdout=subprocess.DEVNULL, stderr=None if script else subprocess.DEVNULL
     )
@@ -296,11 +297,23 @@ def main() -> None:
         "--script", type=Path, default=None,
         help="measure this mitmproxy script instead of the recorder (to profile the baseline)",
     )  # fmt: skip
+    ap.add_argument(
+        "--alerts", action="store_true",
+        help="also measure the recorder with live alerts on (edscan_alerts=all)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--latency", action="store_true",
+        help="measure only the live-alert latency at --rate requests/s",
+    )  # fmt: skip
+    ap.add_argument("--rate", type=float, default=100.0)
     ap.add_argument("--origin", nargs=3, help=argparse.SUPPRESS)  # internal: run the origin
     a = ap.parse_args()
     if a.origin:
         port_file, cert, key = a.origin
         run_origin(Path(port_file), Path(cert) if cert != "-" else None, Path(key) if key != "-" else None)  # fmt: skip
+        return
+    if a.latency:
+        alert_latency(a.rate, a.requests)
         return
     if a.rounds < 5:
         ap.error("--rounds must be at least 5")
@@ -354,33 +367,41 @@ def main() -> None:
             )
             plain_all: list[Result] = []
             rec_all: list[Result] = []
+            alert_all: list[Result] = []
+            modes = ["plain", "recorder"] + (["alerts"] if a.alerts else [])
             for r in range(1, a.rounds + 1):
                 results = {}
-                # alternate which goes first, so drift over the run hits both alike
-                for recorder in (False, True) if r % 2 else (True, False):
-                    res = one_run(setup, recorder, a.script)
-                    results[recorder] = res
-                    name = "recorder" if recorder else "plain"
+                # alternate which goes first, so drift over the run hits all alike
+                for name in modes if r % 2 else modes[::-1]:
+                    res = one_run(
+                        setup, name != "plain", a.script, "all" if name == "alerts" else "none"
+                    )
+                    results[name] = res
                     print(
                         f"{r:>5}  {name:<9} {res.throughput:8.1f} {res.p50:8.2f} "
                         f"{res.p99:8.2f} {res.cpu:17.3f}",
                         flush=True,
                     )
-                plain_all.append(results[False])
-                rec_all.append(results[True])
+                plain_all.append(results["plain"])
+                rec_all.append(results["recorder"])
+                if a.alerts:
+                    alert_all.append(results["alerts"])
         finally:
             origin.kill()
             origin.wait()
 
     med = statistics.median
 
-    def ratio(attr: str) -> float:
+    def ratio(attr: str, runs: list[Result] = rec_all) -> float:
         return med(
-            getattr(b, attr) / getattr(p, attr) for p, b in zip(plain_all, rec_all, strict=True)
+            getattr(b, attr) / getattr(p, attr) for p, b in zip(plain_all, runs, strict=True)
         )
 
     print()
-    for name, runs in (("plain:   ", plain_all), ("recorder:", rec_all)):
+    named = [("plain:   ", plain_all), ("recorder:", rec_all)]
+    if alert_all:
+        named.append(("alerts:  ", alert_all))
+    for name, runs in named:
         print(
             f"median {name} {med(x.throughput for x in runs):7.1f} req/s  "
             f"p50 {med(x.p50 for x in runs):6.2f} ms  p99 {med(x.p99 for x in runs):6.2f} ms  "
@@ -393,6 +414,76 @@ def main() -> None:
     )
     print(f"target throughput >= 0.97: {'met' if tp >= 0.97 else 'MISSED'}")
     print(f"target p99 added < 10%:    {'met' if p99 < 1.10 else 'MISSED'}")
+    if alert_all:
+        atp = ratio("throughput", alert_all)
+        print(
+            f"median ratio alerts/plain: throughput {atp:.3f}  p99 "
+            f"{ratio('p99', alert_all):.3f}  proxy CPU per request {ratio('cpu', alert_all):.3f}"
+        )
+        print(f"target alerts throughput >= 0.95: {'met' if atp >= 0.95 else 'MISSED'}")
+
+
+# --------------------------------------------------------------------------- alert latency
+
+# Loaded beside the recorder: answers the "tracker" hosts locally (no network) and writes,
+# for every alert, the seconds from the request's start to the alert reaching the console.
+_LATENCY_ADDON = """
+import time
+from mitmproxy import ctx, http
+class Bench:
+    def __init__(self):
+        self.out = None
+    def running(self):
+        live = ctx.master.addons.get("livealerts")
+        self.out = open(OUT, "a")
+        def shown(alert):
+            self.out.write(f"{time.time() - alert.time:.6f}\\n")
+            self.out.flush()
+        live.on_alert = shown
+    def request(self, f):
+        f.response = http.Response.make(204, b"", {})
+addons = [Bench()]
+"""
+
+
+def alert_latency(rate: float, n: int) -> None:
+    """Send ``n`` requests at ``rate``/s, each a new e-mail to a new tracker domain."""
+    import urllib.request
+
+    with tempfile.TemporaryDirectory(prefix="edscan-latency-") as d:
+        tmp = Path(d)
+        out = tmp / "latency.txt"
+        addon = tmp / "bench_latency.py"
+        addon.write_text(f"OUT = {str(out)!r}\n" + _LATENCY_ADDON)
+        port = free_port()
+        args = [
+            str(BIN / "mitmdump"), "-q", "--listen-host", "127.0.0.1", "--listen-port",
+            str(port), "--set", f"confdir={tmp / 'conf'}", "-s", str(SCRIPT),
+            "--set", f"edscan_capture={tmp / 'l.edscan.jsonl'}", "-s", str(addon),
+            "--set", "edscan_first_party=school.example",
+        ]  # fmt: skip
+        proc = subprocess.Popen(args)
+        try:
+            wait_listening(port, proc, timeout=30)
+            opener = urllib.request.build_opener(
+                urllib.request.ProxyHandler({"http": f"http://127.0.0.1:{port}"})
+            )
+            t0 = time.perf_counter()
+            for i in range(n):
+                due = t0 + i / rate
+                time.sleep(max(0.0, due - time.perf_counter()))
+                url = f"http://px.tracker{i}.example/c?email=student{i}%40school.example"
+                opener.open(url).read()
+            time.sleep(2)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=20)
+        lat = [float(x) for x in out.read_text().split()]
+    q = statistics.quantiles(lat, n=100)
+    print(f"{len(lat)} alerts for {n} requests at {rate:g}/s")
+    print(f"alert latency p50 {q[49] * 1000:.1f} ms  p95 {q[94] * 1000:.1f} ms  max "
+          f"{max(lat) * 1000:.1f} ms")  # fmt: skip
+    print(f"target p95 < 1 s: {'met' if q[94] < 1.0 else 'MISSED'}")
 
 
 if __name__ == "__main__":

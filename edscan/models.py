@@ -8,8 +8,11 @@ from __future__ import annotations
 import enum
 import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:  # the declared stage's records build on these; ScanResult only carries one
+    from edscan.declared.records import DeclaredComparison
 
 Headers = tuple[tuple[str, str], ...]
 Address = tuple[str, int]
@@ -336,6 +339,42 @@ class Evidence:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Citation:
+    """One provision a finding cites, as read on the capture's date.
+
+    ``date`` is the date of the text cited (enacted, published or issued); ``in_force`` the day
+    it took effect; ``status`` how far edscan checked it (see ``edscan.rules.law``); ``reading``
+    says whether it was in force on ``on`` (the capture's date), and which text was read instead
+    when it was not.
+    """
+
+    key: str
+    law: str
+    cite: str
+    text: str
+    date: str  # ISO date of the text cited
+    in_force: str  # ISO date it took effect ("" when not known)
+    source: str
+    status: str
+    on: str  # the date the provision was read on (the capture's date, or the law date)
+    reading: str  # "in force" | "in effect; compliance required from …" | "not in force …"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "law": self.law,
+            "cite": self.cite,
+            "text": self.text,
+            "date": self.date,
+            "in_force": self.in_force,
+            "source": self.source,
+            "status": self.status,
+            "on": self.on,
+            "reading": self.reading,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
     rule: str  # EDSnnn
     title: str
@@ -351,6 +390,8 @@ class Finding:
     fingerprint: str = ""
     # how many flows support the finding; ``evidence`` is capped, this count is not
     occurrences: int = 0
+    # the provisions with their dates, sources and status on the capture's date (additive)
+    citations: tuple[Citation, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -367,6 +408,7 @@ class Finding:
             "questions": list(self.questions),
             "fingerprint": self.fingerprint,
             "occurrences": self.occurrences,
+            "citations": [c.to_dict() for c in self.citations],
         }
 
 
@@ -442,120 +484,31 @@ class ListInfo:
         }
 
 
-# --------------------------------------------------------------------------- declared vs observed
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DeclaredParty:
-    """A third party (subprocessor) the vendor's agreement lists, as the reviewer wrote it."""
+class StoredItem:
+    """A cookie or local-storage item a ``--browser`` profile held at the end (never its value)."""
 
-    name: str = ""  # organisation name; "" when only domains were given
-    domains: tuple[str, ...] = ()  # normalised: lower case, no scheme, path or leading "*."
-    purpose: str = ""
-
-    @property
-    def label(self) -> str:
-        return self.name or ", ".join(self.domains)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "domains": list(self.domains), "purpose": self.purpose}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UndeclaredElement:
-    """A data element observed in the traffic that the declared Exhibit B does not cover."""
-
-    element: str  # taxonomy element id
-    exhibit_b: str  # the Exhibit B element it falls under (itself for Exhibit B rows)
-    recipients: tuple[str, ...]  # registrable domains it was sent to, first party included
-    third_party: bool  # whether it reached a third party
-    confidence: Confidence  # the best detection confidence behind it
-    flows: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "element": self.element,
-            "exhibit_b": self.exhibit_b,
-            "recipients": list(self.recipients),
-            "third_party": self.third_party,
-            "confidence": self.confidence.value,
-            "flows": self.flows,
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RecipientCheck:
-    """One third-party recipient of the capture, and whether the agreement lists it."""
-
-    domain: str
+    kind: str  # "cookie" | "local_storage"
+    name: str
+    domain: str  # the cookie's domain, or the local-storage origin's host
     organization: str | None
-    parent: str | None
-    categories: tuple[str, ...]
-    declared_as: str | None  # the label of the declared party it matched; None: not declared
-    matched_by: str | None  # "domain" | "organization" | "parent"; None when not declared
-    purpose: str  # the declared purpose ("" when none was written or not declared)
-    received_data: bool  # student data (tier 1 or above) observed going to it
-    elements: tuple[str, ...]  # the student data elements it received
-    flows: int
-    note: str = ""  # e.g. the agreement lists other domains for the matched organisation
-
-    @property
-    def declared(self) -> bool:
-        return self.declared_as is not None
+    party: Party
+    lifetime_days: float | None = None  # cookies: None for a session cookie
+    http_only: bool = False
+    secure: bool = False
+    size: int = 0  # characters of the value
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "kind": self.kind,
+            "name": self.name,
             "domain": self.domain,
             "organization": self.organization,
-            "parent": self.parent,
-            "categories": list(self.categories),
-            "declared": self.declared,
-            "declared_as": self.declared_as,
-            "matched_by": self.matched_by,
-            "purpose": self.purpose,
-            "received_data": self.received_data,
-            "elements": list(self.elements),
-            "flows": self.flows,
-            "note": self.note,
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeclaredComparison:
-    """What the vendor's agreement declares (``--declared``) against what the capture shows.
-
-    ``elements`` / ``parties`` are None when the declaration file left that part out (then it
-    is not compared). Absence is never proven by traffic: ``not_observed`` and
-    ``parties_not_seen`` are information, not findings.
-    """
-
-    source: str  # the declaration file as given
-    sha256: str
-    vendor: str = ""
-    agreement: str = ""
-    elements: tuple[str, ...] | None = None  # declared element ids, categories expanded
-    parties: tuple[DeclaredParty, ...] | None = None
-    undeclared_elements: tuple[UndeclaredElement, ...] = ()
-    recipients: tuple[RecipientCheck, ...] = ()  # every third-party recipient, declared or not
-    not_observed: tuple[str, ...] = ()  # declared element ids nothing observed falls under
-    parties_not_seen: tuple[str, ...] = ()  # labels of declared parties never contacted
-
-    @property
-    def undeclared_recipients(self) -> tuple[RecipientCheck, ...]:
-        return tuple(r for r in self.recipients if not r.declared)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "sha256": self.sha256,
-            "vendor": self.vendor,
-            "agreement": self.agreement,
-            "elements": list(self.elements) if self.elements is not None else None,
-            "parties": [p.to_dict() for p in self.parties] if self.parties is not None else None,
-            "undeclared_elements": [u.to_dict() for u in self.undeclared_elements],
-            "recipients": [r.to_dict() for r in self.recipients],
-            "not_observed": list(self.not_observed),
-            "parties_not_seen": list(self.parties_not_seen),
+            "party": self.party.value,
+            "lifetime_days": self.lifetime_days,
+            "http_only": self.http_only,
+            "secure": self.secure,
+            "size": self.size,
         }
 
 
@@ -578,3 +531,5 @@ class ScanResult:
     first_party_reason: str = ""  # one sentence: what the first-party decision was based on
     # the vendor's declared data elements and third parties against the capture (--declared)
     declared: DeclaredComparison | None = None
+    # what a --browser capture's profile stored (cookies, local storage); () for other captures
+    browser_storage: tuple[StoredItem, ...] = ()

@@ -7,9 +7,12 @@ it, so memory stays flat as captures grow.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from edscan import __version__
 from edscan.capture.source import open_source
@@ -18,11 +21,21 @@ from edscan.declared.declaration import Declaration
 from edscan.decode.flow import decode_flow
 from edscan.detect.detector import Detector
 from edscan.detect.persona import Persona
-from edscan.models import CaptureInfo, Field, Flow, FlowSummary, Observation, ScanResult
+from edscan.models import (
+    CaptureInfo,
+    Field,
+    Flow,
+    FlowSummary,
+    Observation,
+    ScanResult,
+    StoredItem,
+)
 from edscan.recipients.domains import FirstParty
 from edscan.recipients.recipient import build_recipients
-from edscan.recipients.trackers import load_trackers
+from edscan.recipients.trackers import TrackerDB, load_trackers
 from edscan.rules import run_rules
+from edscan.rules.children import AGE_BAND_SETTING
+from edscan.rules.law import day_of
 from edscan.rules.score import score
 from edscan.rules.signals import signals
 
@@ -55,6 +68,58 @@ def summarize(flow: Flow, kept: tuple[Field, ...]) -> FlowSummary:
     )
 
 
+def _settings(
+    accept_noncommercial: bool, persona: Persona | None, start: float | None
+) -> dict[str, object]:
+    settings: dict[str, object] = {"accept_noncommercial": accept_noncommercial}
+    if persona is not None:
+        # the age the persona stands for on the capture's date: the teen rule (EDS027) reads it
+        day = dt.date.fromisoformat(day_of(start))
+        band = persona.age_band_on(day)
+        if band is not None:
+            settings[AGE_BAND_SETTING] = band
+    return settings
+
+
+def stored_items(
+    records: Sequence[dict[str, Any]], db: TrackerDB, fp: FirstParty
+) -> tuple[StoredItem, ...]:
+    """The cookies and local storage of the last ``browser_storage`` record, attributed."""
+    storage = [r for r in records if r.get("record") == "browser_storage"]
+    if not storage:
+        return ()
+    last = storage[-1]
+    items: list[StoredItem] = []
+    for c in last.get("cookies", []):
+        domain = str(c.get("domain", ""))
+        items.append(
+            StoredItem(
+                kind="cookie",
+                name=str(c.get("name", "")),
+                domain=domain,
+                organization=db.attribute(domain).organization if domain else None,
+                party=fp.party(domain),
+                lifetime_days=c.get("lifetime_days"),
+                http_only=bool(c.get("http_only")),
+                secure=bool(c.get("secure")),
+                size=int(c.get("size", 0)),
+            )
+        )
+    for item in last.get("local_storage", []):
+        host = urlsplit(str(item.get("origin", ""))).hostname or ""
+        items.append(
+            StoredItem(
+                kind="local_storage",
+                name=str(item.get("name", "")),
+                domain=host,
+                organization=db.attribute(host).organization if host else None,
+                party=fp.party(host),
+                size=int(item.get("size", 0)),
+            )
+        )
+    return tuple(items)
+
+
 def scan(
     path: str | Path,
     *,
@@ -84,6 +149,7 @@ def scan(
     fp = FirstParty.resolve(first_party, summaries, db)
     observations = [dataclasses.replace(o, party=fp.party(o.host)) for o in observations]
     recipients = build_recipients(summaries, db, fp)
+    stored = stored_items(getattr(source, "records", ()), db, fp)
 
     times = [s.time for s in summaries if s.time is not None]
     phases = tuple(dict.fromkeys(s.phase for s in summaries if s.phase))
@@ -109,7 +175,8 @@ def scan(
         recipients=tuple(recipients),
         lists=tuple(db.lists()),
         persona_fields=tuple(persona.fields()) if persona else (),
-        settings={"accept_noncommercial": accept_noncommercial},
+        settings=_settings(accept_noncommercial, persona, capture.start),
+        browser_storage=stored,
     )
     if declared is not None:
         result = dataclasses.replace(result, declared=compare(declared, result))

@@ -65,3 +65,23 @@ def shared_path(*parts: str) -> Path:
 @pytest.fixture
 def tmp_capture(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path / "t.edscan.jsonl"
+
+
+# Property tests (tests/fuzz): a "ci" profile sized to keep the fuzz suite well under a minute,
+# derandomized so CI is repeatable; EDSCAN_FUZZ=long for longer runs with fresh examples.
+def _hypothesis_profiles() -> None:
+    import os
+
+    from hypothesis import HealthCheck, settings
+
+    common = {
+        "deadline": 2000,  # ms per example: an input that takes longer is a failure
+        "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+        "database": None,
+    }
+    settings.register_profile("ci", max_examples=400, derandomize=True, **common)  # type: ignore[arg-type]
+    settings.register_profile("long", max_examples=20_000, **common)  # type: ignore[arg-type]
+    settings.load_profile(os.environ.get("EDSCAN_FUZZ", "ci"))
+
+
+_hypothesis_profiles()

@@ -45,6 +45,7 @@ class ScanBuilder:
         self.observations: list[Observation] = []
         self.declared: dict[str, Recipient] = {}
         self.declaration: Declaration | None = None  # the vendor's agreement (--declared)
+        self.settings: dict[str, Any] = {}  # scan settings (child_directed, persona_age_band …)
 
     def recipient(
         self,
@@ -137,6 +138,10 @@ class ScanBuilder:
     def _party(self, domain: str) -> Party:
         return Party.FIRST if domain in self.first_party else Party.THIRD
 
+    def setting(self, key: str, value: Any) -> ScanBuilder:
+        self.settings[key] = value
+        return self
+
     def build(self, settings: dict[str, Any] | None = None) -> ScanResult:
         recipients: dict[str, Recipient] = {}
         for f in self.flows:
@@ -183,7 +188,7 @@ class ScanBuilder:
             flows=tuple(self.flows),
             observations=tuple(self.observations),
             recipients=tuple(sorted(recipients.values(), key=lambda r: r.domain)),
-            settings=settings or {},
+            settings={**self.settings, **(settings or {})},
         )
         if self.declaration is not None:
             result = dataclasses.replace(result, declared=compare(self.declaration, result))

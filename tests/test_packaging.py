@@ -17,9 +17,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import DATA, ROOT
 
 from edscan.capture.capture_file import CaptureWriter
+from edscan.cli import cli
 from edscan.models import Flow
 
 pytestmark = pytest.mark.packaging
@@ -79,6 +81,11 @@ def test_the_wheel_holds_the_code_and_the_shipped_files(wheel: Path) -> None:
     assert "tracker_lists/__init__.py" in data and "reports/__init__.py" in data
     missing = [p for p in data if f"edscan/{p}" not in names]
     assert not missing, f"shipped files missing from the wheel: {missing}"
+    # data files inside the code tree (package-data of edscan.detect: the taxonomy)
+    inside = [p for p in _tracked("edscan") if p.endswith(".json")]
+    assert "edscan/detect/taxonomy.json" in inside
+    missing = [p for p in inside if p not in names]
+    assert not missing, f"data files missing from the wheel: {missing}"
     assert any(n.endswith("entry_points.txt") for n in names)
 
 
@@ -121,6 +128,11 @@ def test_installed_wheel_runs_from_another_directory(wheel: Path, tmp_path: Path
     assert "flows     1" in info.stdout and "app.example.test" in info.stdout
     har = _run([str(edscan), "info", str(DATA / "har" / "chrome.har"), "-f", "json"], cwd=elsewhere)
     assert har.returncode == 0 and '"flows": 4' in har.stdout, har.stderr
+    # the taxonomy loads from the wheel and says what it says from the source tree
+    listed = _run([str(edscan), "elements", "-f", "json"], cwd=elsewhere)
+    assert listed.returncode == 0, listed.stderr
+    here = CliRunner().invoke(cli, ["elements", "-f", "json"])
+    assert here.exit_code == 0 and listed.stdout == here.output
 
 
 # Run inside the fresh environment: where edscan comes from, whether every requirement the
@@ -144,7 +156,7 @@ for raw in dist.requires or []:
         continue
     if not req.specifier.contains(version, prereleases=True):
         bad.append(f"{req.name} {version} does not satisfy {req.specifier}")
-for kind in ("tracker_lists", "reports"):
+for kind in ("tracker_lists", "reports", "taxonomy"):
     for f in files(res._PACKAGES[kind]).iterdir():
         if f.is_file() and not f.name.endswith((".py", ".pyc")):
             res.read_text(kind, f.name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import binascii
 import dataclasses
+import io
 import json
 import os
 import time
@@ -24,17 +25,18 @@ from edscan.errors import CaptureError
 from edscan.models import Body, Flow, WebSocketMessage
 
 FORMAT_NAME = "edscan-capture"
-FORMAT_VERSION = "1.1"  # 1.1: optional "decoded" on bodies (HAR imports)
+FORMAT_VERSION = "1.2"  # 1.1: optional "decoded" on bodies (HAR imports); 1.2: record lines
 SUFFIX = ".edscan.jsonl"
 
 
 def open_private(path: str | os.PathLike[str], *, binary: bool = False) -> IO[Any]:
-    """Create (or truncate) ``path`` for writing with mode 0600, whatever the umask."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
+    """Create (or truncate) ``path`` for writing with mode 0600, never through a symlink."""
+    from edscan.files import open_private_stream
+
+    fh = open_private_stream(path)
     if binary:
-        return os.fdopen(fd, "wb")
-    return os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+        return fh
+    return io.TextIOWrapper(fh, encoding="utf-8", newline="\n")
 
 
 def make_header(settings: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -59,9 +61,18 @@ class CaptureWriter:
     UTF-8 (a lone surrogate) raises ``TypeError`` before anything is written.
     """
 
-    def __init__(self, path: str | os.PathLike[str], settings: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        settings: dict[str, Any] | None = None,
+        *,
+        file: IO[bytes] | None = None,
+    ):
+        # file: an already open file to write into (``edscan.files.atomic_writer`` for a
+        # converted capture, renamed into place when complete); closing it is then the caller's
         self.path = Path(path)
-        self._file = open_private(self.path, binary=True)
+        self._owned = file is None
+        self._file = open_private(self.path, binary=True) if file is None else file
         self.flows = 0
         self._write_line(make_header(settings))
 
@@ -83,7 +94,10 @@ class CaptureWriter:
         self.flows += 1
 
     def close(self) -> None:
-        self._file.close()
+        if self._owned:
+            self._file.close()
+        else:
+            self._file.flush()
 
     def __enter__(self) -> CaptureWriter:
         return self
@@ -212,6 +226,8 @@ def _websocket(messages: list[dict[str, Any]]) -> tuple[WebSocketMessage, ...]:
 
 def flow_from_dict(d: dict[str, Any]) -> Flow:
     """A Flow from one capture line (the inverse of ``Flow.to_dict``)."""
+    if not isinstance(d, dict):  # a line of valid JSON that is not an object (null, 3, [])
+        raise TypeError(f"a flow line is a JSON object, not {type(d).__name__}")
     get = d.get
     tls = get("tls") or {}
     ws = get("websocket")
@@ -271,6 +287,16 @@ def flow_from_dict(d: dict[str, Any]) -> Flow:
     return f
 
 
+def append_record(path: str | os.PathLike[str], record: dict[str, Any]) -> None:
+    """Append one non-flow record (a line with a ``record`` key, e.g. ``browser_storage``).
+
+    Records other than flows are additive: readers collect them in ``CaptureReader.records``
+    and never count them as flows.
+    """
+    with open(path, "ab") as f:
+        f.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+
+
 @dataclass
 class CaptureReader:
     """Reads a capture lazily. Iterate for flows; ``warnings`` fills as lines are skipped."""
@@ -278,6 +304,7 @@ class CaptureReader:
     path: Path
     header: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)  # non-flow lines, once read
 
     def __iter__(self) -> Iterator[Flow]:
         with self.path.open("rb") as f:
@@ -289,8 +316,13 @@ class CaptureReader:
                 if raw.isspace():  # no copy, unlike strip(): lines hold whole bodies
                     continue
                 try:
-                    yield flow_from_dict(loads(raw))
-                except (ValueError, KeyError, TypeError, IndexError) as e:
+                    d = loads(raw)
+                    if isinstance(d, dict) and "record" in d:  # not a flow (browser_storage)
+                        self.records.append(d)
+                        continue
+                    yield flow_from_dict(d)
+                # AttributeError: a value of the wrong JSON type where an object belongs
+                except (ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
                     torn = not raw.endswith(b"\n")
                     what = "torn last line (the recording was cut off)" if torn else "bad line"
                     self.warnings.append(f"{self.path.name}:{lineno}: skipped a {what}: {e}")

@@ -8,16 +8,17 @@ replaces an existing file with one.
 from __future__ import annotations
 
 import dataclasses
-import os
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edscan.capture.capture_file import SUFFIX, CaptureWriter, open_private
+from edscan.capture.capture_file import SUFFIX, CaptureWriter
 from edscan.capture.har import valid_text
 from edscan.capture.har_writer import HarWriter
 from edscan.capture.source import Source
 from edscan.errors import CaptureError, EdscanError
+from edscan.files import atomic_writer
 from edscan.models import Flow
 
 
@@ -77,30 +78,30 @@ def convert(source: Source, output: Path) -> Converted:
         raise EdscanError(f"{output}: is a directory; give a file name")
     if not output.parent.is_dir():
         raise EdscanError(f"{output.parent}: no such directory for the output")
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     flows = 0
     try:
-        if fmt == "edscan":
-            settings = {"converted_from": {"format": source.format, "file": source.path.name}}
-            with CaptureWriter(tmp, settings) as writer:
-                for flow in source:
-                    try:
-                        writer.write(flow)
-                    except (TypeError, UnicodeEncodeError):  # nothing was written: retry clean
-                        writer.write(utf8_safe(flow))
-                    flows += 1
-        else:
-            with open_private(tmp) as fo:
+        # whole or not at all: a failure or a kill leaves the old output (if any) untouched
+        with atomic_writer(output, private=True) as fh:
+            if fmt == "edscan":
+                settings = {"converted_from": {"format": source.format, "file": source.path.name}}
+                with CaptureWriter(output, settings, file=fh) as writer:
+                    for flow in source:
+                        try:
+                            writer.write(flow)
+                        except (TypeError, UnicodeEncodeError):  # nothing written: retry clean
+                            writer.write(utf8_safe(flow))
+                        flows += 1
+            else:
+                fo = io.TextIOWrapper(fh, encoding="utf-8", newline="\n")
                 har = HarWriter(fo, comment=f"converted from {source.path.name}")
                 for flow in source:
                     har.write(flow)
                     flows += 1
                 har.close()
-        os.replace(tmp, output)
+                fo.flush()
+                fo.detach()  # the atomic writer closes the file
     except OSError as e:
         raise CaptureError(f"{output}: cannot write ({e.strerror})") from e
-    finally:
-        tmp.unlink(missing_ok=True)
     return Converted(
         source_format=source.format,
         target_format=fmt,

@@ -187,6 +187,11 @@ def _unreadable(path: Path, e: Exception) -> CaptureError:
     )
 
 
+# What mitmproxy's FlowReader raises (besides FlowReadException) on a well-formed tnetstring
+# whose fields are missing or of the wrong type: a damaged or hand-made dump.
+_SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+
 class MitmSource:
     """A mitmproxy flow dump (``mitmdump -w``) as a stream of Flows.
 
@@ -227,6 +232,11 @@ class MitmSource:
                     f"{self.path}: not a mitmproxy dump edscan can read (invalid data at the "
                     "start of the file)"
                 ) from None
+            except _SHAPE_ERRORS:
+                raise CaptureError(
+                    f"{self.path}: not a mitmproxy dump edscan can read (its first flow does "
+                    "not have the fields mitmproxy writes)"
+                ) from None
 
     def __iter__(self) -> Iterator[Flow]:
         from mitmproxy import http
@@ -247,6 +257,12 @@ class MitmSource:
                     break
                 except FlowReadException as e:
                     self.warnings.append(self._stopped(e, read, fo.tell() >= size, fo.tell()))
+                    break
+                except _SHAPE_ERRORS:  # valid tnetstring, but not a flow mitmproxy wrote
+                    self.warnings.append(
+                        f"{self.path.name}: a flow without the fields mitmproxy writes near byte "
+                        f"{fo.tell()}; stopped reading, kept the {read} flows before it"
+                    )
                     break
                 read += 1
                 if isinstance(f, http.HTTPFlow):

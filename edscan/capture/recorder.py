@@ -102,6 +102,8 @@ class Recorder:
         self._netlocs: set[str] = set()
         # called with the new label whenever the phase changes (edscan capture's console)
         self.on_phase: Callable[[str | None], None] | None = None
+        # called on the loop with each record once it is on disk (edscan.live's analyser)
+        self.listeners: list[Callable[[dict[str, Any], http.HTTPFlow], None]] = []
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -263,7 +265,11 @@ class Recorder:
             try:
                 self._answer_mark(f)
             except Exception:  # never break the user's traffic
-                logger.exception("edscan: could not answer a phase mark")
+                logger.exception(f"edscan: could not answer a phase mark ({req.url})")
+                # answered anyway: a mark is never forwarded (there is no such server)
+                f.response = http.Response.make(
+                    500, b"edscan could not answer this phase mark", {"Cache-Control": "no-store"}
+                )
             return
         if host == self._onboarding_host:
             self._done.add(f)  # the certificate download page, not app traffic
@@ -327,7 +333,15 @@ class Recorder:
         except (OSError, ValueError) as e:  # ValueError: the file was closed under us
             self._write_failed(writer.path, e, f)
             return
-        self._count(record, f)
+        try:
+            self._count(record, f)
+        except Exception:  # the flow is recorded; only the live counters are off
+            logger.exception(f"edscan: could not count flow {f.id} ({f.request.url})")
+        for listener in self.listeners:
+            try:
+                listener(record, f)
+            except Exception:  # live analysis must never break recording or traffic
+                logger.exception("edscan: a record listener failed")
 
     def _count(self, record: dict[str, Any], f: http.HTTPFlow) -> None:
         stats = self.stats

@@ -42,6 +42,10 @@ class CaptureOptions:
     phase: str | None = None
     max_body: int = DEFAULT_MAX_BODY
     confdir: Path = field(default_factory=lambda: Path(DEFAULT_CONFDIR).expanduser())
+    alerts: str = "all"  # live alerts (edscan.live): all, high or none
+    persona: Path | None = None
+    first_party: tuple[str, ...] = ()
+    browser: Any = None  # an edscan.capture.browser.BrowserLaunch: open a browser when listening
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,6 +57,9 @@ class CaptureSummary:
     phases: tuple[str, ...]
     refused_hosts: tuple[str, ...]
     unrecorded: int
+    report_command: str = ""
+    live: tuple[str, ...] = ()  # the live-analysis lines of the summary (edscan.live.console)
+    browser_storage: int = 0  # cookies and local-storage items recorded from --browser
 
 
 def parse_size(text: str) -> int:
@@ -186,7 +193,8 @@ def summary_text(s: CaptureSummary) -> str:
         )
     if s.unrecorded:
         lines.append(f"  {s.unrecorded} flow(s) could not be recorded (see the messages above)")
-    lines.append(f"Next: edscan report {s.path} -o report.html")
+    lines += list(s.live)
+    lines.append(f"Next: {s.report_command or f'edscan report {s.path} -o report.html'}")
     return "\n".join(lines)
 
 
@@ -297,11 +305,16 @@ class _Session:
     stdin: TextIO | None
     status_interval: float
     recorder: Recorder = field(default_factory=Recorder)
+    live: Any = None  # edscan.live.addon.LiveAlerts
+    browser: Any = None  # edscan.capture.browser.BrowserSession, once started
     listen_error: str | None = None
     _buffer: bytes = b""
 
     def _status(self) -> str:
-        return status_text(self.recorder)
+        from edscan.live.console import status_suffix
+
+        stats = self.live.analyser.stats if self.live and self.live.analyser else None
+        return status_text(self.recorder) + status_suffix(stats)
 
     async def run(self) -> None:
         from mitmproxy import addons, exceptions, master, options
@@ -312,6 +325,10 @@ class _Session:
         default_addons: Any = addons.default_addons
         m.addons.add(*default_addons())
         m.addons.add(self.recorder)
+        from edscan.live.addon import LiveAlerts
+
+        self.live = LiveAlerts()
+        m.addons.add(self.live)
         tty = self.out.isatty()
         interactive = self.stdin is not None and self.stdin.isatty()
         display = Display(self.out, tty=tty, prompt=interactive)
@@ -327,6 +344,9 @@ class _Session:
                     edscan_max_body=self.options.max_body,
                     edscan_phase=self.options.phase,
                     edscan_capture=str(self.options.output),
+                    edscan_alerts=self.options.alerts,
+                    edscan_persona=str(self.options.persona) if self.options.persona else None,
+                    edscan_first_party=list(self.options.first_party),
                 )
             except exceptions.OptionsError as e:
                 raise EdscanError(str(e)) from e
@@ -335,6 +355,7 @@ class _Session:
             self.recorder.on_phase = lambda label: display.message(
                 f"Phase: {label}" if label else "Phase cleared", self._status()
             )
+            self.live.on_alert = lambda alert: display.message(alert.line(), self._status())
             runner = asyncio.create_task(m.run())
             started = await self._wait_listening(m, runner)
             if started is None:
@@ -359,6 +380,13 @@ class _Session:
                 if record.levelno >= logging.ERROR:
                     log.emit(record)
             display.start(self._status())
+            if self.options.browser is not None:
+                self.browser = self.options.browser.start(
+                    port=port,
+                    confdir=self.options.confdir,
+                    output=self.options.output,
+                    stop=lambda: _stop_soon(loop, m),
+                )
             ticker = asyncio.create_task(self._tick(display))
             try:
                 await runner
@@ -366,6 +394,8 @@ class _Session:
                 ticker.cancel()
                 display.stop()
         finally:
+            if self.browser is not None:
+                self.browser.stop()
             root.removeHandler(log)
             self.recorder.on_phase = None
             if self.stdin is not None:
@@ -455,6 +485,12 @@ class _Session:
             display.refresh(self._status())
 
 
+def _stop_soon(loop: asyncio.AbstractEventLoop, m: Any) -> None:
+    """Stop the proxy from another thread (the browser window was closed)."""
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(m.shutdown)
+
+
 def run_capture(
     options: CaptureOptions,
     *,
@@ -496,6 +532,10 @@ def run_capture(
             phase=phase,
             max_body=options.max_body,
             confdir=options.confdir.expanduser(),
+            alerts=options.alerts,
+            persona=options.persona,
+            first_party=options.first_party,
+            browser=options.browser,
         ),
         out=out,
         stdin=stdin,
@@ -515,6 +555,7 @@ def run_capture(
         phases=tuple(rec.stats.phases),
         refused_hosts=tuple(sorted(rec.stats.refused_hosts)),
         unrecorded=rec.stats.unrecorded,
+        **_live_summary(session, output.resolve()),
     )
     if rec.failure:
         raise EdscanError(
@@ -522,3 +563,24 @@ def run_capture(
             f"passed unrecorded; the {summary.flows} flows recorded before are in {summary.path}"
         )
     return summary
+
+
+def _live_summary(session: _Session, path: Path) -> dict[str, Any]:
+    """The summary's live-analysis lines, the exact report command and the browser record."""
+    from edscan.live.console import report_command, summary_lines
+
+    live = session.live
+    stats = live.analyser.stats if live is not None and live.analyser is not None else None
+    options = session.options
+    lines = (
+        summary_lines(stats.found, dropped=stats.dropped, analysed=stats.analysed, alerts_on=True)
+        if stats is not None and options.alerts != "none"
+        else []
+    )
+    stored = session.browser.recorded if session.browser is not None else 0
+    persona = options.persona.resolve() if options.persona else None
+    return {
+        "live": tuple(lines),
+        "report_command": report_command(path, persona, options.first_party),
+        "browser_storage": stored,
+    }

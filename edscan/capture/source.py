@@ -43,6 +43,7 @@ class _EdscanSource:
         self.header = self._reader.header
         self.warnings = self._reader.warnings
         self.skipped: dict[str, int] = {}
+        self.records = self._reader.records  # non-flow records (browser_storage), once read
 
     def __iter__(self) -> Iterator[Flow]:
         self.warnings.clear()  # each pass reports what it found, not what earlier passes did
@@ -115,7 +116,7 @@ def open_source(path: str | Path) -> Source:
     if kind == "edscan":
         return _EdscanSource(p)
     if kind == "har":
-        from edscan.capture.har import HarSource
+        from edscan.capture.har_source import HarSource
 
         return HarSource(p)
     from edscan.capture.mitm import MitmSource

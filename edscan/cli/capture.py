@@ -49,8 +49,50 @@ def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
     show_default=True,
     help="mitmproxy's folder: its CA certificate is created and kept here.",
 )
+@click.option(
+    "--persona",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="The test student's persona file (edscan persona new): live alerts name its values.",
+)
+@click.option(
+    "--first-party",
+    "first_party",
+    multiple=True,
+    metavar="DOMAIN",
+    help="A domain of the audited app (repeatable); else the first non-service domain seen.",
+)
+@click.option(
+    "--alerts",
+    type=click.Choice(["all", "high", "none"]),
+    default="all",
+    show_default=True,
+    help="Live alerts as student data leaves: all third-party findings, high (persona "
+    "values only), or none.",
+)
+@click.option(
+    "--browser",
+    "browser_url",
+    is_flag=False,
+    flag_value="about:blank",
+    default=None,
+    metavar="[URL]",
+    help="Open Chromium in a fresh profile that uses the proxy and trusts its CA (that "
+    "profile only), at URL; recording stops when its window closes. Needs edscan[browser].",
+)
+@click.option("--headless", is_flag=True, hidden=True, help="Run --browser headless (tests).")
 def capture_command(
-    output: str, listen_host: str, listen_port: int, phase: str | None, max_body: int, confdir: str
+    output: str,
+    listen_host: str,
+    listen_port: int,
+    phase: str | None,
+    max_body: int,
+    confdir: str,
+    persona: str | None,
+    first_party: tuple[str, ...],
+    alerts: str,
+    browser_url: str | None,
+    headless: bool,
 ) -> None:
     """Record a session: run a proxy that records every request into a capture file.
 
@@ -59,15 +101,28 @@ def capture_command(
     label and Enter (or open http://edscan.mark/LABEL on the device) to mark what you are
     doing. Stop with Ctrl-C; then run `edscan report FILE -o report.html`.
 
+    With --browser, edscan opens Chromium itself, set up for the proxy, and records its
+    cookies and local storage when it closes. Each new finding (a student-data element
+    reaching a third party) is printed as it happens: --alerts, --persona.
+
     \b
     Example:
         edscan capture -o session.edscan.jsonl --phase login
         edscan capture -o phone.edscan.jsonl --listen-host 0.0.0.0 --listen-port 8080
+        edscan capture -o app.edscan.jsonl --browser https://app.example --persona maya.toml
     """
     import sys
     from pathlib import Path
 
     from edscan.capture.session import CaptureOptions, run_capture, summary_text
+
+    browser = None
+    if browser_url is not None:
+        from edscan.capture.browser import BrowserLaunch
+
+        browser = BrowserLaunch.prepare(browser_url, headless=headless)
+        if not first_party and browser.host:
+            first_party = (browser.host,)  # the app the auditor opened is the first party
 
     summary = run_capture(
         CaptureOptions(
@@ -77,6 +132,10 @@ def capture_command(
             phase=phase,
             max_body=max_body,
             confdir=Path(confdir).expanduser(),
+            alerts=alerts,
+            persona=Path(persona) if persona else None,
+            first_party=first_party,
+            browser=browser,
         ),
         out=sys.stderr,
         stdin=sys.stdin,

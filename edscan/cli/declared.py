@@ -39,10 +39,10 @@ def declared_new_command(output: str | None, force: bool) -> None:
         edscan report session.edscan.jsonl --declared vendor.toml -o report.html
     """
     import os
-    from pathlib import Path
 
     from edscan.declared.template import render_template
     from edscan.errors import EdscanError
+    from edscan.files import write_atomic
 
     text = render_template()
     if output is None:
@@ -50,10 +50,7 @@ def declared_new_command(output: str | None, force: bool) -> None:
         return
     if os.path.lexists(output) and not force:
         raise EdscanError(f"{output}: already exists; use --force to overwrite it")
-    try:
-        Path(output).write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise EdscanError(f"cannot write {output}: {e.strerror or e}") from None
+    write_atomic(output, text)
     click.echo(f"wrote a declaration template to {output}", err=True)
 
 

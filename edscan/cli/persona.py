@@ -43,9 +43,9 @@ def persona_new_command(output: str | None, force: bool, seed: int | None) -> No
     import os
     import random
 
-    from edscan.capture.capture_file import open_private
     from edscan.detect.persona_new import new_persona_values, render_persona
     from edscan.errors import EdscanError
+    from edscan.files import write_atomic
 
     rng = random.Random(seed) if seed is not None else None
     text = render_persona(new_persona_values(rng))
@@ -54,8 +54,7 @@ def persona_new_command(output: str | None, force: bool, seed: int | None) -> No
         return
     if os.path.lexists(output) and not force:
         raise EdscanError(f"{output}: already exists; use --force to overwrite it")
-    with open_private(output) as f:
-        f.write(text)
+    write_atomic(output, text, private=True)  # the test account's values: owner-only
     click.echo(f"wrote a new persona to {output} (readable by you only)", err=True)
 
 
@@ -67,12 +66,15 @@ def persona_check_command(persona: str, fmt: str, output: str | None) -> None:
 
     For each key: the student-data element it is reported as, how many variants (encodings,
     hashes, formats) are searched, and whether it only counts under an agreeing key name.
+    Then the student's age band today (from student.age_band, else the date of birth): a
+    scan reads it on the capture's date, and 13-17 enables the teen rule (EDS027).
 
     \b
     Example:
         edscan persona check persona.toml
         edscan persona check persona.toml -f json | jq '.fields[].key'
     """
+    import datetime as dt
     import json
 
     from edscan.detect.persona import load_persona
@@ -90,12 +92,22 @@ def persona_check_command(persona: str, fmt: str, output: str | None) -> None:
                 "gated": all(v.gated or v.encodings for v in variants),
             }
         )
+    today = dt.date.today()
+    band = p.age_band_on(today)
+    band_from = "age_band" if p.age_band is not None else "dob" if band else None
     if fmt == "json":
-        text = json.dumps({"persona": persona, "fields": rows}, indent=2) + "\n"
+        age = {"band": band, "from": band_from, "on": today.isoformat()}
+        text = json.dumps({"persona": persona, "fields": rows, "age_band": age}, indent=2) + "\n"
     else:
         lines = [f"{persona}: {len(rows)} values"]
         for r in rows:
             gated = "  (only under an agreeing key, or hashed)" if r["gated"] else ""
             lines.append(f"  {r['key']:<26} {r['element']:<20} {r['variants']:>4} variants{gated}")
+        if band is None:
+            lines.append("age band: none (no student.age_band or dob); the teen rule EDS027 is off")
+        else:
+            source = "student.age_band" if band_from == "age_band" else "the date of birth"
+            teen = "; the teen rule EDS027 applies" if band == "13-17" else ""
+            lines.append(f"age band today: {band} (from {source}){teen}")
         text = "\n".join(lines) + "\n"
     emit(text, output)

@@ -70,7 +70,7 @@ def diff_command(
     if output is None:
         click.echo(text, nl=False)
     else:
-        save_text(output, text)
+        save_text(output, text, private=bool(reveal))  # revealed values: owner-only
         click.echo(f"wrote {output}", err=True)
     change = d.score_change
     click.echo(

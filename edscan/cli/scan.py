@@ -185,6 +185,12 @@ def scan_command(
     type=click.Path(dir_okay=False, writable=True),
     help="Where to write the HTML report.",
 )
+@click.option(
+    "--brief",
+    is_flag=True,
+    help="Write only the first page (grade, decision, coverage, the most serious findings, the "
+    "companies by kind) and the questions for the vendor: a page to attach to a memo.",
+)
 @noncommercial_option
 @data_dir_option
 @declared_option
@@ -198,6 +204,7 @@ def report_command(
     accept_noncommercial: bool,
     data_dir: str | None,
     declared: str | None,
+    brief: bool,
 ) -> None:
     """Write the HTML risk report for CAPTURE (an edscan capture, a HAR or a .mitm dump).
 
@@ -212,18 +219,26 @@ def report_command(
         edscan report teacher-login.har --first-party classdojo.com \\
             -o dojo.html --json dojo.json
         edscan report seesaw.edscan.jsonl --declared vendor.toml -o seesaw.html
+        edscan report seesaw.edscan.jsonl --brief -o seesaw-brief.html
     """
     from edscan import report
+    from edscan.report import html as html_report
 
     result = run_scan(capture, persona, first_party, accept_noncommercial, data_dir, declared)
     # render everything before opening any file: a failure leaves nothing half-written
-    html = report.render(result, "html", reveal=reveal)
+    html = html_report.render(result, reveal=reveal, brief=brief)
     sidecar = report.render(result, "json", reveal=reveal) if json_sidecar else None
     report.save_text(output, html, private=reveal)
     if json_sidecar and sidecar is not None:
         report.save_text(json_sidecar, sidecar, private=reveal)
     grade = f"grade {result.score.grade}, risk {result.score.value}/100, " if result.score else ""
     mode = "REVEALED: holds personal data, readable by you only" if reveal else "redacted"
-    click.echo(f"wrote {output} ({grade}{len(result.findings)} findings; {mode})", err=True)
+    from edscan.report._grouping import group_findings
+
+    shown = len(group_findings(result.findings, result.recipients))
+    counted = f"{len(result.findings)} findings" + (
+        f", {shown} by rule and company" if shown != len(result.findings) else ""
+    )
+    click.echo(f"wrote {output} ({grade}{counted}; {mode})", err=True)
     if json_sidecar:
         click.echo(f"wrote {json_sidecar}", err=True)

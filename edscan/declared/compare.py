@@ -27,16 +27,18 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from edscan.declared.declaration import Declaration, normalise_domain
+from edscan.declared.records import (
+    DeclaredComparison,
+    DeclaredParty,
+    RecipientCheck,
+    UndeclaredElement,
+)
 from edscan.detect import taxonomy
 from edscan.models import (
     Confidence,
-    DeclaredComparison,
-    DeclaredParty,
     Observation,
     Recipient,
-    RecipientCheck,
     ScanResult,
-    UndeclaredElement,
 )
 from edscan.recipients.domains import registrable_domain
 from edscan.rules import vocab

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edscan.declared.records import DeclaredParty
 from edscan.detect import taxonomy
 from edscan.errors import EdscanError
-from edscan.models import DeclaredParty
 
 TOP_KEYS = ("vendor", "agreement", "elements", "third_party")
 PARTY_KEYS = ("name", "domains", "purpose")

@@ -9,17 +9,26 @@ back to the bytes as they are.
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from edscan.decode import compress, formats
 from edscan.decode.context import (
     MAX_BODY_BYTES,
     MAX_INBOUND_BODY_BYTES,
+    MAX_PARTS,
     MAX_TEXT_BODY_CHARS,
     Ctx,
 )
-from edscan.decode.sniff import MAX_JSON_ELEMENTS, JsonTooLarge, looks_like_form, parse_json
-from edscan.decode.walk import Enc, account, emit_graphql, emit_str, emit_tree
+from edscan.decode.sniff import MAX_JSON_ELEMENTS, JsonTooLarge, looks_like_form, parse_json, seg
+from edscan.decode.walk import (
+    Enc,
+    account,
+    emit_graphql,
+    emit_str,
+    emit_tree,
+    loads_reporting,
+)
 
 _JSON = frozenset({"application/json", "text/json", "application/javascript+json"})
 _NDJSON = frozenset(
@@ -48,6 +57,8 @@ _CODINGS = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate", "br": "br", 
 _DISPOSITION_PARAM = re.compile(r';\s*([\w*-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))')
 _WS = b" \t\r\n"
 _WS_DELETE = str.maketrans("", "", "\t\r\n")
+MAX_NESTED_BODIES = 4  # a body inside a body (multipart part, envelope item) this deep
+MAX_MULTIPART_PARTS = 10_000
 
 
 _CONTENT_TYPES: dict[str, tuple[str, dict[str, str]]] = {}  # the same few, on every flow
@@ -110,18 +121,18 @@ def decode_body(
 
     if ctx.inbound:  # responses only teach derived ids: structured data, nothing else
         if mime in _NDJSON:
-            formats.ndjson(ctx, data, tree, enc, layer, depth)
+            ndjson(ctx, data, tree, enc, layer, depth)
         elif mime in _JSON or mime.endswith("+json") or _first(data) in (b"{", b"["):
             _json(ctx, data, loc, tree, enc, layer, depth)
         return
 
     if mime.startswith("multipart/") and params.get("boundary"):
-        formats.multipart(ctx, data, params["boundary"], tree, enc, layer, depth)
+        multipart(ctx, data, params["boundary"], tree, enc, layer, depth)
         return
     if (mime in _JSON or mime.endswith("+json")) and _json(ctx, data, loc, tree, enc, layer, depth):
         return
     if mime in _NDJSON:
-        formats.ndjson(ctx, data, tree, enc, layer, depth)
+        ndjson(ctx, data, tree, enc, layer, depth)
         return
     if mime == _FORM:  # some SDKs declare it for anything (Firebase: gzipped protobuf)
         text = text_of(data, params)
@@ -247,8 +258,125 @@ def _json(ctx: Ctx, data: bytes, loc: str, tree: str, enc: Enc, layer: int, dept
         return False
     except ValueError as e:
         if getattr(e, "msg", "") == "Extra data":  # one document per line
-            formats.ndjson(ctx, data, tree, enc, layer, depth)
+            ndjson(ctx, data, tree, enc, layer, depth)
             return True
         return False
     emit_tree(ctx, obj, tree, "", (*enc, "json"), 0, layer)
     return True
+
+
+def ndjson(ctx: Ctx, data: bytes, tree: str, enc: Enc, layer: int, depth: int) -> None:
+    """One document per line; a Sentry envelope item header with ``length`` announces a payload
+    of that many bytes (which may hold newlines) instead of a line."""
+    enc = (*enc, "ndjson")
+    pos, i, n = 0, 0, len(data)
+    lines = 0
+    while pos < n:
+        lines += 1
+        if lines > MAX_PARTS:
+            ctx.limit(f"split cap ({MAX_PARTS} pieces) hit; the rest of a long value was skipped")
+            return
+        nl = data.find(b"\n", pos)
+        end = n if nl < 0 else nl
+        line = data[pos:end].strip()
+        pos = end + 1
+        if not line:
+            continue
+        here = f"{tree}[{i}]"
+        i += 1
+        obj = None
+        if line[:1] in (b"{", b"["):
+            obj = loads_reporting(ctx, line)
+        if obj is None:
+            if depth < MAX_NESTED_BODIES:
+                decode_body(
+                    ctx,
+                    line,
+                    ctype=None,
+                    cenc=None,
+                    loc=here,
+                    tree=here,
+                    enc=enc,
+                    layer=layer,
+                    depth=depth + 1,
+                )
+            continue
+        emit_tree(ctx, obj, here, "", enc, 0, layer)
+        length = obj.get("length") if type(obj) is dict else None
+        if type(length) is int and length >= 0 and "type" in obj:
+            payload = data[pos : pos + length]
+            pos += length
+            if data[pos : pos + 1] == b"\n":
+                pos += 1
+            here = f"{tree}[{i}]"
+            i += 1
+            ctype = obj.get("content_type")
+            if depth < MAX_NESTED_BODIES:
+                decode_body(
+                    ctx,
+                    payload,
+                    ctype=ctype if type(ctype) is str else None,
+                    cenc=None,
+                    loc=here,
+                    tree=here,
+                    enc=enc,
+                    layer=layer,
+                    depth=depth + 1,
+                )
+
+
+def multipart(
+    ctx: Ctx, data: bytes, boundary: str, tree: str, enc: Enc, layer: int, depth: int
+) -> None:
+    enc = (*enc, "multipart")
+    delimiter = b"--" + boundary.encode("latin-1", "replace")
+    for index, chunk in enumerate(ctx.split(data, delimiter)[1:]):
+        if chunk.startswith(b"--"):
+            break  # the closing delimiter
+        if index >= MAX_MULTIPART_PARTS:
+            ctx.limit(f"multipart part cap ({MAX_MULTIPART_PARTS}) hit; later parts skipped")
+            break
+        if chunk.startswith(b"\r\n"):
+            chunk = chunk[2:]
+        elif chunk.startswith(b"\n"):
+            chunk = chunk[1:]
+        head, sep, content = chunk.partition(b"\r\n\r\n")
+        if not sep:
+            head, sep, content = chunk.partition(b"\n\n")
+        if content.endswith(b"\r\n"):
+            content = content[:-2]
+        elif content.endswith(b"\n"):
+            content = content[:-1]
+        headers: dict[str, str] = {}
+        for line in head[:8192].decode("utf-8", "replace").splitlines():  # part headers
+            hname, _, hvalue = line.partition(":")
+            headers[hname.strip().lower()] = hvalue.strip()
+        _, disposition = content_type(headers.get("content-disposition"))
+        name = disposition.get("name") or f"part{index}"
+        filename = disposition.get("filename") or disposition.get("filename*")
+        here = tree + seg(name)
+        if filename:
+            emit_str(ctx, filename, here + ";filename", "filename", enc, layer)
+        if headers.get("content-transfer-encoding", "").lower() == "base64":
+            import binascii
+
+            with contextlib.suppress(binascii.Error):
+                content = binascii.a2b_base64(content)
+        ptype = headers.get("content-type")
+        text = None
+        if not filename and (not ptype or ptype.lower().startswith("text/")):
+            text = text_of(content, {})
+        if text is not None:
+            emit_str(ctx, text, here, name, enc, layer)
+        elif depth < MAX_NESTED_BODIES:
+            decode_body(
+                ctx,
+                content,
+                ctype=ptype,
+                cenc=headers.get("content-encoding"),
+                loc=here,
+                tree=here + ">$",
+                enc=enc,
+                layer=layer,
+                depth=depth + 1,
+            )

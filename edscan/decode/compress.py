@@ -51,6 +51,8 @@ def _capped(out: list[bytes], total: int, cap: int) -> Inflated:
 def maybe_raw_deflate(data: bytes) -> bool:
     """Whether ``data`` can start a raw deflate stream: a valid block type, and for a stored
     block a length that matches its complement. Rules out most random bytes for free."""
+    if not data:
+        return False
     btype = (data[0] >> 1) & 3
     if btype == 3:
         return False

@@ -72,8 +72,7 @@ from typing import Protocol
 from edscan.decode.body import decode_body
 from edscan.decode.context import MAX_FLOW_CHARS, MAX_WS_MESSAGES, Ctx, FieldCap, Row
 from edscan.decode.sniff import b64decode, name_part
-from edscan.decode.url import emit_url
-from edscan.decode.walk import decode_plain_cached, emit_str
+from edscan.decode.walk import decode_plain_cached, emit_str, emit_url
 from edscan.models import Field, Flow
 
 __all__ = ["Decoded", "Row", "decode_flow", "inbound_rows_of", "rows_of"]

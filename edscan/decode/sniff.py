@@ -210,7 +210,7 @@ def b64decode(s: str) -> tuple[bytes, str] | None:
         name = "base64url"
     try:
         return binascii.a2b_base64(core + "=" * (-len(core) % 4)), name
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a character outside ASCII (a JWT-shaped string)
         return None
 
 

@@ -9,10 +9,11 @@ decompression of decoded bytes do not count as layers (they are bounded separate
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote
 
-from edscan.decode import compress, protobuf, url
+from edscan.decode import compress, protobuf
 from edscan.decode.context import (
     INLINE_MAX_CHARS,
     MAX_DEPTH,
@@ -29,12 +30,31 @@ from edscan.decode.sniff import (
     form_start,
     graphql_literals,
     hex_candidate,
+    inner_key,
     is_texty,
     is_uuid,
     jwt,
     loads,
     looks_graphql,
+    name_part,
     seg,
+    split_url,
+    unquote_form,
+)
+from edscan.decode.url import (
+    _PATH_CACHE_MAX,
+    _PATH_ROWS,
+    _PATH_ROWS_OLD,
+    _URL_CACHE_MAX,
+    _URL_CACHE_MAX_LEN,
+    _URL_PARTS,
+    _URL_PARTS_OLD,
+    RAW,
+    RAW_AND_DECODED,
+    Part,
+    _fragment_into,
+    _path_into,
+    url_parts,
 )
 
 Enc = tuple[str, ...]
@@ -162,7 +182,7 @@ def decode_str(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> No
         c == "/" and len(s) > 1 and s[1] != " " and ("/" in s[2:] or "?" in s)
     ):
         if " " not in s and not s.startswith("/9j/"):  # /9j/: base64 of a JPEG, not a path
-            url.emit_url(ctx, s, loc + ">", enc, layer)
+            emit_url(ctx, s, loc + ">", enc, layer)
         return
     if c == "d" and s.startswith("data:"):
         _data_uri(ctx, s, loc, key, enc, layer)
@@ -177,7 +197,7 @@ def decode_str(ctx: Ctx, s: str, loc: str, key: str, enc: Enc, layer: int) -> No
                 _base64(ctx, s, loc, key, enc, layer)
         return
     if "=" in s and "&" in s and form_start(s):
-        url.emit_pairs(ctx, s, loc + ">$", (*enc, "form"), layer, tree=True)
+        emit_pairs(ctx, s, loc + ">$", (*enc, "form"), layer, tree=True)
         return
     if "%" in s:
         u = unquote(s, errors="replace")
@@ -390,3 +410,109 @@ def emit_graphql(ctx: Ctx, document: str, tree: str, enc: Enc, layer: int) -> No
     """The literal arguments of a GraphQL document sent as a whole body."""
     for name, value in graphql_literals(document):
         emit_str(ctx, value, tree + seg(name), name, (*enc, "graphql"), layer)
+
+
+def emit_pairs(ctx: Ctx, s: str, prefix: str, enc: Enc, layer: int, *, tree: bool) -> None:
+    """Emit the pairs of a form-encoded string.
+
+    ``tree``: locations are ``<prefix>.name`` (form bodies and forms inside values); otherwise
+    ``<prefix>name`` (``query:``, ``fragment:``). A bare token without ``=`` is emitted at the
+    prefix itself (without its colon), without a key.
+    """
+    bare = prefix if tree else prefix[:-1]
+    emit = ctx.emit
+    out = ctx.out
+    cap = ctx.max_fields
+    plain = PLAIN
+    for part in ctx.split(s, "&"):
+        if not part:
+            continue
+        name, eq, value = part.partition("=")
+        if "+" in name or "%" in name:
+            name = unquote_form(name)
+        if not eq:
+            emit_str(ctx, name, bare, "", enc, layer)
+            continue
+        if not value:
+            continue
+        if "+" in value or "%" in value:
+            value = unquote_form(value)
+        if tree:
+            here = prefix + (_SEG_CACHE.get(name) or seg(name))
+        else:
+            here = prefix + (name_part(name) if ">" in name else name)
+        key = inner_key(name) if name[-1:] == "]" else name
+        n = len(value)
+        if n <= INLINE_MAX_CHARS and len(out) < cap:  # ctx.emit, inlined
+            out.append((here, key, value, enc))
+        else:
+            emit(here, key, value, enc)
+        if n >= 8 and value not in plain:
+            decode_more(ctx, value, here, key, enc, layer)
+
+
+def emit_url(ctx: Ctx, url: str, prefix: str, enc: Enc, layer: int) -> None:
+    """Emit a URL's parts; ``prefix`` is "" for the flow's own URL, ``<location>>`` inside values."""
+    if prefix:
+        parts = _URL_PARTS.get(url)
+        if parts is None:
+            parts = _URL_PARTS_OLD.get(url)
+            if parts is None:
+                parts = url_parts(url, inner=True)
+            if len(url) <= _URL_CACHE_MAX_LEN:
+                if len(_URL_PARTS) >= _URL_CACHE_MAX:  # two generations, as for PLAIN
+                    _URL_PARTS_OLD.clear()
+                    _URL_PARTS_OLD.update(_URL_PARTS)
+                    _URL_PARTS.clear()
+                _URL_PARTS[url] = parts
+        _emit_parts(ctx, parts, prefix, enc, layer)
+        return
+    # a flow's own URL rarely repeats whole, its path does: the fields of a path are remembered
+    path, query, fragment = split_url(url)
+    if len(path) > 1:
+        _own_path(ctx, path, enc, layer)
+    if query:
+        emit_pairs(ctx, query, "query:", enc, layer, tree=False)
+    if fragment:
+        own: list[Part] = []
+        _fragment_into(own, fragment)
+        _emit_parts(ctx, own, "", enc, layer)
+
+
+def _own_path(ctx: Ctx, path: str, enc: Enc, layer: int) -> None:
+    out = ctx.out
+    rows = _PATH_ROWS.get(path)
+    if rows is None:
+        rows = _PATH_ROWS_OLD.get(path)
+    if rows is not None and not out and len(rows) <= ctx.max_fields:
+        out.extend(rows)
+        return
+    before, hits, chars, budget = len(out), ctx.hits, ctx.chars, ctx.budget
+    parts: list[Part] = []
+    _path_into(parts, path, RAW_AND_DECODED)
+    _emit_parts(ctx, parts, "", enc, layer)
+    if (
+        not before
+        and not enc
+        and ctx.hits == hits
+        and ctx.chars == chars
+        and ctx.budget == budget
+        and len(path) <= _URL_CACHE_MAX_LEN
+    ):
+        if len(_PATH_ROWS) >= _PATH_CACHE_MAX:
+            _PATH_ROWS_OLD.clear()
+            _PATH_ROWS_OLD.update(_PATH_ROWS)
+            _PATH_ROWS.clear()
+        _PATH_ROWS[path] = tuple(out)
+
+
+def _emit_parts(ctx: Ctx, parts: Sequence[Part], prefix: str, enc: Enc, layer: int) -> None:
+    for suffix, key, value, mode in parts:
+        if not value:
+            continue
+        if mode == RAW_AND_DECODED:
+            emit_str(ctx, value, prefix + suffix, key, enc, layer)
+        elif mode == RAW:
+            ctx.emit(prefix + suffix, key, value, enc)
+        elif len(value) >= 8 and value not in PLAIN:
+            decode_more(ctx, value, prefix + suffix, key, enc, layer)

@@ -152,6 +152,8 @@ def _api(state: ClassroomState, method: str, path: str, headers: Any, body: byte
         return _json({"score": right, "of": len(roster.QUIZ_KEY)})
     if path == f"/v1/assignments/{roster.ASSIGNMENT_ID}/submissions" and method == "POST":
         return _json({"id": "sub-" + secrets.token_hex(4), "status": "submitted"}, 201)
+    if path == "/v1/activity" and method == "POST":
+        return _json({"ok": True})
     if path == "/v1/logout" and method == "POST":
         state.revoke(auth)
         return 204, [], b""

@@ -197,6 +197,17 @@ class DemoClient:
         self.api("GET", f"/v1/classes/{roster.CLASS_ID}/roster")
         self.api("GET", "/v1/assignments")
         self.api("GET", "/v1/messages")
+        # the reading app logs where the tablet is when an assignment opens: more than the
+        # feature needs (EDS029, data minimisation)
+        self.api(
+            "POST",
+            "/v1/activity",
+            json={
+                "event": "assignment_opened",
+                "lat": float(self.student.lat),
+                "lon": float(self.student.lon),
+            },
+        )
         page = f"https://{APP_HOST}/assignments/{roster.ASSIGNMENT_ID}"
         self.app("GET", page)
         me = self.me
@@ -268,6 +279,9 @@ class DemoClient:
         )
         student_line = f"Student: {first} {last}, grade {me['grade']}"
         self.send(services.openai_chat(student_line=student_line, essay=essay, user=me["email"]))
+        # the read-aloud check: the student reads the essay aloud, the recording goes to a
+        # speech-to-text service (EDS028: a child's voice is personal information)
+        self.send(services.deepgram_listen())
         self.api(
             "POST", f"/v1/assignments/{roster.ASSIGNMENT_ID}/submissions", json={"text": essay}
         )

@@ -42,6 +42,8 @@ class ThirdParty:
     phases: tuple[str, ...]  # every phase that contacts it
     elements: frozenset[str]  # data elements observed going to it
     rules: frozenset[str]  # rules with a finding naming it
+    # EDS026: persistent ids to analytics companies; EDS027: the persona is 15 or 16, so
+    # advertising companies receiving its values get the teen finding
     scheme: str = "https"
 
 
@@ -57,7 +59,7 @@ THIRD_PARTIES: Final[tuple[ThirdParty, ...]] = (
         phases=("launch", "video"),
         # the ad ID in field 19 at launch; the app's user id as user property _id later
         elements=_set("dev.ad_id", "sid.provider"),
-        rules=_set("EDS015", "EDS019"),
+        rules=_set("EDS015", "EDS019", "EDS026"),
     ),
     ThirdParty(
         host="www.google-analytics.com",
@@ -66,7 +68,7 @@ THIRD_PARTIES: Final[tuple[ThirdParty, ...]] = (
         phases=("launch", "login", "logout"),
         # cid before login; uid, and the OAuth callback URL (code and all) as dl
         elements=_set("dev.install_id", "sid.provider", "cred.oauth_code"),
-        rules=_set("EDS008", "EDS015", "EDS016", "EDS019"),
+        rules=_set("EDS008", "EDS015", "EDS016", "EDS019", "EDS026"),
     ),
     ThirdParty(
         host="www.facebook.com",
@@ -76,7 +78,7 @@ THIRD_PARTIES: Final[tuple[ThirdParty, ...]] = (
         elements=_set(
             "dev.install_id", "st_contact.email", "st.name", "sid.provider", "cred.oauth_code"
         ),
-        rules=_set("EDS001", "EDS003", "EDS008", "EDS011", "EDS015", "EDS016"),
+        rules=_set("EDS001", "EDS003", "EDS008", "EDS011", "EDS015", "EDS016", "EDS027"),
     ),
     ThirdParty(
         host="analytics.tiktok.com",
@@ -84,7 +86,7 @@ THIRD_PARTIES: Final[tuple[ThirdParty, ...]] = (
         sdk="TikTok Pixel with advanced matching",
         phases=("login",),
         elements=_set("dev.install_id", "st_contact.email", "sid.provider", "cred.oauth_code"),
-        rules=_set("EDS001", "EDS003", "EDS008", "EDS011"),
+        rules=_set("EDS001", "EDS003", "EDS008", "EDS011", "EDS027"),
     ),
     ThirdParty(
         host="api.segment.io",
@@ -94,7 +96,7 @@ THIRD_PARTIES: Final[tuple[ThirdParty, ...]] = (
         elements=_set(
             "dev.install_id", "sid.provider", "sid.local", "st_contact.email", "st.name", "demo.dob"
         ),
-        rules=_set("EDS019"),
+        rules=_set("EDS019", "EDS026"),
     ),
     ThirdParty(
         host="sdk.iad-01.braze.com",
@@ -102,7 +104,7 @@ THIRD_PARTIES: Final[tuple[ThirdParty, ...]] = (
         sdk="Braze SDK /api/v3/data with user attributes",
         phases=("login",),
         elements=_set("dev.install_id", "sid.provider", "st_contact.email", "st.name", "demo.dob"),
-        rules=_set("EDS019"),
+        rules=_set("EDS019", "EDS026"),
     ),
     ThirdParty(
         host="api-js.mixpanel.com",
@@ -110,7 +112,7 @@ THIRD_PARTIES: Final[tuple[ThirdParty, ...]] = (
         sdk="Mixpanel JS (form data= of base64 JSON)",
         phases=("assignment",),
         elements=_set("dev.install_id", "sid.provider", "st_contact.email"),
-        rules=_set("EDS019"),
+        rules=_set("EDS019", "EDS026"),
     ),
     ThirdParty(
         host="b.scorecardresearch.com",
@@ -135,7 +137,7 @@ THIRD_PARTIES: Final[tuple[ThirdParty, ...]] = (
             "enr.school",
             "si.iep_504",
         ),
-        rules=_set("EDS002", "EDS004", "EDS019"),
+        rules=_set("EDS002", "EDS004", "EDS019", "EDS026"),
     ),
     ThirdParty(
         host="o450123.ingest.sentry.io",
@@ -164,13 +166,22 @@ THIRD_PARTIES: Final[tuple[ThirdParty, ...]] = (
         rules=_set("EDS014"),
     ),
     ThirdParty(
+        host="api.deepgram.com",
+        domain="deepgram.com",
+        sdk="Deepgram speech-to-text (raw WAV upload of the read-aloud check)",
+        phases=("essay",),
+        # a recording carries no text edscan can read: the finding rests on the upload itself
+        elements=_set(),
+        rules=_set("EDS028"),
+    ),
+    ThirdParty(
         host="hbopenbid.pubmatic.com",
         domain="pubmatic.com",
         sdk="OpenRTB 2.5 bid request (Prebid.js), COPPA flag off",
         phases=("video",),
         # device.ifa, device.dpidsha1 (the hashed Android ID), device.geo, user.id, user.yob
         elements=_set("dev.ad_id", "dev.install_id", "geo.precise", "sid.provider", "demo.dob"),
-        rules=_set("EDS001", "EDS003", "EDS005", "EDS006", "EDS013", "EDS019"),
+        rules=_set("EDS001", "EDS003", "EDS005", "EDS006", "EDS013", "EDS019", "EDS027"),
     ),
     ThirdParty(
         host="idsync.rlcdn.com",
@@ -178,18 +189,24 @@ THIRD_PARTIES: Final[tuple[ThirdParty, ...]] = (
         sdk="LiveRamp cookie sync with the app's user id, setting a one-year cookie",
         phases=("video",),
         elements=_set("sid.provider"),
-        rules=_set("EDS001", "EDS012", "EDS016", "EDS017"),
+        rules=_set("EDS001", "EDS012", "EDS016", "EDS017", "EDS027"),
     ),
 )
 
 THIRD_PARTY_HOSTS: Final = frozenset(t.host for t in THIRD_PARTIES)
 
-# What the app itself receives: the sign-in form, its tokens, the submitted essay; and the one
-# first-party finding, the OAuth code in the callback URL.
+# What the app itself receives: the sign-in form, its tokens, the submitted essay, the tablet's
+# location.
 FIRST_PARTY_ELEMENTS: Final = _set(
-    "sid.username", "sid.password", "cred.oauth_code", "cred.access_token", "work.content"
+    "sid.username",
+    "sid.password",
+    "cred.oauth_code",
+    "cred.access_token",
+    "work.content",
+    "geo.precise",  # the tablet's location, logged when an assignment opens
 )
-FIRST_PARTY_RULES: Final = _set("EDS008")
+# the OAuth code in the callback URL, and precise location the reading app does not need
+FIRST_PARTY_RULES: Final = _set("EDS008", "EDS029")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,6 +6,7 @@ auditor would use; the file is the same TOML, written readable by its owner only
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from edscan.demo.roster import DemoStudent
@@ -21,6 +22,19 @@ def fresh_persona(path: Path) -> tuple[DemoStudent, Path]:
     # then the student's name would also read as the parent's, which the demo never sends
     while values["parent.name"] == values["student.full_name"]:
         values = new_persona_values()
+    # the demo student is 15 or 16 (a tenth grader): the 13-17 band, so the teen rule (EDS027) has
+    # something to report whatever day the demo runs; the generator's 10 to 14 would make the
+    # band depend on the day
+    today = dt.date.today()
+    values["student.dob"] = _birthday(today, 15).isoformat()
+    values["student.grade"] = "10"
     with open_private(path) as fh:
         fh.write(render_persona(values))
     return DemoStudent.from_persona(values), path
+
+
+def _birthday(today: dt.date, years: int) -> dt.date:
+    """A birth date ``years`` to ``years`` + 1 years before ``today`` (29 February safe)."""
+    return dt.date(today.year - years, 1, 1) - dt.timedelta(
+        days=(today.timetuple().tm_yday + 180) % 365
+    )

@@ -248,3 +248,31 @@ def openai_chat(*, student_line: str, essay: str, user: str) -> Beacon:
         ),
         content=json.dumps(body).encode(),
     )
+
+
+def _wav(seconds: float = 0.25, rate: int = 16000) -> bytes:
+    """A mono 16-bit PCM WAV of silence: what a read-aloud recorder uploads, minus the voice."""
+    import struct
+
+    frames = b"\x00\x00" * int(seconds * rate)
+    fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
+    return (
+        b"RIFF"
+        + struct.pack("<I", 36 + len(frames))
+        + b"WAVEfmt "
+        + struct.pack("<I", len(fmt))
+        + fmt
+        + b"data"
+        + struct.pack("<I", len(frames))
+        + frames
+    )
+
+
+def deepgram_listen() -> Beacon:
+    """The read-aloud check: the student's recording, sent raw to a speech-to-text service."""
+    return Beacon(
+        method="POST",
+        url="https://api.deepgram.com/v1/listen?model=nova-2&language=en-US&smart_format=true",
+        headers=web_headers({"Content-Type": "audio/wav"}),
+        content=_wav(),
+    )

@@ -64,6 +64,10 @@ def canned_reply(host: str, path: str) -> tuple[int, dict[str, str], bytes]:
         return _json_reply({"id": "0" * 32})
     if host == "rs.fullstory.com":
         return _json_reply({"BundleTime": int(time.time() * 1000)})
+    if host == "api.deepgram.com":
+        return _json_reply(
+            {"results": {"channels": [{"alternatives": [{"transcript": "", "confidence": 0}]}]}}
+        )
     if host == "api.openai.com":
         return _json_reply(
             {

@@ -23,10 +23,12 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from edscan.decode.flow import Row, inbound_rows_of, rows_of
-from edscan.detect.patterns import ID_LIKE, Detection, PatternDetector, parent_location
+from edscan.detect.detection import Detection, parent_location
+from edscan.detect.patterns import PatternDetector
 from edscan.detect.persona import DERIVED_PREFIX, Persona
 from edscan.detect.persona_match import FlowText, Hit, PersonaMatcher, key_tails
 from edscan.detect.taxonomy import elements_for_key, normalise_key
+from edscan.detect.value_shapes import ID_LIKE
 from edscan.detect.variants import Variant, persona_variants, value_variants
 from edscan.models import Confidence, Field, Flow, Observation, Party
 from edscan.models import Detector as DetectorKind

@@ -10,6 +10,8 @@ encoded (the matching itself is in ``edscan.detect.persona_match``)::
     dob = 2014-03-17
     lat = 41.308312
 
+    age_band = "13-17"      # optional: under-13, 13-17 or 18+ (not searched for in traffic)
+
     [parent]
     email = "..."
 
@@ -18,6 +20,11 @@ encoded (the matching itself is in ``edscan.detect.persona_match``)::
 
 Every section and key is optional; an unknown section or key, a value of the wrong type or a
 bad date is an ``EdscanError`` that names the key.
+
+``student.age_band`` says how old the test student is meant to be (``under-13``, ``13-17`` or
+``18+``). It is a fact about the persona, not a value to look for, so it is kept apart from
+``values``; without it, the band follows from ``student.dob`` on the capture's date
+(``age_band_on``). Persona files without it read exactly as before.
 """
 
 from __future__ import annotations
@@ -232,6 +239,18 @@ CUSTOM_SPEC = FieldSpec(
     help="Any other value, e.g. an essay sentence typed into the app or an accommodation note.",
 )
 DERIVED_PREFIX = "derived."
+AGE_BAND_KEY = "student.age_band"
+AGE_BANDS = ("under-13", "13-17", "18+")
+
+
+def age_on(dob: dt.date, day: dt.date) -> int:
+    """Whole years from ``dob`` to ``day``."""
+    return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+
+
+def band_of_age(age: int) -> str:
+    return "under-13" if age < 13 else "13-17" if age < 18 else "18+"
+
 
 _DOB = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CUSTOM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
@@ -244,6 +263,16 @@ class Persona:
     values: Mapping[str, str]
     source: str = ""
     derived_full_name: bool = False  # full_name was made from first + last
+    age_band: str | None = None  # student.age_band as given (AGE_BANDS); never matched
+
+    def age_band_on(self, day: dt.date) -> str | None:
+        """The student's age band on ``day``: as given, else from the date of birth."""
+        if self.age_band is not None:
+            return self.age_band
+        dob = self.values.get("student.dob")
+        if dob is None:
+            return None
+        return band_of_age(age_on(dt.date.fromisoformat(dob), day))
 
     def fields(self) -> list[str]:
         """The keys that have values ("student.email", "custom.essay"); never the values."""
@@ -370,6 +399,7 @@ def _expected(spec: FieldSpec) -> str:
 def parse_persona(data: Mapping[str, object], source: str = "persona") -> Persona:
     """A Persona from parsed TOML; raises EdscanError naming the bad section or key."""
     values: dict[str, str] = {}
+    age_band: str | None = None
     for section, table in data.items():
         if section not in SECTIONS:
             raise EdscanError(
@@ -381,6 +411,9 @@ def parse_persona(data: Mapping[str, object], source: str = "persona") -> Person
             raise EdscanError(f"{source}: [{section}] must be a table of key = value lines")
         for name, raw in table.items():
             key = f"{section}.{name}"
+            if key == AGE_BAND_KEY:
+                age_band = _age_band(source, raw)
+                continue
             if section == "custom":
                 if not _CUSTOM_NAME.match(name):
                     raise EdscanError(
@@ -391,7 +424,10 @@ def parse_persona(data: Mapping[str, object], source: str = "persona") -> Person
             elif key in _SPECS:
                 spec = _SPECS[key]
             else:
-                known = ", ".join(k.split(".", 1)[1] for k in _SPECS if k.startswith(section))
+                names = [k.split(".", 1)[1] for k in _SPECS if k.startswith(section + ".")]
+                if section == "student":
+                    names.append("age_band")
+                known = ", ".join(names)
                 raise EdscanError(f"{source}: [{section}] unknown key {name!r} (known: {known})")
             v = _value(source, key, spec, raw)
             if v is not None:
@@ -404,7 +440,25 @@ def parse_persona(data: Mapping[str, object], source: str = "persona") -> Person
             f"{values['student.first_name']} {values['student.last_name']}"
         )
         derived_full = True
-    return Persona(values=MappingProxyType(values), source=source, derived_full_name=derived_full)
+    return Persona(
+        values=MappingProxyType(values),
+        source=source,
+        derived_full_name=derived_full,
+        age_band=age_band,
+    )
+
+
+def _age_band(source: str, raw: object) -> str | None:
+    if not isinstance(raw, str):
+        raise _fail(
+            source, AGE_BAND_KEY, f"must be text ({', '.join(AGE_BANDS)}), got {_type_name(raw)}"
+        )
+    text = raw.strip().replace("\u2013", "-")
+    if not text:
+        return None
+    if text not in AGE_BANDS:
+        raise _fail(source, AGE_BAND_KEY, f"must be one of {', '.join(AGE_BANDS)}, got {text!r}")
+    return text
 
 
 def load_persona(path: str | Path) -> Persona:

@@ -16,6 +16,12 @@ import uuid
 
 from edscan.detect.persona import CUSTOM_SPEC, FIELD_SPECS
 
+AGE_BAND_HELP = (
+    "How old the test student is meant to be: under-13, 13-17 or 18+. Optional (without it\n"
+    "the band follows from dob on the capture's date); never searched for in traffic. A\n"
+    "13-17 persona lets edscan report its data reaching advertising companies (EDS027)."
+)
+
 _FIRST_A = ("Quil", "Zar", "Vel", "Mor", "Tam", "Bren", "Ivo", "Kes", "Oru", "Pell", "Dax", "Liv")
 _FIRST_B = ("lon", "etta", "ix", "ara", "ando", "ina", "oric", "enne", "ul", "ory", "ane", "ito")
 _LAST_A = ("Zar", "Quen", "Vorn", "Thal", "Brix", "Mord", "Skel", "Drav", "Orn", "Wex", "Jask")
@@ -145,5 +151,8 @@ def render_persona(values: dict[str, str]) -> str:
                 lines.append(f"{name} = {value}")  # a TOML date or number
             else:
                 lines.append(f"{name} = {_toml_str(value)}")
+        if section == "student":
+            lines.extend("# " + h for h in AGE_BAND_HELP.splitlines())
+            lines.append('# age_band = "13-17"')
         lines.append("")
     return "\n".join(lines)

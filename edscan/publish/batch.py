@@ -221,10 +221,9 @@ class _NoBar:
 
 
 def _mkdir(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise EdscanError(f"cannot create {out}: {exc.strerror or exc}") from None
+    from edscan.files import make_dir
+
+    make_dir(out)  # the pages are redacted: a public folder
 
 
 def _order(r: AppRow) -> tuple[bool, int, str]:

@@ -22,13 +22,11 @@ rebuilt byte for byte.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +37,7 @@ from edscan import report
 from edscan.capture.source import open_source
 from edscan.detect.persona import Persona
 from edscan.errors import EdscanError
+from edscan.files import atomic_writer
 from edscan.models import Flow, Observation, ScanResult
 from edscan.pipeline import file_sha256
 from edscan.publish import replay
@@ -466,24 +465,12 @@ def write(path: str | Path, members: Mapping[str, bytes]) -> None:
     target = Path(path)
     if target.is_dir():
         raise EdscanError(f"{target}: is a directory; give the zip file to write with -o")
-    directory = target.parent if str(target.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise EdscanError(f"cannot write {target}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
+        with atomic_writer(target) as fh:
             write_zip(members, fh)
-        os.chmod(tmp, BUNDLE_MODE)
-        os.replace(tmp, target)
+            os.fchmod(fh.fileno(), BUNDLE_MODE)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
         raise EdscanError(f"cannot write {target}: {exc.strerror or exc}") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def parse_created(text: str) -> float:

@@ -31,6 +31,7 @@ from edscan.publish.public import (
 from edscan.report._common import element_info, sorted_findings, span
 from edscan.report.redact import Redactor
 from edscan.report.templates import template
+from edscan.rules.score import PAPER_QUESTIONS
 
 TEMPLATE = "letter.md.j2"
 MAX_REQUESTS = 10  # request numbers listed per finding; the count says how many there were
@@ -128,6 +129,8 @@ def _view(result: ScanResult, red: Redactor, vendor: str | None) -> dict[str, An
         "companies": len(third),
         "findings": [_finding(f, red, by_domain) for f in findings],
         "questions": [(q, refs) for q, refs in questions.items()],
+        # what the law now requires on paper: asked in every letter, whatever was observed
+        "paper_questions": list(PAPER_QUESTIONS),
         "grade": result.score.grade if result.score else None,
     }
 

@@ -89,8 +89,8 @@ def load_overrides(path: Path) -> Layer:
         entries, rules, _meta = parse_edscan_list(data, str(path))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError) as exc:
         raise EdscanError(
-            f"cannot read the overrides file {path}: {exc}. Fix it (format in the README, "
-            "section 'Tracker lists') or move it away."
+            f"cannot read the overrides file {path}: {exc}. Fix it (format in the manual, "
+            "docs/recipients.md, 'The overrides file') or move it away."
         ) from exc
     version = datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%d")
     info = ListInfo(

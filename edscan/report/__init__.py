@@ -126,15 +126,10 @@ def write(
 
 
 def save_text(path: str | Path, text: str, *, private: bool = False) -> None:
-    """Write rendered output; ``private`` (revealed output) makes the file owner-only (0600)."""
-    try:
-        if private:
-            from edscan.capture.capture_file import open_private
+    """Write rendered output whole or not at all (``edscan.files.write_atomic``).
 
-            with open_private(path) as fh:
-                fh.write(text)
-        else:
-            with open(path, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
-    except OSError as exc:
-        raise EdscanError(f"cannot write {path}: {exc.strerror or exc}") from None
+    ``private`` (revealed output) makes the file owner-only (0600).
+    """
+    from edscan.files import write_atomic
+
+    write_atomic(path, text, private=private)

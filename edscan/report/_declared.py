@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from edscan.models import DeclaredComparison, RecipientCheck, ScanResult
+from edscan.declared.records import DeclaredComparison, RecipientCheck
+from edscan.models import ScanResult
 from edscan.report._common import element_info
 from edscan.report.redact import Redactor
 

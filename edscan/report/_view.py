@@ -8,50 +8,54 @@ escaped again by the templates.
 from __future__ import annotations
 
 import functools
-import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
-from edscan.models import Finding, FlowSummary, Party, Recipient, ScanResult, Severity
-from edscan.report import _declared, _diagram, _palette, _timeline
+from edscan.models import FlowSummary, Party, Recipient, ScanResult
+from edscan.report import (
+    _brief,
+    _companies,
+    _declared,
+    _diagram,
+    _finding_view,
+    _palette,
+    _timeline,
+)
 from edscan.report._common import (
     element_info,
     iso,
     mode_note,
-    severity_counts,
     sorted_findings,
     span,
 )
+from edscan.report._grouping import group_findings
 from edscan.report._palette import Group
+from edscan.report._view_model import (
+    TIER_WORDS,
+    Named,
+    ParentLine,
+    Pinned,
+    Question,
+    Report,
+)
+from edscan.report._view_parts import (
+    _decision_css,
+    _element_detail,
+    _exhibit,
+    _org_key,
+    _setting,
+    _tier_or,
+    _verdict_paragraph,
+)
 from edscan.report.redact import Redactor
+from edscan.rules.score import PAPER_QUESTIONS
 
-MAX_RECIPIENT_ROWS = 80
-MAX_FINDINGS = 120
-MAX_EVIDENCE = 5
+PAPER = "on paper"  # the label of questions no finding raised: obligations traffic cannot show
+
+
 MAX_PINNED = 30
 MAX_WARNINGS = 40
-MAX_LIST_ITEMS = 6  # hosts, elements per table cell
 
-SEVERITY_WORDS = {
-    Severity.CRITICAL: "Critical",
-    Severity.HIGH: "High",
-    Severity.MEDIUM: "Medium",
-    Severity.LOW: "Low",
-    Severity.INFO: "Information",
-}
-SEVERITY_HELP = {
-    Severity.CRITICAL: "Observed behaviour that on its face conflicts with a clear legal or "
-    "contractual limit, or sensitive data or credentials exposed.",
-    Severity.HIGH: "A strong indicator of a prohibited use (advertising, profiling, undisclosed "
-    "sharing of identifiers), or a security gap affecting student data.",
-    Severity.MEDIUM: "A transparency or contract question, or more data than needed, with "
-    "less sensitive data.",
-    Severity.LOW: "A hygiene issue or a weak signal.",
-    Severity.INFO: "Context for the reader; not scored.",
-}
-TIER_WORDS = {3: "sensitive", 2: "education record", 1: "identifies the student", 0: "technical"}
+
 _PINNED = re.compile(
     r"certificate|pinn|tls handshake|ssl handshake|unknown ca|bad cert|handshake fail|"
     r"does not trust|untrusted",
@@ -65,147 +69,6 @@ def _not_inspected(flow: FlowSummary) -> bool:
     if flow.error and "client" in flow.error.lower() and _PINNED.search(flow.error):
         return True
     return flow.scheme == "https" and flow.tls_intercepted is False
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Named:
-    """A labelled thing with an optional tooltip and CSS hint from a fixed set."""
-
-    text: str
-    note: str = ""
-    css: str = ""
-    under: str = ""  # the Exhibit B element it is reported under, when not itself
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RecipientRow:
-    name: str
-    domain: str
-    parent: str
-    party: str
-    group: Group
-    categories: str
-    sdk: str
-    hosts: tuple[str, ...]
-    more_hosts: int
-    elements: tuple[Named, ...]
-    more_elements: int
-    flows: int
-    first_seen: str
-    last_seen: str
-    first_seen_iso: str
-    last_seen_iso: str
-    sources: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EvidenceRow:
-    flow: int
-    method: str
-    url: str
-    location: str
-    chain: str
-    phase: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FindingCard:
-    anchor: str
-    rule: str
-    title: str
-    severity: str  # the enum value, also a CSS class suffix
-    severity_word: str
-    confidence: str
-    summary: str
-    elements: tuple[Named, ...]
-    recipients: tuple[str, ...]
-    evidence: tuple[EvidenceRow, ...]
-    more_evidence: int
-    concerns: tuple[str, ...]
-    provisions: tuple[str, ...]
-    questions: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SeverityGroup:
-    severity: str
-    word: str
-    help: str
-    cards: tuple[FindingCard, ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Question:
-    text: str
-    rules: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExhibitRow:
-    category: str
-    elements: tuple[Named, ...]
-    third: tuple[str, ...]
-    more_third: int
-    first_only: bool
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ParentLine:
-    data: str
-    category: str
-    sensitive: bool
-    companies: tuple[str, ...]
-    more: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Pinned:
-    host: str
-    flows: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Report:
-    title: str
-    subtitle: str
-    redacted: bool
-    mode_note: str
-    tool_version: str
-    grade: str  # "A".."F" or "?"
-    score: str
-    verdict: str
-    decision_css: str  # go / caution / stop / none
-    verdict_paragraph: str
-    stats: tuple[tuple[str, str], ...]
-    severity_counts: tuple[tuple[str, str, int], ...]
-    diagram: _diagram.Diagram
-    recipients: tuple[RecipientRow, ...]
-    more_recipients: int
-    finding_groups: tuple[SeverityGroup, ...]
-    more_findings: int
-    timeline: _timeline.Timeline | None
-    timeline_legend: tuple[Group, ...]
-    phases: tuple[_timeline.PhaseRow, ...]
-    exhibit: tuple[ExhibitRow, ...]
-    parents: tuple[ParentLine, ...]
-    parents_contact_only: tuple[str, ...]
-    parents_sensitive: tuple[str, ...]
-    questions: tuple[Question, ...]
-    capture: tuple[tuple[str, str], ...]
-    lists: tuple[dict[str, str], ...]
-    persona_fields: tuple[str, ...]
-    settings: tuple[tuple[str, str], ...]
-    first_party: str
-    first_party_how: str
-    formula: str
-    warnings: tuple[str, ...]
-    more_warnings: int
-    pinned: tuple[Pinned, ...]
-    more_pinned: int
-    pinned_flows: int
-    not_verifiable: tuple[str, ...]
-    observations: int
-    declared: _declared.DeclaredView | None = None  # only with --declared
 
 
 def build(result: ScanResult, *, reveal: bool = False) -> Report:
@@ -337,36 +200,13 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
     app_name = red.text(", ".join(result.first_party)) or "the app"
     diagram = _diagram.layout(app_name, el_nodes, rc_nodes, links, _palette.ALL)
 
-    # --- recipients table
-    rows = []
-    for r in ordered[:MAX_RECIPIENT_ROWS]:
-        els = list(rc_to_el.get(r.domain, {}))
-        hosts = [red.text(h) for h in r.hosts]
-        rows.append(
-            RecipientRow(
-                name=name(r),
-                domain=red.text(r.domain),
-                parent=red.text(r.parent or ""),
-                party="first party" if r.party is Party.FIRST else "third party",
-                group=_palette.group_of(r),
-                categories=red.text(", ".join(r.categories)) or "not classified",
-                sdk=red.text(", ".join(r.sdk)),
-                hosts=tuple(hosts[:MAX_LIST_ITEMS]),
-                more_hosts=max(0, len(hosts) - MAX_LIST_ITEMS),
-                elements=tuple(named_element(e) for e in els[:MAX_LIST_ITEMS]),
-                more_elements=max(0, len(els) - MAX_LIST_ITEMS),
-                flows=r.flows,
-                first_seen=_timeline.clock(r.first_seen, result.capture.start),
-                last_seen=_timeline.clock(r.last_seen, result.capture.start),
-                first_seen_iso=iso(r.first_seen) or "",
-                last_seen_iso=iso(r.last_seen) or "",
-                sources=tuple(red.text(s) for s in r.sources) or ("no list (unknown domain)",),
-            )
-        )
+    # --- recipients table: one row per company
+    company_rows, more_companies = _companies.rows(
+        ordered, rc_to_el, named_element, red, result.capture.start
+    )
 
-    # --- findings
+    # --- findings: one card per rule and company
     findings = sorted_findings(result.findings)
-    shown = findings[:MAX_FINDINGS]
 
     def rc_name(domain: str) -> str:
         r = by_domain.get(domain)
@@ -374,19 +214,11 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
             return red.text(domain)
         return f"{red.text(r.organization)} ({red.text(domain)})"
 
-    cards = [_card(i, f, red, named_element, rc_name) for i, f in enumerate(shown)]
-    groups = []
-    for sev in sorted(Severity, key=lambda s: -s.rank):
-        in_sev = tuple(c for c in cards if c.severity == sev.value)
-        if in_sev:
-            groups.append(
-                SeverityGroup(
-                    severity=sev.value,
-                    word=SEVERITY_WORDS[sev],
-                    help=SEVERITY_HELP[sev],
-                    cards=in_sev,
-                )
-            )
+    def company_name(domain: str) -> str:
+        r = by_domain.get(domain)
+        return name(r) if r is not None else red.text(domain)
+
+    fv = _finding_view.build(findings, recipients, red, named_element, rc_name, company_name)
 
     # --- questions for the vendor, collected in severity order
     questions: dict[str, list[str]] = {}
@@ -396,6 +228,8 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
             if f.rule not in rules:
                 rules.append(f.rule)
     question_rows = tuple(Question(text=q, rules=tuple(r)) for q, r in questions.items())
+    # what the law requires on paper, asked whatever the capture shows (never scored)
+    question_rows += tuple(Question(text=q, rules=(PAPER,)) for q in PAPER_QUESTIONS)
 
     # --- timeline
     flows = result.flows
@@ -481,7 +315,7 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
     cap = result.capture
     score = result.score
     grade = score.grade if score else "?"
-    counts = severity_counts(result.findings)
+    leads = [c for g in group_findings(findings, recipients) for c in g.findings[:1]]
     third_flows = sum(1 for f in flows if party_of(f.host) is Party.THIRD)
 
     return Report(
@@ -495,7 +329,7 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
         verdict=red.text(score.verdict) if score else "not scored",
         decision_css=_decision_css(score.verdict if score else ""),
         verdict_paragraph=_verdict_paragraph(
-            result, third, findings, name, red, cap.flows, third_flows
+            result, third, leads, name, red, cap.flows, third_flows
         ),
         stats=(
             (f"{cap.flows:,}", "requests recorded"),
@@ -507,12 +341,15 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
             ),
             (span(cap.start, cap.end), "session length"),
         ),
-        severity_counts=tuple((sev, SEVERITY_WORDS[Severity(sev)], n) for sev, n in counts.items()),
+        severity_counts=fv.counts,
         diagram=diagram,
-        recipients=tuple(rows),
-        more_recipients=max(0, len(ordered) - MAX_RECIPIENT_ROWS),
-        finding_groups=tuple(groups),
-        more_findings=max(0, len(findings) - MAX_FINDINGS),
+        recipients=tuple(company_rows),
+        more_recipients=more_companies,
+        finding_groups=fv.sections,
+        more_findings=fv.more,
+        law=fv.law,
+        law_read_on=fv.law_read_on,
+        brief=_brief.build(result, fv.cards, fv.total, company_rows, sum(pinned_counts.values())),
         timeline=timeline,
         timeline_legend=present_groups,
         phases=tuple(phase_rows),
@@ -574,168 +411,3 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
         observations=len(result.observations),
         declared=_declared.view(result, red),
     )
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _element_detail(eid: str, red: Redactor) -> str:
-    info = element_info(eid)
-    tier = TIER_WORDS.get(info.tier, "") if info.tier is not None else ""
-    cat = red.text(info.category)
-    return f"{cat} · {tier}" if tier else cat
-
-
-def _tier_or(tier: int | None, default: int) -> int:
-    return default if tier is None else tier
-
-
-def _org_key(r: Recipient) -> str:
-    return (r.organization or r.domain).lower()
-
-
-def _setting(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    try:
-        return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        return str(value)
-
-
-def _decision_css(verdict: str) -> str:
-    v = verdict.lower()
-    if not v:
-        return "none"
-    if "not" in v or "fix" in v:
-        return "stop"
-    if "condition" in v:
-        return "caution"
-    return "go"
-
-
-def _card(
-    i: int,
-    f: Finding,
-    red: Redactor,
-    named_element: Any,
-    rc_name: Any,
-) -> FindingCard:
-    evidence = [
-        EvidenceRow(
-            flow=e.flow,
-            method=red.text(e.method),
-            url=red.url(e.url),
-            location=red.text(e.location) or "request",
-            chain=" → ".join(red.text(x) for x in e.encodings) or "as sent",
-            phase=red.phase(e.phase) if e.phase else "–",
-        )
-        for e in f.evidence[:MAX_EVIDENCE]
-    ]
-    return FindingCard(
-        anchor=f"finding-{i + 1}",
-        rule=red.text(f.rule),
-        title=red.text(f.title),
-        severity=f.severity.value,
-        severity_word=SEVERITY_WORDS[f.severity],
-        confidence=f.confidence.value,
-        summary=red.text(f.summary),
-        elements=tuple(named_element(e) for e in f.elements),
-        recipients=tuple(rc_name(d) for d in f.recipients),
-        evidence=tuple(evidence),
-        more_evidence=max(0, max(f.occurrences, len(f.evidence)) - len(evidence)),
-        concerns=tuple(red.text(c) for c in f.concerns),
-        provisions=tuple(red.text(p) for p in f.provisions),
-        questions=tuple(red.text(q) for q in f.questions),
-    )
-
-
-def _exhibit(
-    el_to_rc: dict[str, dict[str, None]],
-    by_domain: dict[str, Recipient],
-    named_element: Any,
-    name: Any,
-    red: Redactor,
-) -> tuple[ExhibitRow, ...]:
-    cats: dict[str, list[str]] = {}
-    for e in el_to_rc:
-        cats.setdefault(element_info(e).exhibit_b_category, []).append(e)
-    rows = []
-    for cat in sorted(cats):
-        els = cats[cat]
-        third: dict[str, None] = {}
-        for e in els:
-            for d in el_to_rc[e]:
-                r = by_domain.get(d)
-                if r is None or r.party is Party.THIRD:
-                    third[name(r) if r else red.text(d)] = None
-        names = list(third)
-        rows.append(
-            ExhibitRow(
-                category=red.text(cat),
-                elements=tuple(_under(named_element(e), e, red) for e in els),
-                third=tuple(names[:MAX_LIST_ITEMS]),
-                more_third=max(0, len(names) - MAX_LIST_ITEMS),
-                first_only=not names,
-            )
-        )
-    return tuple(rows)
-
-
-def _under(named: Named, eid: str, red: Redactor) -> Named:
-    info = element_info(eid)
-    if info.exhibit_b == info.label:
-        return named
-    return Named(text=named.text, note=named.note, css=named.css, under=red.text(info.exhibit_b))
-
-
-def _verdict_paragraph(
-    result: ScanResult,
-    third: Sequence[Recipient],
-    findings: Sequence[Finding],
-    name: Any,
-    red: Redactor,
-    flows: int,
-    third_flows: int,
-) -> str:
-    parts: list[str] = []
-    orgs = {_org_key(r) for r in third}
-    ads = {_org_key(r) for r in third if _palette.group_of(r).key in ("ads", "social")}
-    replay = {_org_key(r) for r in third if _palette.group_of(r).key == "replay"}
-    parts.append(
-        f"In this recorded session ({flows:,} requests, "
-        f"{span(result.capture.start, result.capture.end)}), the app exchanged data with "
-        f"{len(orgs)} compan{'y' if len(orgs) == 1 else 'ies'} other than its maker"
-        + (f", {len(ads)} of them in advertising or social media" if ads else "")
-        + (f" and {len(replay)} recording what students do on screen" if replay else "")
-        + "."
-    )
-    to_third = sorted(
-        {o.element for o in result.observations if o.party is Party.THIRD},
-        key=lambda e: (-_tier_or(element_info(e).tier, -1), e),
-    )
-    if to_third:
-        labels = [red.text(element_info(e).label) for e in to_third[:4]]
-        more = len(to_third) - len(labels)
-        parts.append(
-            "Student data reached third parties: "
-            + ", ".join(labels)
-            + (f" and {more} more kinds" if more > 0 else "")
-            + "."
-        )
-    else:
-        parts.append("edscan did not detect student data going to third parties.")
-    counts = severity_counts(findings)
-    serious = [f"{counts[s]} {s}" for s in ("critical", "high") if counts[s]]
-    if findings:
-        parts.append(
-            f"edscan raised {len(findings)} finding{'s' if len(findings) != 1 else ''}"
-            + (f" ({', '.join(serious)})" if serious else "")
-            + f"; the most serious: “{red.text(findings[0].title)}”."
-        )
-    if findings:
-        parts.append(
-            "Observations like these may be inconsistent with the district's contract and with "
-            "student-privacy law; the questions to ask the vendor are listed below."
-        )
-    return " ".join(parts)

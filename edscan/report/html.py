@@ -20,9 +20,12 @@ STYLESHEET = "report.css"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
-def render(result: ScanResult, *, reveal: bool = False) -> str:
+def render(result: ScanResult, *, reveal: bool = False, brief: bool = False) -> str:
+    """The report; ``brief`` keeps only the first page (the verdict) and the vendor questions."""
     report = _view.build(result, reveal=reveal)
-    page: str = templates.template(TEMPLATE).render(r=report, css=_stylesheet(), csp=CSP)
+    page: str = templates.template(TEMPLATE).render(
+        r=report, css=_stylesheet(), csp=CSP, brief=brief
+    )
     return page
 
 

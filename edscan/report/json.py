@@ -23,6 +23,7 @@ from edscan.report._common import (
     sorted_recipients,
 )
 from edscan.report._declared import record as declared_record
+from edscan.report._grouping import group_keys
 from edscan.report.redact import Redactor
 
 
@@ -35,6 +36,7 @@ def document(result: ScanResult, *, reveal: bool = False) -> dict[str, Any]:
     capture["warnings"] = [red.text(w) for w in result.capture.warnings]
     settings = {str(k): _jsonable(v, red) for k, v in result.settings.items()}
     settings["redacted"] = not reveal
+    groups = group_keys(result.findings, result.recipients)
     doc: dict[str, Any] = {
         "schema": SCHEMA,
         "tool": {"name": TOOL, "version": result.tool_version},
@@ -48,11 +50,18 @@ def document(result: ScanResult, *, reveal: bool = False) -> dict[str, Any]:
         ],
         "observations": _observations(result, red),
         "recipients": [recipient_record(r, red) for r in sorted_recipients(result.recipients)],
-        "findings": [finding_record(f, red) for f in sorted_findings(result.findings)],
+        "findings": [
+            {**finding_record(f, red), "group": red.text(groups[id(f)])}
+            for f in sorted_findings(result.findings)
+        ],
         "score": result.score.to_dict() if result.score is not None else None,
         "persona_fields": sorted(result.persona_fields),
         "settings": settings,
     }
+    if result.browser_storage:  # only for --browser captures: earlier outputs stay as they were
+        doc["browser_storage"] = [
+            {**s.to_dict(), "name": red.text(s.name)} for s in result.browser_storage
+        ]
     if result.declared is not None:  # only with --declared: earlier outputs stay as they were
         doc["declared"] = declared_record(result.declared, red)
     return doc

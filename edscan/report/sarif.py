@@ -144,6 +144,8 @@ def _result(f: Finding, rule_index: int, uri: str, red: Redactor) -> dict[str, A
             "recipients": list(f.recipients),
             "concerns": list(f.concerns),
             "provisions": list(f.provisions),
+            # each provision as read on the capture's date, with its date, source and status
+            "citations": record["citations"],
             "occurrences": max(f.occurrences, len(evidence)),
             "evidenceNotListed": max(
                 0, max(f.occurrences, len(evidence)) - len(evidence[:MAX_LOCATIONS])

@@ -13,10 +13,10 @@ from edscan.report._common import (
     elements_by_domain,
     mode_note,
     severity_counts,
-    sorted_findings,
     span,
 )
 from edscan.report._declared import text_lines as declared_lines
+from edscan.report._grouping import company_key, group_findings
 from edscan.report.redact import Redactor
 
 TOP_FINDINGS = 10
@@ -49,31 +49,47 @@ def render(result: ScanResult, *, reveal: bool = False) -> str:
         add("Grade: not scored")
     add("")
 
-    counts = severity_counts(result.findings)
+    # one line per rule and company, as the HTML report shows them (the JSON keeps each finding)
+    groups = group_findings(result.findings, result.recipients)
+    counts = severity_counts(g.lead for g in groups)
     summary = ", ".join(f"{n} {sev}" for sev, n in counts.items())
-    add(f"Findings: {len(result.findings)} ({summary})")
-    ordered = sorted_findings(result.findings)
-    for f in ordered[:TOP_FINDINGS]:
-        who = ", ".join(f.recipients[:4]) + (" …" if len(f.recipients) > 4 else "")
+    raised = f"; {len(result.findings)} in the JSON" if len(groups) != len(result.findings) else ""
+    add(_fit(f"Findings: {len(groups)} by rule and company ({summary}){raised}"))
+    orgs = {r.domain: r.organization or r.domain for r in result.recipients}
+    for g in groups[:TOP_FINDINGS]:
+        f = g.lead
+        names = list(dict.fromkeys(orgs.get(d, d) for d in g.domains))
+        who = ", ".join(names[:3]) + (" …" if len(names) > 3 else "")
+        domains = ", ".join(g.domains[:4]) + (" …" if len(g.domains) > 4 else "")
         add(_fit(f"  {f.severity.value.upper():<8} {f.rule}  {red.text(f.title)}"))
-        add(
-            _fit(
-                f"{'':<19}{f.confidence.value} confidence" + (f" · {red.text(who)}" if who else "")
-            )
-        )
-    if len(ordered) > TOP_FINDINGS:
-        add(f"  … and {len(ordered) - TOP_FINDINGS:,} more (all of them: -f json or the report)")
+        where = f"{red.text(who)} ({red.text(domains)})" if who else ""
+        add(_fit(f"{'':<19}{f.confidence.value} confidence" + (f" · {where}" if where else "")))
+    if len(groups) > TOP_FINDINGS:
+        add(f"  … and {len(groups) - TOP_FINDINGS:,} more (all of them: -f json or the report)")
     add("")
 
+    # one line per company, its domains together (as the report's recipients table)
     elements = elements_by_domain(result)
+    companies: dict[str, list[Recipient]] = {}
+    for r in result.recipients:
+        if r.party is Party.THIRD:
+            companies.setdefault(company_key(r), []).append(r)
+
+    def received(rs: list[Recipient]) -> list[str]:
+        return list(dict.fromkeys(e for r in rs for e in elements.get(r.domain, ())))
+
     third = sorted(
-        (r for r in result.recipients if r.party is Party.THIRD),
-        key=lambda r: (-len(elements.get(r.domain, ())), -r.flows, r.domain),
+        companies.values(),
+        key=lambda rs: (-len(received(rs)), -sum(r.flows for r in rs), company_key(rs[0])),
     )
-    add(f"Third-party recipients: {len(third)} of {len(result.recipients)} domains")
-    for r in third[:TOP_RECIPIENTS]:
-        els = elements.get(r.domain, [])
-        add(_fit(_recipient_line(r, els, red)))
+    n_domains = sum(len(rs) for rs in third)
+    add(
+        f"Third-party recipients: {len(third)} compan{'y' if len(third) == 1 else 'ies'}, "
+        f"{n_domains} of "
+        f"{len(result.recipients)} domains"
+    )
+    for rs in third[:TOP_RECIPIENTS]:
+        add(_fit(_company_line(rs, received(rs), red)))
     if len(third) > TOP_RECIPIENTS:
         add(f"  … and {len(third) - TOP_RECIPIENTS:,} more")
     add("")
@@ -89,19 +105,34 @@ def render(result: ScanResult, *, reveal: bool = False) -> str:
         f"Observations: {len(result.observations):,} ({to_third:,} to third parties), "
         f"{distinct} data elements, {cap.flows:,} flows"
     )
+    if result.browser_storage:
+        add("Browser storage at the end (--browser; names only, never values):")
+        for item in result.browser_storage:
+            life = "session" if item.lifetime_days is None else f"{item.lifetime_days:g} days"
+            life = life if item.kind == "cookie" else "local storage"
+            owner = f"{red.text(item.organization)}, " if item.organization else ""
+            add(
+                _fit(
+                    f"  {red.text(item.name)} · {owner}{red.text(item.domain)} ({item.party.value}) · {life}"
+                )
+            )
     if cap.warnings:
         add(f"Capture warnings: {len(cap.warnings)} (see the report's methodology section)")
     lines.extend(textwrap.wrap(mode_note(reveal), WIDTH))
     return "\n".join(line.translate(_CONTROLS) for line in lines) + "\n"
 
 
-def _recipient_line(r: Recipient, elements: list[str], red: Redactor) -> str:
-    name = red.text(r.organization or r.domain)
-    if r.organization:
-        name += f" ({red.text(r.domain)})"
-    category = red.text(", ".join(r.categories[:2])) or "not classified"
+def _company_line(rs: list[Recipient], elements: list[str], red: Redactor) -> str:
+    rs = sorted(rs, key=lambda r: (-r.flows, r.domain))
+    name = red.text(rs[0].organization or rs[0].domain)
+    if rs[0].organization:
+        more = f" +{len(rs) - 1}" if len(rs) > 1 else ""
+        name += f" ({red.text(rs[0].domain)}{more})"
+    cats = list(dict.fromkeys(c for r in rs for c in r.categories))
+    category = red.text(", ".join(cats[:2])) or "not classified"
+    flows = sum(r.flows for r in rs)
     data = f"{len(elements)} data element{'s' if len(elements) != 1 else ''}" if elements else ""
-    return f"  {_cut(name, 40):<40} {_cut(category, 26):<26} {r.flows:>7,} flows  {data}"
+    return f"  {_cut(name, 40):<40} {_cut(category, 26):<26} {flows:>7,} flows  {data}"
 
 
 def _cut(text: str, width: int) -> str:

@@ -1,7 +1,7 @@
 """The rules: from observations, recipients and flow signals to findings.
 
 One module per family (``disclosure``, ``identifiers``, ``consent``, ``security``,
-``surveillance``, ``advertising``; ``declared`` runs only when a declaration was given). Rule
+``surveillance``, ``advertising``, ``children``; ``declared`` runs only when a declaration was given). Rule
 ids are ``EDS`` + 3 digits and are never reused: a rule that is withdrawn moves its id to
 ``RETIRED``.
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 from edscan.models import Finding, ScanResult
 from edscan.rules import (
     advertising,
+    children,
     consent,
     declared,
     disclosure,
@@ -32,6 +33,7 @@ RULES: tuple[Rule, ...] = tuple(
             *security.RULES,
             *surveillance.RULES,
             *advertising.RULES,
+            *children.RULES,
             *declared.RULES,
         ),
         key=lambda r: r.id,

@@ -185,7 +185,15 @@ RULES: tuple[Rule, ...] = (
             "in the events.",
         ),
         concerns=(law.ACCESS_AND_USE, law.SURVEILLANCE, law.CONSENT),
-        provisions=("ct-cc-b1", "ct-cc-b2", "ct-bb-ads", "sopipa-b1", "ndpa-iv7", "coppa-5c7"),
+        provisions=(
+            "ct-cc-b1",
+            "ct-cc-b2",
+            "ct-bb-ads",
+            "sopipa-b1",
+            "ndpa-iv7",
+            "coppa-5c7",
+            "coppa-5",
+        ),
         questions=(
             "Why are advertising pixels present on pages or screens students use?",
             "Can the pixels be removed from every student-facing page and screen?",
@@ -230,7 +238,7 @@ RULES: tuple[Rule, ...] = (
             "High when the ad requests carry a user or device identifier, location, age or gender.",
         ),
         concerns=(law.ACCESS_AND_USE, law.CONSENT),
-        provisions=("ct-cc-b1", "sopipa-b1", "ndpa-iv7", "coppa-5c7"),
+        provisions=("ct-cc-b1", "sopipa-b1", "ndpa-iv7", "coppa-5c7", "coppa-5"),
         questions=(
             "Are ads shown to students, and are they strictly contextual?",
             "Which identifiers do the ad requests carry?",

@@ -43,6 +43,9 @@ Ref = tuple[int, str, tuple[str, ...]]
 # the phase names that open a gate: collection before them is "before login or consent"
 GATE_PHASE = re.compile(r"log[ _-]?in|sign[ _-]?in|signin|consent|age[ _-]?gate|sso|auth", re.I)
 
+# request bodies that are a recording or a picture (the request Content-Type)
+MEDIA_TYPE = re.compile(r"^\s*(audio|video|image)/", re.I)
+
 _LOOPBACK = re.compile(r"^(localhost|.*\.localhost|127\.\d+\.\d+\.\d+|::1|\[::1\])$")
 
 
@@ -76,6 +79,8 @@ class Rule:
             "escalations": list(self.escalations),
             "concerns": list(self.concerns),
             "provisions": list(law.provision_texts(self.provisions)),
+            # additive: each provision with its dates, source and status (edscan-rules/1)
+            "citations": [law.PROVISIONS[k].to_dict() for k in self.provisions],
             "questions": list(self.questions),
             "unless": self.unless,
         }
@@ -106,6 +111,9 @@ class Context:
         # (domain, element) pairs a specific rule has reported: the residual rule skips them
         self.covered: set[tuple[str, str]] = set()
         self.child_directed = child_directed(result)
+        # the capture's date: the law is read as it stood that day (law.reading)
+        self.dated = law.dated(capture_start(result))
+        self.law_day = law.day_of(capture_start(result))
         self.gate = self._gate()
         # credential values the app itself received: the student's session, not a vendor key
         self._own_credentials = frozenset(
@@ -212,6 +220,10 @@ class Context:
             self._signals[flow] = grouped
         return grouped.get(kind, [])
 
+    def is_media_upload(self, flow: FlowSummary) -> bool:
+        """Whether the flow uploads audio, video or an image (by its request Content-Type)."""
+        return any(MEDIA_TYPE.match(s.value) for s in self.signals(flow.index, "content-type"))
+
     def _gate(self) -> tuple[int, str] | None:
         """(index of the first flow of the login/consent phase, its name), when marked."""
         for f in sorted(self.result.flows, key=lambda f: f.index):
@@ -251,6 +263,13 @@ class Context:
                 )
             )
         return tuple(out), len(flows)
+
+
+def capture_start(result: ScanResult) -> float | None:
+    """When the capture began: its recorded start, else its first flow's time."""
+    if result.capture.start is not None:
+        return result.capture.start
+    return min((f.time for f in result.flows if f.time is not None), default=None)
 
 
 def child_directed(result: ScanResult) -> bool:
@@ -317,9 +336,14 @@ def make(
         summary += f" {why}"
     if rule.evidence_class.startswith("E2"):
         summary += " Traffic shows the transmission, not how the recipient uses it."
-    if rule.provisions:
-        summary += f" This may be inconsistent with {law.short_cites(rule.provisions)}"
+    cites = law.citations(rule.provisions, ctx.law_day)
+    applying = law.applicable(cites)
+    if applying:
+        summary += f" This may be inconsistent with {law.short_cites(applying)}"
         summary += f" unless {rule.unless}." if rule.unless else "."
+    note = law.reading_note(cites, ctx.law_day, ctx.dated)
+    if note:
+        summary += f" {note}"
     return Finding(
         rule=rule.id,
         title=rule.title,
@@ -330,10 +354,11 @@ def make(
         recipients=recs,
         evidence=items,
         concerns=rule.concerns,
-        provisions=law.provision_texts(rule.provisions),
+        provisions=tuple(c.text for c in applying),
         questions=rule.questions,
         fingerprint=fingerprint(rule.id, els, recs, key),
         occurrences=occurrences,
+        citations=cites,
     )
 
 

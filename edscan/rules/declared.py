@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from edscan.models import Confidence, Finding, RecipientCheck, Severity
+from edscan.declared.records import RecipientCheck
+from edscan.models import Confidence, Finding, Severity
 from edscan.rules import law, vocab
 from edscan.rules.base import Context, Rule, best, element_list, fingerprint, make, weakest
 

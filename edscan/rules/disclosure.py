@@ -135,7 +135,12 @@ def _content_to_ai(ctx: Context, rule: Rule) -> Iterable[Finding]:
                 evidence=ctx.evidence_of(obs),
             )
             continue
-        uploads = [f for f in ctx.flows_by_domain[domain] if f.request_bytes > 0]
+        # audio, video and image uploads are EDS028's (voice, face or biometric data)
+        uploads = [
+            f
+            for f in ctx.flows_by_domain[domain]
+            if f.request_bytes > 0 and not ctx.is_media_upload(f)
+        ]
         if uploads:
             yield make(
                 ctx,

@@ -220,7 +220,7 @@ RULES: tuple[Rule, ...] = (
         ),
         escalations=("Medium when the cookie is set by an advertising company or data broker.",),
         concerns=(law.SURVEILLANCE, law.TRANSPARENCY),
-        provisions=("ct-bb-a7", "ct-cc-b2", "coppa-2"),
+        provisions=("ct-bb-a7", "ct-cc-b2", "coppa-2", "coppa-10"),
         questions=(
             "Why does this third party need cookies that outlive the school year?",
             "Are third-party cookies disabled for student sessions?",

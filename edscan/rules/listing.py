@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 
 from edscan.rules import RETIRED, RULES
-from edscan.rules.law import CONCERNS, LAWS
+from edscan.rules.law import CONCERNS, LAW_DATE, LAWS, NOT_YET_CHECKED
 
 CITATION_NOTE = (
     "Findings say what was observed and which provisions it may be inconsistent with; traffic "
     "cannot show what a contract allows or how a recipient uses data. Subsection letters of "
     "CGS §10-234bb(c)/(d), §10-234cc(b) and §10-234dd follow secondary sources; check them "
-    "against the statute before relying on them. This is not legal advice."
+    "against the statute before relying on them. Each citation says how far it was checked; "
+    "the laws under not_yet_checked are not cited. A capture is read against the law in force "
+    "on its date. This is not legal advice."
 )
 
 
@@ -35,5 +37,11 @@ def rules_json() -> str:
         "concerns": list(CONCERNS),
         "laws": list(LAWS),
         "note": CITATION_NOTE,
+        # additive: the day the citations were reviewed, and what was not cited and why
+        "law_date": LAW_DATE,
+        "not_yet_checked": [
+            {"law": law, "summary": summary, "sources": sources, "status": status}
+            for law, summary, sources, status in NOT_YET_CHECKED
+        ],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True) + "\n"

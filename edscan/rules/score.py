@@ -92,14 +92,38 @@ NOT_VERIFIABLE: tuple[str, ...] = (
     "(CGS §10-234bb(a)(1)).",
     "How recipients use data server-side: targeted advertising, profiling, sale or model "
     "training cannot be seen in traffic, only indicated.",
-    "Verifiable parental consent records, a written data-retention policy and a written "
-    "information-security program (COPPA 16 CFR §312.5, §312.10 and the 2025 amendments).",
+    "Verifiable parental consent records, including the separate consent the 2025 COPPA "
+    "amendments require before children's personal information is disclosed to third parties "
+    "for purposes not integral to the service (16 CFR §312.5(a); compliance from 2026-04-22).",
+    "A written data-retention policy, published in the notice, that keeps children's personal "
+    "information only as long as reasonably necessary and never indefinitely (COPPA 16 CFR "
+    "§312.10 as amended 2025); the FTC's Illuminate order (not yet checked) asked for a public "
+    "retention schedule.",
+    "A written information-security program: a named coordinator, yearly risk assessment, "
+    "safeguards and their testing (COPPA 16 CFR §312.8 as amended 2025).",
+    "That the notice to parents and schools names each third party (or category) that receives "
+    "children's personal information and why, and says which internal operations any "
+    "persistent identifier serves (COPPA 16 CFR §312.4 as amended 2025).",
     "The district's FERPA directory-information designations and each family's opt-outs "
     "(34 CFR §99.37), and the vendor's status as a school official under direct control "
     "(§99.31(a)(1)(i)(B)).",
     "Where data is stored and whether it is encrypted at rest (NDPA Art. V §1, §3).",
     "Behaviour not exercised in this session: other screens, other accounts, other devices, "
     "background activity, and traffic the proxy could not inspect (pinned certificates).",
+)
+
+
+# What the law now requires on paper, asked of every vendor whatever the capture shows: the
+# report lists these with the findings' questions, and the letter asks them.
+PAPER_QUESTIONS: tuple[str, ...] = (
+    "Please send your written data-retention policy for student and children's data: what is "
+    "kept, for how long, why, and how it is deleted (COPPA 16 CFR §312.10 as amended 2025).",
+    "Please describe your written information-security program: who coordinates it, when the "
+    "last risk assessment was made, and how safeguards are tested (COPPA 16 CFR §312.8 as "
+    "amended 2025).",
+    "Please list the third parties (or their categories) your notice to parents and schools "
+    "names as receiving student or children's data, with the purpose of each (COPPA 16 CFR "
+    "§312.4 as amended 2025).",
 )
 
 

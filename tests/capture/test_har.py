@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import DATA, SHARED, shared_path
 
-from edscan.capture.har import HarSource, flow_from_har, load_har, parse_har_time
+from edscan.capture.har import flow_from_har, parse_har_time
+from edscan.capture.har_file import load_har
+from edscan.capture.har_source import HarSource
 from edscan.capture.har_writer import decode_content
 from edscan.capture.source import open_source
 from edscan.errors import CaptureError

@@ -127,7 +127,7 @@ def test_report_writes_html_and_json_redacted(capture: Path, persona: Path, tmp_
     html = out.read_text(encoding="utf-8")
     soup = BeautifulSoup(html, "html.parser")
     ids = [s["id"] for s in soup.find_all("section")]
-    assert ids[:2] == ["verdict", "flows"] and "limits" in ids
+    assert ids[:3] == ["verdict", "questions", "flows"] and "limits" in ids
     assert soup.select_one(".grade .letter").get_text() in {"A", "B", "C", "D", "F"}
     doc = json.loads(side.read_text(encoding="utf-8"))
     jsonschema.validate(doc, json.loads(read_text("reports", "edscan-result-1.schema.json")))
@@ -169,5 +169,27 @@ def test_report_on_a_real_har(tmp_path: Path) -> None:
     soup = BeautifulSoup(out.read_text(encoding="utf-8"), "html.parser")
     rows = soup.select("#recipients tbody tr.third-party")
     assert rows, "the ClassDojo login contacts third parties (Meta and TikTok pixels)"
-    names = " ".join(r.find("td").get_text(" ") for r in rows)
+    names = " ".join(r.find("th").get_text(" ") for r in rows)
     assert "Meta" in names or "Facebook" in names
+
+
+def test_report_brief_writes_the_first_page_and_the_questions(tmp_path: Path) -> None:
+    from mathsite import write_math_har
+
+    har = write_math_har(tmp_path / "sumsprout.har")
+    full, brief = tmp_path / "full.html", tmp_path / "brief.html"
+    for out, extra in ((full, []), (brief, ["--brief"])):
+        res = _run("report", str(har), "--first-party", "sumsprout.test", "-o", str(out), *extra)
+        assert res.exit_code == 0, res.output  # type: ignore[attr-defined]
+        assert "by rule and company" in res.stderr  # type: ignore[attr-defined]
+    b = BeautifulSoup(brief.read_text(encoding="utf-8"), "html.parser")
+    f = BeautifulSoup(full.read_text(encoding="utf-8"), "html.parser")
+    assert [s["id"] for s in b.find_all("section")] == ["verdict", "questions"]
+    assert [s["id"] for s in f.find_all("section")][:2] == ["verdict", "questions"]
+    # the same first page in both: grade, decision, coverage, top findings, companies by kind
+    for sel in (".grade", ".decision", ".coverage", "ol.top", "ul.kinds", "ol.questions"):
+        assert b.select_one(sel).get_text(" ", strip=True) == f.select_one(sel).get_text(
+            " ", strip=True
+        ), sel
+    assert b.select_one("ol.top") is not None and b.select_one("ol.questions") is not None
+    assert b.select_one("meta[name=edscan-mode]")["content"] == "redacted"

@@ -26,10 +26,11 @@ from edscan.declared.declaration import (
     normalise_domain,
     parse_declaration,
 )
+from edscan.declared.records import DeclaredParty
 from edscan.declared.template import render_template
 from edscan.detect import taxonomy
 from edscan.errors import EdscanError
-from edscan.models import Confidence, DeclaredParty, Party, Recipient, Severity
+from edscan.models import Confidence, Party, Recipient, Severity
 from edscan.pipeline import scan
 from edscan.resources import read_text
 from edscan.rules import run_rules

@@ -284,12 +284,40 @@ def test_the_demo_writes_the_report_and_tables_and_says_where(demo_run: tuple[Pa
         assert t.domain in text, t.domain
 
 
-def test_the_readme_names_every_third_party_of_the_session() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("<!-- section:demo -->", 1)[1].split("<!-- /section:demo -->", 1)[0]
+def test_the_manual_names_every_third_party_of_the_session() -> None:
+    manual = (ROOT / "docs" / "demo.md").read_text(encoding="utf-8")
+    section = manual.split("<!-- section:demo -->", 1)[1].split("<!-- /section:demo -->", 1)[0]
     for party in manifest.THIRD_PARTIES:
         assert party.host in section, party.host
     for phase in manifest.PHASES:
         assert f"| {phase} |" in section, phase
-    assert "docs/demo-report.png" in section
+    assert "](demo-report.png)" in section
     assert (ROOT / "docs" / "demo-report.png").is_file()
+
+
+def test_the_demo_report_prints_in_eight_pages_before_the_appendix(
+    demo_run: tuple[Path, str],
+) -> None:
+    import re
+
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip(f"{chromium} is absent: install Debian's chromium to run the browser tests")
+    from playwright.sync_api import sync_playwright
+
+    out, _ = demo_run
+    page_marker = re.compile(rb"/Type\s*/Page[^s]")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto((out / "report.html").as_uri(), wait_until="load")
+            names = page.locator("#recipients tbody tr th strong").all_inner_texts()
+            assert names and len(names) == len(set(names))  # no company in two rows
+            full = len(page_marker.findall(page.pdf(format="A4")))
+            page.evaluate("() => document.querySelectorAll('.appendix').forEach(e => e.remove())")
+            main = {f: len(page_marker.findall(page.pdf(format=f))) for f in ("A4", "Letter")}
+        finally:
+            browser.close()
+    assert main["A4"] <= 8 and main["Letter"] <= 8, main
+    assert full > main["A4"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import random
 import re
 import stat
@@ -227,3 +228,28 @@ def test_persona_new_to_stdout_and_check(tmp_path: Path) -> None:
     bad = runner.invoke(cli, ["persona", "check", str(_write(tmp_path, "[x]\n"))])
     assert bad.exit_code == 2
     assert "unknown section [x]" in bad.output
+
+
+def test_persona_check_shows_the_age_band_without_the_birth_date(tmp_path: Path) -> None:
+    runner = CliRunner()
+    dob = dt.date.today().replace(day=1) - dt.timedelta(days=round(365.25 * 15.5))
+    teen = _write(tmp_path, f'[student]\nfirst_name = "Ama"\ndob = {dob.isoformat()}\n')
+    text = runner.invoke(cli, ["persona", "check", str(teen)])
+    assert text.exit_code == 0, text.output
+    assert (
+        "age band today: 13-17 (from the date of birth); the teen rule EDS027 applies"
+        in text.output
+    )
+    assert dob.isoformat() not in text.output
+    given = tmp_path / "given.toml"
+    given.write_text('[student]\nfirst_name = "Ama"\nage_band = "under-13"\n', encoding="utf-8")
+    doc = json.loads(runner.invoke(cli, ["persona", "check", str(given), "-f", "json"]).output)
+    assert doc["age_band"] == {
+        "band": "under-13",
+        "from": "age_band",
+        "on": dt.date.today().isoformat(),
+    }
+    bare = tmp_path / "bare.toml"
+    bare.write_text('[student]\nfirst_name = "Ama"\n', encoding="utf-8")
+    none = runner.invoke(cli, ["persona", "check", str(bare)])
+    assert "age band: none" in none.output and "EDS027 is off" in none.output

@@ -289,7 +289,7 @@ def test_sarif_absolute_capture_path_is_a_file_uri(result: ScanResult) -> None:
 def test_text_summary(result: ScanResult) -> None:
     out = report.render(result, "text")
     assert "Grade F   risk 91/100   verdict: do not approve until fixed" in out
-    assert "Findings: 9 (3 critical, 2 high, 2 medium, 1 low, 1 info)" in out
+    assert "Findings: 9 by rule and company (3 critical, 2 high, 2 medium, 1 low, 1 info)" in out
     assert "CRITICAL EDS001" in out
     assert "FullStory, Inc. (fullstory.com)" in out
     assert all(len(line) <= 100 for line in out.splitlines())
@@ -299,3 +299,31 @@ def test_text_neutralises_terminal_escapes() -> None:
     r = replace(realistic_result(), first_party=("evil\x1b]0;pwned\x07.example",))
     out = report.render(r, "text")
     assert "\x1b" not in out and "\x07" not in out
+
+
+def test_text_summary_shows_one_finding_per_rule_and_company() -> None:
+    import dataclasses
+
+    from scanbuilder import ScanBuilder
+
+    from edscan.rules import run_rules
+
+    b = ScanBuilder()
+    for domain in ("google-analytics.com", "doubleclick.net"):
+        b.recipient(domain, "advertising", org="Google LLC")
+        i = b.flow(f"https://www.{domain}/collect?uid=1")
+        b.obs(i, "st.email", location="query:uid")
+    r = b.build()
+    r = dataclasses.replace(r, findings=tuple(run_rules(r)))
+    out = report.render(r, "text")
+    rules = [f.rule for f in r.findings]
+    groups = len(set(rules))  # one company: one line per rule
+    assert groups < len(rules)
+    assert f"Findings: {groups} by rule and company" in out
+    assert f"; {len(rules)} in the JSON" in out
+    lines = [ln for ln in out.splitlines() if "confidence · Google LLC (" in ln]
+    assert len(lines) == min(groups, 10)
+    assert all("google-analytics.com" in ln and "doubleclick.net" in ln for ln in lines)
+    recipients = [ln for ln in out.splitlines() if ln.strip().startswith("Google LLC (")]
+    assert len(recipients) == 1 and "+1)" in recipients[0]  # one company, its two domains
+    assert f"Third-party recipients: 1 company, 2 of {len(r.recipients)} domains" in out

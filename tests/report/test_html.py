@@ -18,20 +18,23 @@ from resultfactory import (
 
 from edscan import report
 from edscan.models import Party, ScanResult
-from edscan.report import _diagram, _view
+from edscan.report import _companies, _diagram
 from edscan.report.html import CSP
 
+# the reading order: decide, ask, see who gets what, then the detail; the appendices last
 SECTIONS = {
     "verdict": "Verdict",
+    "questions": "Questions to ask the vendor",
     "flows": "What leaves the device, and to whom",
     "recipients": "Who received data",
     "findings": "Findings",
     "timeline": "When third parties were contacted",
     "exhibit-b": "Student data categories observed (NDPA Exhibit B)",
-    "parents": "What this app sends about your child",
-    "questions": "Questions to ask the vendor",
-    "methodology": "Methodology and reproducibility",
     "limits": "What this report cannot tell you",
+    "details": "Appendix A: the findings in detail, with the evidence",
+    "law": "Appendix B: the law cited",
+    "parents": "Appendix C: what this app sends about your child",
+    "methodology": "Appendix D: methodology and reproducibility",
 }
 
 
@@ -120,45 +123,113 @@ def test_diagram_draws_companies_coloured_by_category(soup: BeautifulSoup) -> No
     assert len(svg.find_all("path")) > 20
 
 
-def test_recipients_table(soup: BeautifulSoup) -> None:
+def test_recipients_table_has_one_row_per_company(soup: BeautifulSoup) -> None:
     rows = _section(soup, "recipients").select("tbody tr")
-    assert len(rows) == len(realistic_result().recipients)
-    first_cells = [_text(r.find("td")) for r in rows]
-    assert first_cells[-1].startswith("Quillpad Learning, Inc.")  # the first party comes last
-    fs = next(r for r in rows if _text(r.find("td")).startswith("FullStory"))
+    companies = {(r.organization or r.domain).lower() for r in realistic_result().recipients}
+    assert len(rows) == len(companies) < len(realistic_result().recipients)
+    names = [_text(r.find("th")) for r in rows]
+    assert names[-1].startswith("Quillpad Learning, Inc.")  # the first party comes last
+    assert len({r["data-company"] for r in rows}) == len(rows)
+    fs = next(r for r in rows if _text(r.find("th")).startswith("FullStory"))
     cells = [_text(td) for td in fs.find_all("td")]
-    assert cells[2].startswith("session replay")
-    assert "rs.fullstory.com" in cells[3]
+    assert cells[0].startswith("session replay")
+    # its domains and hosts are nested in a <details>, readable without JavaScript
+    details = fs.select_one("details.domains")
+    assert details is not None and "rs.fullstory.com" in _text(details)
     assert [_text(c) for c in fs.select(".chip")] == [
-        "Student e-mail",
-        "Student generated content (writing, pictures, audio)",
         "Specialized education services (IEP or 504)",
-    ]
+        "Student generated content (writing, pictures, audio)",
+        "Student e-mail",
+    ]  # the most sensitive first
     assert fs.select_one(".chip.t3") is not None
-    assert cells[-1] == "bundled:edscan-trackers@2026.01"
-    assert [str(x) for x in fs.select_one("td.src").contents] == ["bundled:edscan-trackers@2026.01"]
+    # provenance: list name and version, one line each
+    assert [_text(x) for x in fs.select("td.src .srcline")] == ["edscan-trackers 2026.01"]
+    assert fs.select_one("td.src .srcline")["title"] == "bundled:edscan-trackers@2026.01"
 
 
-def test_findings_by_severity_with_redacted_evidence(soup: BeautifulSoup) -> None:
+def test_a_company_with_several_domains_is_one_row_with_the_union() -> None:
+    r = realistic_result()
+    by_org: dict[str, list[str]] = {}
+    for rc in r.recipients:
+        by_org.setdefault((rc.organization or rc.domain).lower(), []).append(rc.domain)
+    org, domains = next((o, d) for o, d in by_org.items() if len(d) > 1)
+    s = _soup(r)
+    rows = [t for t in s.select("#recipients tbody tr") if t["data-company"] == org]
+    assert len(rows) == 1
+    listed = [_text(c) for c in rows[0].select("ul.domain-list code")]
+    assert sorted(listed) == sorted(domains)
+    flows = sum(rc.flows for rc in r.recipients if rc.domain in domains)
+    assert _text(rows[0].select_one("td.num")) == f"{flows:,}"
+
+
+def test_findings_one_per_rule_and_company_with_the_evidence_in_the_appendix(
+    soup: BeautifulSoup,
+) -> None:
     sec = _section(soup, "findings")
-    groups = [_text(g.find("h3")) for g in sec.select(".sevgroup")]
-    assert groups[0] == "Critical 3 findings"
-    first = sec.select_one("article.finding")
-    assert _text(first.find("h4")) == (
-        "Critical Student contact data sent to an advertising tracker EDS001"
-    )
+    groups = [_text(g.select_one("tr.sevrow")) for g in sec.select("tbody.sevgroup")]
+    assert groups[0].startswith("Critical 3 findings")
+    rows = sec.select("tr.finding")
+    pairs = [
+        (row["data-rule"], company)
+        for row in rows
+        for company in row["data-group"].split(":", 1)[1].split("+")
+    ]
+    assert len(pairs) == len(set(pairs))  # no rule x company twice
+    first = rows[0]
+    assert _text(first.find("th")).startswith("Student contact data sent to an advertising tracker")
+    # the one EDS001 finding for two companies stays one finding, about both
+    assert _text(first.find_all("td")[0]).startswith("Meta Platforms, Inc., TikTok Pte. Ltd.")
+    detail = soup.select_one(first.select_one("td.company a")["href"])
+    assert detail is not None and detail.find_parent("section")["id"] == "details"
     dl = {
         _text(dt): _text(dd)
-        for dt, dd in zip(first.find_all("dt"), first.find_all("dd"), strict=True)
+        for dt, dd in zip(detail.find_all("dt"), detail.find_all("dd"), strict=True)
     }
-    assert dl["Received by"] == "Meta Platforms, Inc. (facebook.com), TikTok Pte. Ltd. (tiktok.com)"
     assert "CGS §10-234cc(b)(1)" in dl["May be inconsistent with"]
     assert "Why does the app send" in dl["Ask the vendor"]
-    ev = first.select(".evidence tbody tr")
+    ev = detail.select(".evidence tbody tr")
     cells = [_text(td) for td in ev[0].find_all("td")]
     assert cells[0] == "#15" and cells[1] == "login" and cells[2] == "GET"
     assert cells[3].endswith("ud[em]=‹student.email›")
     assert cells[4] == "query:ud[em]" and cells[5] == "sha256"
+
+
+def test_first_page_decides(soup: BeautifulSoup) -> None:
+    v = _section(soup, "verdict")
+    assert _text(v.select_one(".coverage")).startswith("Coverage: ")
+    top = [_text(li) for li in v.select("ol.top li")]
+    assert top and top[0] == (
+        "Critical Student contact data sent to an advertising tracker: "
+        "Meta Platforms, Inc., TikTok Pte. Ltd."
+    )
+    for a in v.select("ol.top a"):  # each sentence leads to its finding
+        assert soup.select_one(a["href"]) is not None
+    kinds = [_text(li) for li in v.select("ul.kinds li")]
+    assert any(k.startswith("Advertising and data brokers") for k in kinds)
+    assert any("FullStory, Inc." in k for k in kinds)
+    # the counts follow the findings as shown: one per rule and company
+    shown = len(soup.select("#findings tr.finding"))
+    counted = sum(int(_text(b)) for b in v.select(".sevbar b"))
+    assert counted == shown
+
+
+def test_every_internal_link_lands(soup: BeautifulSoup) -> None:
+    all_ids = [el["id"] for el in soup.find_all(id=True)]
+    ids = set(all_ids)
+    assert len(ids) == len(all_ids)  # every anchor names one place
+    hrefs = [a["href"] for a in soup.find_all("a", href=True)]
+    assert hrefs and all(h[1:] in ids for h in hrefs), [h for h in hrefs if h[1:] not in ids]
+
+
+def test_brief_keeps_the_first_page_and_the_questions() -> None:
+    from edscan.report import html
+
+    s = BeautifulSoup(html.render(realistic_result(), brief=True), "html.parser")
+    assert [sec["id"] for sec in s.find_all("section")] == ["verdict", "questions"]
+    assert s.select("ol.questions li") and s.select("ol.top li")
+    ids = {el["id"] for el in s.find_all(id=True)}
+    assert all(a["href"][1:] in ids for a in s.find_all("a", href=True))
+    assert "‹" in report.render(realistic_result(), "html") and "brief" in _text(s.find("footer"))
 
 
 def test_timeline_by_phase(soup: BeautifulSoup) -> None:
@@ -254,14 +325,14 @@ def test_large_result_is_capped_with_counts() -> None:
     boxes = svg.select("text.title")
     assert len(boxes) <= _diagram.MAX_ELEMENTS + _diagram.MAX_RECIPIENTS + 12
     assert any(_text(b).startswith("+") and "more:" in _text(b) for b in boxes)
-    more = [_text(p) for p in s.select("#findings p.more")]
+    more = [_text(p) for p in s.select("#details p.more")]
     assert more and all(m.endswith("everything is in the JSON.") for m in more)
-    n_recipients = len(big.recipients)
+    n_companies = len({(r.organization or r.domain).lower() for r in big.recipients})
     rows = s.select("#recipients tbody tr")
-    assert len(rows) == min(n_recipients, _view.MAX_RECIPIENT_ROWS)
-    if n_recipients > _view.MAX_RECIPIENT_ROWS:
+    assert len(rows) == min(n_companies, _companies.MAX_COMPANY_ROWS)
+    if n_companies > _companies.MAX_COMPANY_ROWS:
         assert _text(s.select_one("#recipients p.more")).startswith(
-            f"… and {n_recipients - _view.MAX_RECIPIENT_ROWS:,} more"
+            f"… and {n_companies - _companies.MAX_COMPANY_ROWS:,} more"
         )
     third = sum(1 for r in big.recipients if r.party is Party.THIRD)
     assert third > 40
@@ -271,7 +342,46 @@ def test_json_sidecar_and_html_agree_on_counts() -> None:
     r = realistic_result()
     doc = json.loads(report.render(r, "json"))
     s = _soup(r)
-    assert len(s.select("#findings article.finding")) == len(doc["findings"])
+    groups = {f["group"] for f in doc["findings"]}
+    assert len(s.select("#findings tr.finding")) == len(groups)
+    assert len(s.select("#details article.finding")) == len(groups)
+
+
+def test_one_rule_at_two_domains_of_one_company_is_one_finding() -> None:
+    import dataclasses
+
+    from scanbuilder import ScanBuilder
+
+    from edscan.rules import run_rules
+    from edscan.rules.score import score
+
+    b = ScanBuilder()
+    for domain in ("google-analytics.com", "doubleclick.net"):
+        b.recipient(domain, "advertising", org="Google LLC")
+        i = b.flow(f"https://www.{domain}/collect?uid=1", phase="login")
+        b.obs(i, "st.email", location="query:uid")
+    r = b.build()
+    r = dataclasses.replace(r, findings=tuple(run_rules(r)))
+    r = dataclasses.replace(r, score=score(r))
+    doc = json.loads(report.render(r, "json"))
+    by_group: dict[str, list[str]] = {}
+    for f in doc["findings"]:
+        by_group.setdefault(f["group"], []).extend(f["recipients"])
+    both = [
+        g for g, ds in by_group.items() if sorted(ds) == ["doubleclick.net", "google-analytics.com"]
+    ]
+    assert both and all(g.endswith(":google llc") for g in both)  # the JSON keeps both findings
+    s = _soup(r)
+    rows = s.select("#findings tr.finding")
+    assert len(rows) == len(by_group) < len(doc["findings"])
+    row = next(x for x in rows if x["data-rule"] == both[0].split(":")[0])
+    assert _text(row.find_all("td")[0]).startswith(
+        "Google LLC google-analytics.com, doubleclick.net"
+    ) or _text(row.find_all("td")[0]).startswith("Google LLC doubleclick.net, google-analytics.com")
+    detail = s.select_one(row.select_one("td.company a")["href"])
+    captions = sorted(_text(c) for c in detail.select(".evidence caption"))
+    assert len(captions) == 2 and "doubleclick.net" in captions[0] + captions[1]
+    assert [_text(x) for x in s.select("#recipients tbody tr th strong")].count("Google LLC") == 1
 
 
 def test_plain_http_and_upstream_errors_are_not_counted_as_not_inspected() -> None:
@@ -315,3 +425,88 @@ def test_plain_http_and_upstream_errors_are_not_counted_as_not_inspected() -> No
     assert "api.pinnedsdk.example" in limits
     assert "beacon.plainhttp.example" not in limits
     assert "badcert.upstream.example" not in limits
+
+
+def test_a_rule_raised_for_several_companies_is_titled_once() -> None:
+    import dataclasses
+
+    from scanbuilder import ScanBuilder
+
+    from edscan.rules import run_rules
+
+    b = ScanBuilder()
+    for domain, org in (("facebook.com", "Meta Platforms"), ("tiktok.com", "ByteDance")):
+        b.recipient(domain, "advertising", org=org)
+        i = b.flow(f"https://www.{domain}/tr?uid=1")
+        b.obs(i, "st.email", location="query:uid")
+    r = b.build()
+    r = dataclasses.replace(r, findings=tuple(run_rules(r)))
+    s = _soup(r)
+    rows = s.select("#findings tr.finding")
+    rules = [row["data-rule"] for row in rows]
+    # the companies of one rule follow each other, under one title cell spanning them
+    for rule in set(rules):
+        at = [i for i, x in enumerate(rules) if x == rule]
+        assert at == list(range(at[0], at[0] + len(at)))
+        head = rows[at[0]].find("th")
+        assert head is not None and int(head.get("rowspan", 1)) == len(at)
+        assert all(rows[i].find("th") is None for i in at[1:])
+    shared = [rule for rule in set(rules) if rules.count(rule) == 2]
+    assert shared  # both companies raise at least one rule
+    for row in rows:  # every row leads to its own finding in the appendix
+        assert (
+            s.select_one(row.select_one("td.company a")["href"]).find_parent("section")["id"]
+            == "details"
+        )
+
+
+def test_a_cookie_sync_across_companies_never_shows_a_rule_and_company_twice() -> None:
+    import dataclasses
+
+    from edscan.models import Confidence, Finding, Severity
+
+    base = realistic_result()
+    ads = [r.domain for r in base.recipients if r.party is Party.THIRD][:3]
+    assert len(ads) == 3
+
+    def sync(a: str, b: str, fp: str) -> Finding:
+        return Finding(
+            rule="EDS012",
+            title="Identity resolution, cookie sync or data-broker calls",
+            severity=Severity.CRITICAL,
+            confidence=Confidence.HIGH,
+            summary="observed a cookie sync",
+            recipients=(a, b),
+            fingerprint=fp,
+        )
+
+    # a hub syncing with two partners: two findings, one hub, so one group of three companies
+    r = dataclasses.replace(base, findings=(sync(ads[0], ads[1], "s1"), sync(ads[0], ads[2], "s2")))
+    doc = json.loads(report.render(r, "json"))
+    assert len({f["group"] for f in doc["findings"]}) == 1
+    s = _soup(r)
+    rows = s.select("#findings tr.finding")
+    assert len(rows) == 1 and rows[0]["data-group"] == doc["findings"][0]["group"]
+    detail = s.select_one(rows[0].select_one("td.company a")["href"])
+    assert len(detail.select(".evidence caption")) == 2  # both syncs, inside the one finding
+
+
+def test_list_names_and_versions_never_wrap(soup: BeautifulSoup) -> None:
+    rows = _section(soup, "methodology").select("tbody tr")
+    named = [r for r in rows if len(r.find_all("td")) == 6]  # the who-owns-what lists
+    assert named
+    for r in named:
+        cells = r.find_all("td")
+        assert "nowrap" in cells[0]["class"] and "nowrap" in cells[1]["class"]
+    for line in soup.select("#recipients td.src .srcline"):  # one unbroken line each
+        assert line["title"] and "\n" not in line.get_text()
+
+
+def test_the_brief_of_a_hostile_capture_is_text_not_markup() -> None:
+    from edscan.report import html
+
+    s = BeautifulSoup(html.render(hostile_result(), brief=True), "html.parser")
+    assert s.find_all(["script", "iframe", "img", "object", "embed"]) == []
+    for el in s.find_all(True):
+        assert not any(a.lower().startswith("on") for a in el.attrs), el.name
+    assert any("<script" in t for t in s.stripped_strings)  # shown, as text

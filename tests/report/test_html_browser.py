@@ -130,8 +130,8 @@ def test_report_reads_with_javascript_off(browser: Any, tmp_path: Path) -> None:
     w = Watched(browser, javascript=False)
     try:
         w.open(path)
-        assert w.page.locator("#findings article.finding").count() == len(
-            realistic_result().findings
+        assert w.page.locator("#findings tr.finding").count() == len(
+            {(f.rule, f.recipients) for f in realistic_result().findings}
         )
         assert w.page.locator(".grade .letter").inner_text() == "F"
         assert w.others(path) == []
@@ -157,5 +157,116 @@ def test_hostile_capture_runs_nothing(browser: Any, tmp_path: Path, csp: bool) -
         assert w.errors == []
         # no CSP violation was even attempted: nothing tried to run or load
         assert [m for m in w.console if m[0] == "error"] == []
+    finally:
+        w.close()
+
+
+# --------------------------------------------------------------------------- the reviewer's read
+
+PDF_PAGE = re.compile(rb"/Type\s*/Page[^s]")
+DROP_APPENDIX = "() => document.querySelectorAll('.appendix').forEach(e => e.remove())"
+
+
+@pytest.fixture(scope="module")
+def math_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 54-request session of a children's math site, through the whole pipeline."""
+    from mathsite import FIRST_PARTY, write_math_har
+
+    from edscan.pipeline import scan
+
+    d = tmp_path_factory.mktemp("math")
+    result = scan(write_math_har(d / "sumsprout.har"), first_party=[FIRST_PARTY])
+    return _write(d, "report.html", report.render(result, "html"))
+
+
+def _pages(pdf: bytes) -> int:
+    assert pdf[:5] == b"%PDF-"
+    return len(PDF_PAGE.findall(pdf))
+
+
+def test_the_math_session_prints_in_eight_pages_before_the_appendix(
+    browser: Any, math_report: Path
+) -> None:
+    w = Watched(browser)
+    try:
+        w.open(math_report)
+        full = _pages(w.page.pdf(format="A4"))
+        w.page.evaluate(DROP_APPENDIX)
+        main = {fmt: _pages(w.page.pdf(format=fmt)) for fmt in ("A4", "Letter")}
+        print(f"pages before the appendix {main}, in all (A4) {full}")
+        assert 1 < main["A4"] <= 8 and 1 < main["Letter"] <= 8
+        # no table row is cut across two pages
+        w.page.emulate_media(media="print")
+        breaks = w.page.evaluate(
+            "() => [...document.querySelectorAll('main tbody tr')]"
+            ".map(r => getComputedStyle(r).breakInside)"
+        )
+        assert breaks and set(breaks) == {"avoid"}
+        assert full > main["A4"]  # the evidence follows, it is not dropped
+        assert w.others(math_report) == []
+    finally:
+        w.close()
+
+
+def test_no_company_twice_and_no_rule_and_company_twice(browser: Any, math_report: Path) -> None:
+    w = Watched(browser, javascript=False)
+    try:
+        w.open(math_report)
+        companies = w.page.locator("#recipients tbody tr th strong").all_inner_texts()
+        assert "Google LLC" in companies and "HubSpot, Inc." in companies
+        assert len(companies) == len(set(companies))
+        rows = w.page.locator("#findings tr.finding")
+        groups = [rows.nth(i).get_attribute("data-group") or "" for i in range(rows.count())]
+        pairs = [
+            (g.split(":", 1)[0], company)
+            for g in groups
+            for company in g.split(":", 1)[1].split("+")
+        ]
+        assert pairs and len(pairs) == len(set(pairs))  # no rule x company twice
+        # Google's seven domains sit inside its one row
+        google = w.page.locator("#recipients tbody tr", has_text="Google LLC")
+        assert google.locator("ul.domain-list code").count() >= 7
+    finally:
+        w.close()
+
+
+def test_a_company_opens_on_screen_and_is_open_in_print(browser: Any, math_report: Path) -> None:
+    w = Watched(browser, javascript=False)
+    try:
+        w.open(math_report)
+        domains = w.page.locator("#recipients tbody tr", has_text="HubSpot, Inc.").locator(
+            "ul.domain-list"
+        )
+        assert not domains.is_visible()  # closed on screen: one line per company
+        w.page.locator("#recipients tbody tr", has_text="HubSpot, Inc.").locator(
+            "details summary"
+        ).click()
+        assert domains.is_visible()
+        w.page.reload()
+        w.page.emulate_media(media="print")
+        box = domains.bounding_box()
+        assert box is not None and box["height"] > 40  # every domain listed on paper
+    finally:
+        w.close()
+
+
+def test_what_a_reviewer_sees_first(browser: Any, tmp_path: Path) -> None:
+    path = _write(tmp_path, "report.html", report.render(realistic_result(), "html"))
+    w = Watched(browser, javascript=False)
+    try:
+        w.open(path)
+        fold = 900  # the first screen of a laptop
+        for sel in (".grade .letter", ".decision", "#verdict .coverage", "ol.top li"):
+            box = w.page.locator(sel).first.bounding_box()
+            assert box is not None and box["y"] + box["height"] < fold, sel
+        assert w.page.locator(".decision").inner_text().startswith("Suggested decision: ")
+        # then the questions, before the diagram and the tables
+        order = w.page.evaluate(
+            "() => [...document.querySelectorAll('main > section')].map(s => s.id)"
+        )
+        assert order[:3] == ["verdict", "questions", "flows"]
+        shot = tmp_path / "first-screen.png"
+        w.page.screenshot(path=str(shot))
+        assert shot.stat().st_size > 20_000
     finally:
         w.close()

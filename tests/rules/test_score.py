@@ -208,9 +208,9 @@ def test_formula_and_not_verifiable_are_printed_and_never_passed() -> None:
     assert not any("pass" in t.lower() for t in s.not_verifiable)
 
 
-def test_readme_documents_the_formula_and_every_not_verifiable_item() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("<!-- section:rules -->", 1)[1].split("<!-- /section:rules -->", 1)[0]
+def test_manual_documents_the_formula_and_every_not_verifiable_item() -> None:
+    manual = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    section = manual.split("<!-- section:rules -->", 1)[1].split("<!-- /section:rules -->", 1)[0]
     assert "R = 100 × (1 − Π (1 − min(p, 60) / 100))" in section
     for item in NOT_VERIFIABLE:
         assert item in section
