@@ -28,6 +28,7 @@ from corpus_sdk import Sample, build_corpus, persona_toml  # noqa: E402
 
 from edscan.decode.flow import decode_flow  # noqa: E402
 from edscan.detect.detector import Detector  # noqa: E402
+from edscan.detect.known_ids import known_ids, merge  # noqa: E402
 from edscan.detect.persona import parse_persona  # noqa: E402
 from edscan.models import Confidence, Observation  # noqa: E402
 from edscan.models import Detector as Kind  # noqa: E402
@@ -71,10 +72,17 @@ def main() -> None:
 
     samples = build_corpus()
     decoded = {s.flow.index: decode_flow(s.flow) for s in samples}
+    # as the scan runs them: the detector, then the endpoint knowledge (edscan.detect.known_ids)
+    endpoints = known_ids()
+
+    def run(detector: Detector, s: Sample) -> list[Observation]:
+        d = decoded[s.flow.index]
+        return merge(detector.observe(s.flow, d), endpoints.observe(s.flow, d))
+
     bare = Detector(None)
-    without = {s.flow.index: bare.observe(s.flow, decoded[s.flow.index]) for s in samples}
+    without = {s.flow.index: run(bare, s) for s in samples}
     seeded = Detector(parse_persona(tomllib.loads(persona_toml())))
-    with_persona = {s.flow.index: seeded.observe(s.flow, decoded[s.flow.index]) for s in samples}
+    with_persona = {s.flow.index: run(seeded, s) for s in samples}
 
     positives = sum(1 for s in samples if s.carries)
     print(
@@ -115,7 +123,7 @@ def main() -> None:
         f"that are not labelled: {noisy}"
     )
     if args.misses:
-        for name in ("pattern + keyname, low and above",):
+        for name in ("pattern + keyname, medium and above", "pattern + keyname, low and above"):
             fps, misses = details[name]
             print(f"\n{name}: false positives")
             for k, n in fps.most_common():

@@ -11,11 +11,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:  # the declared stage's records build on these; ScanResult only carries one
+if TYPE_CHECKING:  # later stages' records that ScanResult carries (no runtime import)
     from edscan.declared.records import DeclaredComparison
+    from edscan.recipients.basis import FirstPartyBasis
+    from edscan.recipients.id_sync import IdLink
 
 Headers = tuple[tuple[str, str], ...]
 Address = tuple[str, int]
+
+# Where a flow was when the capture stopped (a flow's ``cut_off``; format 1.2): the request was
+# still arriving from the client, it was waiting for the response, or the response was still
+# arriving. Such a flow keeps what had arrived; the request is evidence either way.
+CUT_OFF_STAGES = ("request_incomplete", "no_response", "response_incomplete")
 
 
 @functools.total_ordering
@@ -147,6 +154,9 @@ class Flow:
     error: str | None = None
     websocket: tuple[WebSocketMessage, ...] = ()
     phase: str | None = None
+    # set when the capture stopped before the flow completed (CUT_OFF_STAGES): the request is
+    # kept as evidence, the response is missing or partial
+    cut_off: str | None = None
 
     @property
     def host(self) -> str:
@@ -184,7 +194,7 @@ class Flow:
             "error": self.error,
             "websocket": [m.to_dict() for m in self.websocket],
             "phase": self.phase,
-        }
+        } | ({"cut_off": self.cut_off} if self.cut_off else {})  # only when set (format 1.2)
 
 
 # --------------------------------------------------------------------------- detection
@@ -424,6 +434,7 @@ class CaptureInfo:
     end: float | None = None
     phases: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    cut_off: int = 0  # flows the capture's stop cut off before they completed
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -435,6 +446,7 @@ class CaptureInfo:
             "end": self.end,
             "phases": list(self.phases),
             "warnings": list(self.warnings),
+            "cut_off": self.cut_off,
         }
 
 
@@ -531,5 +543,7 @@ class ScanResult:
     first_party_reason: str = ""  # one sentence: what the first-party decision was based on
     # the vendor's declared data elements and third parties against the capture (--declared)
     declared: DeclaredComparison | None = None
+    first_party_basis: FirstPartyBasis | None = None  # candidates, evidence, confidence
+    id_links: tuple[IdLink, ...] = ()  # identifiers seen at several organisations (ID sync)
     # what a --browser capture's profile stored (cookies, local storage); () for other captures
     browser_storage: tuple[StoredItem, ...] = ()

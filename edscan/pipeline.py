@@ -20,6 +20,8 @@ from edscan.declared.compare import compare
 from edscan.declared.declaration import Declaration
 from edscan.decode.flow import decode_flow
 from edscan.detect.detector import Detector
+from edscan.detect.id_values import IdValues
+from edscan.detect.known_ids import known_ids, merge
 from edscan.detect.persona import Persona
 from edscan.models import (
     CaptureInfo,
@@ -30,7 +32,8 @@ from edscan.models import (
     ScanResult,
     StoredItem,
 )
-from edscan.recipients.domains import FirstParty
+from edscan.recipients import id_sync
+from edscan.recipients.first_party import FirstParty
 from edscan.recipients.recipient import build_recipients
 from edscan.recipients.trackers import TrackerDB, load_trackers
 from edscan.rules import run_rules
@@ -139,15 +142,26 @@ def scan(
     summaries: list[FlowSummary] = []
     observations: list[Observation] = []
     limits: list[str] = []
+    cut_off = 0  # flows the capture's stop cut off: analysed like any other, and counted
+    ids = IdValues()
+    endpoints = known_ids()
     for flow in source:
+        if flow.cut_off:
+            cut_off += 1
         decoded = decode_flow(flow)
-        observations.extend(detector.observe(flow, decoded))
+        observations.extend(
+            merge(detector.observe(flow, decoded), endpoints.observe(flow, decoded))
+        )
+        ids.add(flow, decoded)
         summaries.append(summarize(flow, signals(flow, decoded)))
         limits.extend(f"flow {flow.index}: {m}" for m in decoded.limits)
 
     db = load_trackers(data_dir, accept_noncommercial=accept_noncommercial)
     fp = FirstParty.resolve(first_party, summaries, db)
     observations = [dataclasses.replace(o, party=fp.party(o.host)) for o in observations]
+    # ID sync needs every flow's identifiers and who owns each host: known only now
+    links = tuple(id_sync.links(ids, db, fp))
+    observations = id_sync.attach(observations, links, fp)
     recipients = build_recipients(summaries, db, fp)
     stored = stored_items(getattr(source, "records", ()), db, fp)
 
@@ -163,6 +177,7 @@ def scan(
         end=max(times) if times else None,
         phases=phases,
         warnings=tuple(source.warnings) + tuple(db.problems) + tuple(limits),
+        cut_off=cut_off,
     )
     result = ScanResult(
         tool_version=__version__,
@@ -170,6 +185,8 @@ def scan(
         first_party=fp.domains,
         first_party_inferred=fp.inferred,
         first_party_reason=fp.reason,
+        first_party_basis=fp.basis,
+        id_links=links,
         flows=tuple(summaries),
         observations=tuple(observations),
         recipients=tuple(recipients),

@@ -940,11 +940,13 @@ def cookie(items: Items, rng: random.Random) -> _Req:
             *(f"{k.lstrip('$')}={v}" for k, v in items),
         ]
     )
-    return _Req(
+    r = _Req(
         "GET",
         f"https://tags.marketing-suite.example/p.gif?e=pv&t={_ts(rng)}",
         _browser_headers([("cookie", jar)]),
     )
+    r.truth.add("dev.install_id")  # the _ga cookie holds Google Analytics' client id
+    return r
 
 
 def referer(items: Items, rng: random.Random) -> _Req:

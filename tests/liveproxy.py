@@ -391,3 +391,216 @@ def mitmdump(
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+
+# --------------------------------------------------------------------------- a busy app
+
+
+STREAM_PART = b"partial-" * 128  # what /stream sends before it stalls (1 KB)
+
+
+@dataclass
+class SlowOrigin:
+    """An HTTP origin that answers only after ``delay`` seconds; ``/stream`` sends its headers
+    and ``STREAM_PART`` at once, then stalls. ``received`` lists the request targets."""
+
+    port: int = 0
+    received: list[str] = field(default_factory=list)
+    tls: bool = False  # HTTPS, as localhost
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+@contextmanager
+def slow_origin(delay: float = 4.0, tls: ssl.SSLContext | None = None) -> Iterator[SlowOrigin]:
+    import asyncio
+
+    origin = SlowOrigin(tls=tls is not None)
+    ready = threading.Event()
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            target = head.split(b" ", 2)[1].decode()
+            origin.received.append(target)
+            if target.startswith("/stream"):
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + STREAM_PART)
+                await writer.drain()
+            try:  # a handler that ends normally at the stop: Python 3.11's start_server
+                # reports a cancelled one as an error
+                await asyncio.wait_for(stop.wait(), delay)
+                return
+            except TimeoutError:
+                pass
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    async def serve() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=4096, ssl=tls)
+        origin.port = int(server.sockets[0].getsockname()[1])
+        ready.set()
+        async with server:
+            await stop.wait()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+
+    t = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    t.start()
+    ready.wait(10)
+    try:
+        yield origin
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        t.join(timeout=10)
+        loop.close()
+
+
+@contextmanager
+def h2_slow_origin(tls: ssl.SSLContext) -> Iterator[SlowOrigin]:
+    """An HTTPS origin that speaks HTTP/2 only and never answers, except ``/hello`` (at once)
+    and ``/stream``: its headers and ``STREAM_PART``, then a stall. ``received`` lists the
+    request paths."""
+    import asyncio
+
+    from h2.config import H2Configuration
+    from h2.connection import H2Connection
+    from h2.events import RequestReceived
+
+    tls.set_alpn_protocols(["h2"])
+    origin = SlowOrigin(tls=True)
+    ready = threading.Event()
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = H2Connection(H2Configuration(client_side=False))
+        conn.initiate_connection()
+        writer.write(conn.data_to_send())
+        try:
+            while data := await reader.read(65536):
+                for event in conn.receive_data(data):
+                    if isinstance(event, RequestReceived):
+                        path = dict(event.headers)[b":path"].decode()
+                        origin.received.append(path)
+                        if path.startswith("/hello"):
+                            conn.send_headers(event.stream_id, [(":status", "200")])
+                            conn.send_data(event.stream_id, b"ok", end_stream=True)
+                        elif path.startswith("/stream"):
+                            conn.send_headers(event.stream_id, [(":status", "200")])
+                            conn.send_data(event.stream_id, STREAM_PART)
+                writer.write(conn.data_to_send())
+                await writer.drain()
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    async def serve() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=tls)
+        origin.port = int(server.sockets[0].getsockname()[1])
+        ready.set()
+        async with server:
+            await stop.wait()
+
+    t = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    t.start()
+    ready.wait(10)
+    try:
+        yield origin
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        t.join(timeout=10)
+        loop.close()
+
+
+class Crowd:
+    """Many clients at once, each on its own connection through the proxy: each sends one raw
+    request (bytes) and waits for the answer until ``close``.
+
+    With ``tunnel`` (the origin's port and a context trusting the proxy's CA) each client
+    first opens a CONNECT tunnel to ``localhost`` and TLS inside it, as an HTTPS client does.
+    """
+
+    def __init__(
+        self,
+        proxy_port: int,
+        requests: list[bytes],
+        tunnel: tuple[int, ssl.SSLContext] | None = None,
+    ) -> None:
+        import asyncio
+
+        self._port = proxy_port
+        self._requests = requests
+        self._tunnel = tunnel
+        self._loop = asyncio.new_event_loop()
+        self._stop = asyncio.Event()
+        self.sent = 0  # requests written to the proxy in full
+        self._thread = threading.Thread(
+            target=self._loop.run_until_complete, args=(self._main(),), daemon=True
+        )
+        self._thread.start()
+
+    async def _one(self, raw: bytes) -> None:
+        import asyncio
+
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", self._port)
+        except OSError:
+            return
+        try:
+            if self._tunnel is not None:
+                port, tls = self._tunnel
+                writer.write(f"CONNECT localhost:{port} HTTP/1.1\r\n\r\n".encode())
+                if b" 200 " not in await reader.readuntil(b"\r\n\r\n"):
+                    return
+                await writer.start_tls(tls, server_hostname="localhost")
+            writer.write(raw)
+            await writer.drain()
+            self.sent += 1
+            await reader.read()
+        except OSError:
+            pass
+        finally:
+            writer.close()
+
+    async def _main(self) -> None:
+        import asyncio
+
+        tasks = [asyncio.create_task(self._one(r)) for r in self._requests]
+        await self._stop.wait()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.sleep(0)  # let the transports close
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+
+def _request_line(origin: SlowOrigin, method: str, target: str) -> str:
+    # through a tunnel a request names its path only; to the proxy directly, the whole URL
+    if origin.tls:
+        host = f"localhost:{origin.port}"
+        return f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n"
+    host = f"127.0.0.1:{origin.port}"
+    return f"{method} http://{host}{target} HTTP/1.1\r\nHost: {host}\r\n"
+
+
+def proxied_get(origin: SlowOrigin, target: str) -> bytes:
+    return (_request_line(origin, "GET", target) + "\r\n").encode()
+
+
+def proxied_upload(origin: SlowOrigin, target: str, part: bytes, length: int) -> bytes:
+    """A POST whose body stops after ``part`` of ``length`` bytes (the client still sending)."""
+    head = _request_line(origin, "POST", target) + f"Content-Length: {length}\r\n\r\n"
+    return head.encode() + part

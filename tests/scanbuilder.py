@@ -18,6 +18,7 @@ from typing import Any
 
 from edscan.declared.compare import compare
 from edscan.declared.declaration import Declaration
+from edscan.detect.id_values import Sighting
 from edscan.models import (
     CaptureInfo,
     Confidence,
@@ -30,6 +31,7 @@ from edscan.models import (
     ScanResult,
 )
 from edscan.recipients.domains import registrable_domain
+from edscan.recipients.id_sync import IdLink
 from edscan.rules import run_rules
 
 FIRST = "school.example"
@@ -46,6 +48,7 @@ class ScanBuilder:
         self.declared: dict[str, Recipient] = {}
         self.declaration: Declaration | None = None  # the vendor's agreement (--declared)
         self.settings: dict[str, Any] = {}  # scan settings (child_directed, persona_age_band …)
+        self.id_links: list[IdLink] = []  # identifiers seen at several organisations (EDS030)
 
     def recipient(
         self,
@@ -130,6 +133,50 @@ class ScanBuilder:
         )
         return self
 
+    def id_link(
+        self,
+        handed: int,
+        received: Sequence[int],
+        *,
+        how: str = "redirect",
+        source: str = "Source Co",
+        key: str = "uid",
+        confidence: Confidence = Confidence.HIGH,
+        first_party: bool = False,
+    ) -> ScanBuilder:
+        """An identifier handed out in flow ``handed`` and received in flows ``received``."""
+        origin = self.flows[handed]
+        sightings = [
+            Sighting(
+                flow=handed,
+                host=origin.host,
+                location="response-header:location>query:" + key,
+                key=key,
+                sent=how == "same value",
+            )
+        ] + [
+            Sighting(flow=i, host=self.flows[i].host, location="query:" + key, key=key, sent=True)
+            for i in received
+        ]
+        self.id_links.append(
+            IdLink(
+                digest=f"{len(self.id_links):016x}",
+                key=key,
+                how=how,
+                source=source,
+                source_domain=registrable_domain(origin.host),
+                receivers=tuple(
+                    dict.fromkeys(registrable_domain(self.flows[i].host) for i in received)
+                ),
+                organizations=(source,),
+                first_party=first_party,
+                sightings=tuple(sightings),
+                confidence=confidence,
+                value="id-value-0123456789",
+            )
+        )
+        return self
+
     def declare(self, declaration: Declaration) -> ScanBuilder:
         """Compare the result with ``declaration``, as ``scan(..., declared=)`` does."""
         self.declaration = declaration
@@ -189,6 +236,7 @@ class ScanBuilder:
             observations=tuple(self.observations),
             recipients=tuple(sorted(recipients.values(), key=lambda r: r.domain)),
             settings={**self.settings, **(settings or {})},
+            id_links=tuple(self.id_links),
         )
         if self.declaration is not None:
             result = dataclasses.replace(result, declared=compare(self.declaration, result))

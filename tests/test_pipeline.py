@@ -161,3 +161,27 @@ def test_classdojo_login_email_stays_first_party(tmp_path: Path) -> None:
     assert {o.party for o in hits} == {Party.FIRST}
     third = {r.organization for r in result.recipients if r.party is Party.THIRD}
     assert any("Meta" in (o or "") for o in third) and any("ByteDance" in (o or "") for o in third)
+
+
+def test_requests_cut_off_by_the_stop_are_detected_and_counted(tmp_path: Path) -> None:
+    capture = tmp_path / "cut.edscan.jsonl"
+    email = "ivo.quillfeather@example.org"
+    with CaptureWriter(capture) as w:
+        for i in range(3):
+            w.write(
+                Flow(
+                    index=i, id=f"c{i}", method="GET", scheme="https",
+                    url=f"https://tracker.example.net/collect?n={i}&email={email}",
+                    request_start=1000.0 + i, cut_off="no_response",
+                    error="cut off by the stop of the capture before the response arrived",
+                )
+            )  # fmt: skip
+        w.write(Flow(index=3, id="d", method="GET", url="https://app.example.org/", status=200))
+    persona = tmp_path / "p.toml"
+    persona.write_text(f'[student]\nemail = "{email}"\n')
+    from edscan.detect.persona import load_persona
+
+    result = scan(capture, persona=load_persona(persona))
+    assert result.capture.cut_off == 3 and result.capture.flows == 4
+    found = {o.flow for o in result.observations if o.persona_field == "student.email"}
+    assert found == {0, 1, 2}

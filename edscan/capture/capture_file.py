@@ -25,7 +25,9 @@ from edscan.errors import CaptureError
 from edscan.models import Body, Flow, WebSocketMessage
 
 FORMAT_NAME = "edscan-capture"
-FORMAT_VERSION = "1.2"  # 1.1: optional "decoded" on bodies (HAR imports); 1.2: record lines
+FORMAT_VERSION = (
+    "1.2"  # 1.1: optional "decoded" on bodies (HAR imports); 1.2: record lines, "cut_off"
+)
 SUFFIX = ".edscan.jsonl"
 
 
@@ -144,6 +146,7 @@ _FLOW_FIELDS = (
     "error",
     "websocket",
     "phase",
+    "cut_off",
 )
 _BODY_FIELDS = ("content", "size", "truncated", "decoded")
 _FAST = (
@@ -181,6 +184,7 @@ def _setter(cls: type, name: str) -> Callable[[object, object], None]:
     _f_error,
     _f_websocket,
     _f_phase,
+    _f_cut_off,
 ) = (_setter(Flow, n) for n in _FLOW_FIELDS)
 _b_content, _b_size, _b_truncated, _b_decoded = (_setter(Body, n) for n in _BODY_FIELDS)
 
@@ -257,6 +261,7 @@ def flow_from_dict(d: dict[str, Any]) -> Flow:
             error=get("error"),
             websocket=_websocket(ws) if ws else (),
             phase=get("phase"),
+            cut_off=get("cut_off"),
         )
     f: Flow = _new(Flow)
     # the required keys first: a line without them raises KeyError before any other work
@@ -284,6 +289,7 @@ def flow_from_dict(d: dict[str, Any]) -> Flow:
     _f_error(f, get("error"))
     _f_websocket(f, _websocket(ws) if ws else ())
     _f_phase(f, get("phase"))
+    _f_cut_off(f, get("cut_off"))
     return f
 
 

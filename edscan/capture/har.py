@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from edscan.models import Body, Flow, WebSocketMessage
+from edscan.models import CUT_OFF_STAGES, Body, Flow, WebSocketMessage
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _WS_SCHEMES = {"ws": "http", "wss": "https"}
@@ -385,6 +385,7 @@ def flow_from_har(
     )
     response_end = end if has_response else None
     reason = (reason if isinstance(reason, str) else "") if has_response else None
+    cut_off = extra.get("cut_off")
     if extra:  # written by edscan: what HAR has no field for, exactly as it was
         request_body = _apply_body_meta(request_body, extra.get("request_body"))
         response_body = _apply_body_meta(response_body, extra.get("response_body"))
@@ -422,6 +423,7 @@ def flow_from_har(
         error=valid_text(error) if isinstance(error, str) and error else None,
         websocket=_websocket(entry.get("_webSocketMessages")),
         phase=valid_text(phase) if phase is not None else None,
+        cut_off=cut_off if cut_off in CUT_OFF_STAGES else None,
     )
 
 

@@ -303,6 +303,8 @@ def har_entry(flow: Flow, *, pageref: str | None = None) -> dict[str, Any]:
         "request_body": request_meta,
         "response_body": response_meta,
     }
+    if flow.cut_off:  # only when set, as in the capture format
+        entry["_edscan"]["cut_off"] = flow.cut_off
     return entry
 
 

@@ -154,6 +154,58 @@ def record_from_mitmproxy(
     }
 
 
+# The error a cut-off flow carries, so that a reader that does not know ``cut_off`` (format
+# 1.1) still sees a flow that did not complete, and why.
+CUT_OFF_ERRORS = {
+    "request_incomplete": "cut off by the stop of the capture while the request was arriving",
+    "no_response": "cut off by the stop of the capture before the response arrived",
+    "response_incomplete": "cut off by the stop of the capture while the response was arriving",
+}
+
+
+def cut_off_stage(f: Any) -> str:
+    """Where an unfinished ``HTTPFlow`` had got to: one of ``models.CUT_OFF_STAGES``."""
+    if f.request.timestamp_end is None:
+        return "request_incomplete"
+    if f.response is None:
+        return "no_response"
+    return "response_incomplete"
+
+
+def cut_off_record(
+    f: Any,
+    *,
+    index: int,
+    max_body: int | None = None,
+    phase: str | None = None,
+    request_part: bytes | None = None,
+    response_part: bytes | None = None,
+) -> dict[str, Any]:
+    """The capture record of a flow the stop cut off, marked ``cut_off``.
+
+    It is ``record_from_mitmproxy``'s record with what had arrived of an unfinished body
+    (``request_part`` / ``response_part``: the bytes mitmproxy had buffered) in place of the
+    missing one, marked truncated: its ``size`` is what had arrived, the whole is unknown.
+    """
+    stage = cut_off_stage(f)
+    record = record_from_mitmproxy(f, index=index, max_body=max_body, phase=phase)
+    if stage == "request_incomplete" and request_part:
+        record["request_body"] = _partial_body(request_part, max_body)
+    if stage == "response_incomplete" and response_part:
+        record["response_body"] = _partial_body(response_part, max_body)
+    if record["error"] is None:
+        record["error"] = CUT_OFF_ERRORS[stage]
+    record["cut_off"] = stage
+    return record
+
+
+def _partial_body(raw: bytes, max_body: int | None) -> dict[str, Any] | None:
+    body = _body(raw, max_body)
+    if body is not None:
+        body["truncated"] = True  # the rest never arrived
+    return body
+
+
 def flow_from_mitmproxy(
     f: Any, *, index: int, max_body: int | None = None, phase: str | None = None
 ) -> Flow:

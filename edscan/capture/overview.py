@@ -41,6 +41,7 @@ class CaptureOverview:
     skipped: tuple[tuple[str, int], ...]
     warnings: tuple[str, ...]
     about: tuple[tuple[str, str], ...] = ()  # who wrote it, when, with what settings
+    cut_off: int = 0  # flows the stop of the recording cut off (part of failed)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +51,7 @@ class CaptureOverview:
             "sha256": self.sha256,
             "flows": self.flows,
             "failed": self.failed,
+            "cut_off": self.cut_off,
             "websocket": self.websocket,
             "start": self.start,
             "end": self.end,
@@ -90,7 +92,7 @@ def overview(source: Source) -> CaptureOverview:
     """Read every flow of ``source`` once and count what is there."""
     hosts: Counter[str] = Counter()
     phases: Counter[str] = Counter()
-    flows = failed = websocket = unphased = 0
+    flows = failed = websocket = unphased = cut_off = 0
     start: float | None = None
     end: float | None = None
     for flow in source:
@@ -101,6 +103,7 @@ def overview(source: Source) -> CaptureOverview:
         else:
             phases[flow.phase] += 1  # Counter keeps first-insertion order
         failed += flow.error is not None
+        cut_off += flow.cut_off is not None
         websocket += bool(flow.websocket)
         t0 = flow.request_start
         t1 = flow.response_end if flow.response_end is not None else t0
@@ -124,6 +127,7 @@ def overview(source: Source) -> CaptureOverview:
         skipped=tuple(sorted(source.skipped.items())),
         warnings=tuple(source.warnings),
         about=_about(source),
+        cut_off=cut_off,
     )
 
 
@@ -161,6 +165,8 @@ def render_text(o: CaptureOverview) -> str:
     extra = []
     if o.failed:
         extra.append(f"{o.failed} failed")
+    if o.cut_off:
+        extra.append(f"{o.cut_off} of them cut off by the stop of the recording")
     if o.websocket:
         extra.append(f"{o.websocket} with WebSocket messages")
     lines.append(f"flows     {o.flows}" + (f" ({', '.join(extra)})" if extra else ""))

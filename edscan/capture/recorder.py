@@ -8,6 +8,10 @@ Load it into any mitmproxy tool with the script ``addons/edscan_recorder.py``::
 
 * HTTP flows with a response (``response``) and flows that failed (``error``);
 * WebSocket connections, once, when they end (``websocket_end``), with all their messages;
+* flows still unfinished when the proxy stops (``done``, or ``record_cut_off`` from
+  ``edscan capture`` after its grace period): once a request has left the device it is
+  evidence, so it is written with what had arrived and marked ``cut_off`` (where it had got
+  to) instead of being lost with its connection;
 * TLS handshakes the client refused (``tls_failed_client``): usually certificate pinning, or a
   device without the CA installed. They are written as failed ``CONNECT`` flows whose error
   starts with ``TLS_REFUSED`` so a report can say which hosts were not inspected.
@@ -42,7 +46,8 @@ from mitmproxy import flow as mitm_flow
 from mitmproxy.net.http import url as mitm_url
 
 from edscan.capture.capture_file import CaptureWriter
-from edscan.capture.mitm import record_from_mitmproxy
+from edscan.capture.inflight import PartialBodies, partial_bodies
+from edscan.capture.mitm import cut_off_record, record_from_mitmproxy
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +87,7 @@ class RecorderStats:
     hosts: set[str] = field(default_factory=set)
     refused_hosts: set[str] = field(default_factory=set)
     unrecorded: int = 0  # flows that could not be converted (logged one by one)
+    cut_off: int = 0  # flows written unfinished because the proxy stopped (counted in flows)
     phases: list[str] = field(default_factory=list)  # every label used, in order
 
 
@@ -98,6 +104,9 @@ class Recorder:
         self._done: weakref.WeakSet[http.HTTPFlow] = weakref.WeakSet()
         # WebSocket flows are written when they end; the ones still open are flushed in done()
         self._open_websockets: dict[str, http.HTTPFlow] = {}
+        # HTTP flows whose request has begun (requestheaders) and that have neither ended
+        # (response, error) nor become a WebSocket: what a stop would cut off
+        self._in_flight: dict[str, http.HTTPFlow] = {}
         self._onboarding_host = "mitm.it"
         self._netlocs: set[str] = set()
         # called with the new label whenever the phase changes (edscan capture's console)
@@ -178,11 +187,53 @@ class Recorder:
                 logger.error(f"edscan: could not finish {writer.path}: {e}")
 
     def done(self) -> None:
+        # mitmproxy calls done with the connections still open: the requests waiting for a
+        # response are written now, or they would be lost with their connections.
+        if self._in_flight:
+            self.record_cut_off(partial_bodies(getattr(ctx, "master", None)))
         # WebSocket connections still open at shutdown are kept with the messages seen so far.
         for f in list(self._open_websockets.values()):
             self._record(f)
         self._open_websockets.clear()
         self._close()
+
+    @property
+    def in_flight(self) -> int:
+        """Requests begun and not yet answered (or failed)."""
+        return len(self._in_flight)
+
+    def record_cut_off(self, parts: dict[str, PartialBodies] | None = None) -> int:
+        """Write every flow still in flight, marked cut off; the number written.
+
+        ``parts`` (flow id → what had arrived of its bodies) fills in bodies mitmproxy had not
+        finished buffering. A flow that ends later is not written again.
+        """
+        flows = list(self._in_flight.values())
+        self._in_flight.clear()
+        written = 0
+        for f in flows:
+            writer = self.writer
+            if writer is None or f in self._done:
+                continue
+            self._done.add(f)
+            part = (parts or {}).get(f.id, _NOTHING)
+            try:
+                record = cut_off_record(
+                    f,
+                    index=writer.flows,
+                    max_body=self.max_body,
+                    phase=f.metadata.get(PHASE_KEY, self.phase),
+                    request_part=part.request,
+                    response_part=part.response,
+                )
+            except Exception:
+                self.stats.unrecorded += 1
+                logger.exception(f"edscan: could not record flow {f.id} ({f.request.url})")
+                continue
+            if self._write(writer, record, f):
+                self.stats.cut_off += 1
+                written += 1
+        return written
 
     # ----------------------------------------------------------------- phase marks
 
@@ -245,6 +296,9 @@ class Recorder:
                 http.Headers(), b"", None, now, now,
             )  # fmt: skip
 
+    def requestheaders(self, f: http.HTTPFlow) -> None:
+        self._in_flight[f.id] = f
+
     def request(self, f: http.HTTPFlow) -> None:
         if self.failure is not None:
             if f.killable:
@@ -262,6 +316,7 @@ class Recorder:
             host = req.pretty_host
         if host == MARK_HOST:
             self._done.add(f)
+            self._in_flight.pop(f.id, None)
             try:
                 self._answer_mark(f)
             except Exception:  # never break the user's traffic
@@ -273,16 +328,19 @@ class Recorder:
             return
         if host == self._onboarding_host:
             self._done.add(f)  # the certificate download page, not app traffic
+            self._in_flight.pop(f.id, None)
             return
         f.metadata[PHASE_KEY] = self.phase
 
     def response(self, f: http.HTTPFlow) -> None:
+        self._in_flight.pop(f.id, None)
         if f.websocket is not None:
             self._open_websockets[f.id] = f  # recorded once, with its messages, when it ends
             return
         self._record(f)
 
     def error(self, f: http.HTTPFlow) -> None:
+        self._in_flight.pop(f.id, None)
         if f.websocket is not None and f.id in self._open_websockets:
             return  # websocket_end follows
         self._record(f)
@@ -324,15 +382,18 @@ class Recorder:
             self.stats.unrecorded += 1
             logger.exception(f"edscan: could not record flow {f.id} ({f.request.url})")
             return
+        self._write(writer, record, f)
+
+    def _write(self, writer: CaptureWriter, record: dict[str, Any], f: http.HTTPFlow) -> bool:
         try:
             writer.write_record(record)
         except (TypeError, UnicodeError):  # a value the format cannot hold; nothing was written
             self.stats.unrecorded += 1
             logger.exception(f"edscan: could not record flow {f.id} ({f.request.url})")
-            return
+            return False
         except (OSError, ValueError) as e:  # ValueError: the file was closed under us
             self._write_failed(writer.path, e, f)
-            return
+            return False
         try:
             self._count(record, f)
         except Exception:  # the flow is recorded; only the live counters are off
@@ -342,6 +403,7 @@ class Recorder:
                 listener(record, f)
             except Exception:  # live analysis must never break recording or traffic
                 logger.exception("edscan: a record listener failed")
+        return True
 
     def _count(self, record: dict[str, Any], f: http.HTTPFlow) -> None:
         stats = self.stats
@@ -372,6 +434,9 @@ class Recorder:
             f.kill()  # type: ignore[no-untyped-call]
         self._close()
         ctx.master.shutdown()  # type: ignore[no-untyped-call]
+
+
+_NOTHING = PartialBodies()
 
 
 def _options_error(message: str) -> Exception:

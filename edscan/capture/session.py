@@ -3,7 +3,15 @@
 mitmproxy runs in this process (a ``Master`` with mitmproxy's default addons and the
 ``Recorder``), not as a ``mitmdump`` child: the console reads the recorder's counters and sets
 phases directly on the proxy's event loop, with no second process to find on ``PATH``, no IPC
-and no log scraping, and Ctrl-C/SIGTERM stop one process cleanly. No ``config.yaml`` is read
+and no log scraping, and Ctrl-C/SIGTERM/SIGHUP stop one process cleanly.
+
+The stop (``_Session._stop``): stop accepting connections, give the requests in flight
+``--grace`` seconds to finish, write the rest marked cut off (a request that left the device is
+evidence, answered or not), close the connections ourselves and only then let mitmproxy shut
+down. A connection left for ``asyncio.run`` to cancel at exit prints a ``CancelledError``
+traceback on Python 3.11 (its ``start_server`` reports a cancelled client task as an error):
+closing them here ends those tasks normally, and the loop's exception handler drops that one
+report should any remain. No ``config.yaml`` is read
 from the confdir, so nothing can quietly turn upstream certificate verification off.
 """
 
@@ -14,22 +22,26 @@ import contextlib
 import errno
 import logging
 import os
-import shutil
 import signal
 import socket
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from edscan.capture.console import ConsoleLog, ConsoleOut, Display
+from edscan.capture.inflight import close_connections, partial_bodies
 from edscan.capture.recorder import DEFAULT_MAX_BODY, Recorder, normalize_label
 from edscan.errors import EdscanError
 
 DEFAULT_CONFDIR = "~/.mitmproxy"
 CA_PEM = "mitmproxy-ca-cert.pem"
 CA_CER = "mitmproxy-ca-cert.cer"
-PROMPT = "phase label> "
+DEFAULT_GRACE = 3.0  # seconds the requests in flight get to finish when the capture stops
+CLOSE_TIMEOUT = 0.5  # seconds to wait for the closed connections to be gone
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3}
 
@@ -42,6 +54,7 @@ class CaptureOptions:
     phase: str | None = None
     max_body: int = DEFAULT_MAX_BODY
     confdir: Path = field(default_factory=lambda: Path(DEFAULT_CONFDIR).expanduser())
+    grace: float = DEFAULT_GRACE
     alerts: str = "all"  # live alerts (edscan.live): all, high or none
     persona: Path | None = None
     first_party: tuple[str, ...] = ()
@@ -57,6 +70,7 @@ class CaptureSummary:
     phases: tuple[str, ...]
     refused_hosts: tuple[str, ...]
     unrecorded: int
+    cut_off: int = 0  # requests written unfinished at the stop (part of flows)
     report_command: str = ""
     live: tuple[str, ...] = ()  # the live-analysis lines of the summary (edscan.live.console)
     browser_storage: int = 0  # cookies and local-storage items recorded from --browser
@@ -172,7 +186,8 @@ def startup_text(
     if phase:
         lines.append(f"     Current phase: {phase}")
     lines += [
-        "Upstream certificates are verified. Stop with Ctrl-C.",
+        "Upstream certificates are verified. Stop with Ctrl-C (twice: without waiting for "
+        "requests in flight).",
         "",
     ]
     return "\n".join(lines)
@@ -191,6 +206,11 @@ def summary_text(s: CaptureSummary) -> str:
             f"  {len(s.refused_hosts)} host(s) refused the proxy's certificate (likely pinned; "
             f"their traffic was not inspected): {', '.join(s.refused_hosts)}"
         )
+    if s.cut_off:
+        lines.append(
+            f"  {s.cut_off} request(s) were still unanswered at the stop: recorded as sent, "
+            "marked cut off"
+        )
     if s.unrecorded:
         lines.append(f"  {s.unrecorded} flow(s) could not be recorded (see the messages above)")
     lines += list(s.live)
@@ -207,101 +227,10 @@ def status_text(rec: Recorder) -> str:
     )
 
 
-# --------------------------------------------------------------------------- the console
-
-
-class Display:
-    """Writes the console: messages, and a status line redrawn in place on a terminal.
-
-    On a terminal with an interactive stdin the status sits on the line above a prompt, so
-    redrawing it never disturbs what the user is typing. Elsewhere status lines are printed
-    plainly, and only when something changed.
-    """
-
-    def __init__(self, out: TextIO, *, tty: bool, prompt: bool) -> None:
-        self.out = out
-        self.tty = tty
-        self.prompt = prompt and tty
-        self.active = False
-        self.entered = False  # the user just pressed Enter: the prompt moved down a line
-        self._last_plain = ""
-
-    def _fit(self, text: str) -> str:
-        width = shutil.get_terminal_size((100, 24)).columns
-        return text if len(text) < width else text[: max(width - 2, 10)] + "…"
-
-    def start(self, status: str) -> None:
-        if self.tty:
-            self.out.write(self._fit(status) + ("\n" + PROMPT if self.prompt else ""))
-            self.out.flush()
-            self.active = True
-
-    def _clear(self) -> None:
-        if not self.active:
-            return
-        if self.prompt:
-            # the status line is one line up (two after the user pressed Enter)
-            self.out.write(f"\x1b[{2 if self.entered else 1}A\r\x1b[J")
-        else:
-            self.out.write("\r\x1b[K")
-        self.entered = False
-
-    def message(self, text: str, status: str) -> None:
-        if self.tty and self.active:
-            self._clear()
-            self.out.write(text + "\n")
-            self.active = False
-            self.start(status)
-        else:
-            self.out.write(text + "\n")
-            self.out.flush()
-
-    def refresh(self, status: str) -> None:
-        if self.tty:
-            if not self.active:
-                return
-            if self.prompt:
-                self.out.write(f"\x1b7\x1b[1A\r\x1b[K{self._fit(status)}\x1b8")
-            else:
-                self.out.write(f"\r\x1b[K{self._fit(status)}")
-            self.out.flush()
-        elif status != self._last_plain:
-            self._last_plain = status
-            self.out.write(status + "\n")
-            self.out.flush()
-
-    def stop(self) -> None:
-        if self.tty and self.active:
-            self._clear()
-            self.out.flush()
-            self.active = False
-
-
-class _ConsoleLog(logging.Handler):
-    """mitmproxy's warnings and errors, shown between status redraws; kept until running."""
-
-    def __init__(self, display: Display, status: Callable[[], str]) -> None:
-        super().__init__(logging.WARNING)
-        self.display = display
-        self.status = status
-        self.live = False
-        self.early: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if not self.live:
-            self.early.append(record)
-            return
-        try:
-            text = record.getMessage().split("\n", 1)[0]
-            self.display.message(f"  ! {text}", self.status())
-        except Exception:  # pragma: no cover - never let logging break the proxy
-            self.handleError(record)
-
-
 @dataclass
 class _Session:
     options: CaptureOptions
-    out: TextIO
+    out: ConsoleOut
     stdin: TextIO | None
     status_interval: float
     recorder: Recorder = field(default_factory=Recorder)
@@ -309,6 +238,11 @@ class _Session:
     browser: Any = None  # edscan.capture.browser.BrowserSession, once started
     listen_error: str | None = None
     _buffer: bytes = b""
+    # set by the first stop signal, and by the second (skip the grace period)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _stop_now: asyncio.Event = field(default_factory=asyncio.Event)
+    # stop signals that arrived before the proxy's loop took the signals over
+    early_signals: list[int] = field(default_factory=list)
 
     def _status(self) -> str:
         from edscan.live.console import status_suffix
@@ -332,7 +266,7 @@ class _Session:
         tty = self.out.isatty()
         interactive = self.stdin is not None and self.stdin.isatty()
         display = Display(self.out, tty=tty, prompt=interactive)
-        log = _ConsoleLog(display, self._status)
+        log = ConsoleLog(display, self._status)
         root = logging.getLogger()
         root.addHandler(log)
         try:
@@ -351,7 +285,10 @@ class _Session:
             except exceptions.OptionsError as e:
                 raise EdscanError(str(e)) from e
             loop = asyncio.get_running_loop()
-            self._install_signals(loop, m, display)
+            # mitmproxy puts its own handler in place while it runs; this one is for before and
+            # after (asyncio.run's final clean-up included)
+            loop.set_exception_handler(self._loop_error)
+            self._install_signals(loop, display)
             self.recorder.on_phase = lambda label: display.message(
                 f"Phase: {label}" if label else "Phase cleared", self._status()
             )
@@ -385,12 +322,17 @@ class _Session:
                     port=port,
                     confdir=self.options.confdir,
                     output=self.options.output,
-                    stop=lambda: _stop_soon(loop, m),
+                    stop=lambda: _stop_soon(loop, self._stopping),
                 )
             ticker = asyncio.create_task(self._tick(display))
+            stop_signal = asyncio.create_task(self._stopping.wait())
             try:
+                await asyncio.wait([runner, stop_signal], return_when=asyncio.FIRST_COMPLETED)
+                if not runner.done():
+                    await self._stop(m, display)
                 await runner
             finally:
+                stop_signal.cancel()
                 ticker.cancel()
                 display.stop()
         finally:
@@ -424,16 +366,58 @@ class _Session:
             await asyncio.sleep(0.02)
         return None
 
-    def _install_signals(self, loop: asyncio.AbstractEventLoop, m: Any, display: Display) -> None:
-        def stop() -> None:
-            display.message("Stopping…", self._status())
-            m.shutdown()
-            # a second Ctrl-C interrupts for real; every flow so far is already on disk
-            loop.remove_signal_handler(signal.SIGINT)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+    def _install_signals(self, loop: asyncio.AbstractEventLoop, display: Display) -> None:
+        def stop(sig: signal.Signals) -> None:
+            if not self._stopping.is_set():
+                self._stopping.set()
+            elif not self._stop_now.is_set():
+                self._stop_now.set()
+                display.message(f"{sig.name} again: stopping now", self._status())
 
-        loop.add_signal_handler(signal.SIGINT, stop)
-        loop.add_signal_handler(signal.SIGTERM, stop)
+        for sig in STOP_SIGNALS:
+            loop.add_signal_handler(sig, stop, sig)
+        if self.early_signals:  # a stop asked for while starting: start, then stop at once
+            self._stopping.set()
+
+    async def _stop(self, m: Any, display: Display) -> None:
+        """Stop accepting, wait out the grace period, write what is left, close, shut down.
+
+        Takes at most the grace period plus about a second, whatever the proxy is doing.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(self.options.grace, 0.0)
+        rec = self.recorder
+        ps = m.addons.get("proxyserver")
+        try:  # no new connections from now on; the open ones carry on
+            await asyncio.wait_for(ps.servers.update([]), timeout=CLOSE_TIMEOUT)
+        except Exception:  # a server that will not stop must not hold up the stop
+            logging.getLogger(__name__).debug("stopping the servers", exc_info=True)
+        if rec.in_flight and self.options.grace > 0 and not self._stop_now.is_set():
+            display.message(
+                f"Stopping: waiting up to {self.options.grace:g} s for {rec.in_flight} "
+                "request(s) in flight (Ctrl-C again to stop now)",
+                self._status(),
+            )
+        else:
+            display.message("Stopping…", self._status())
+        now = asyncio.create_task(self._stop_now.wait())
+        try:
+            while rec.in_flight and not now.done() and (left := deadline - loop.time()) > 0:
+                await asyncio.wait([now], timeout=min(left, 0.05))
+        finally:
+            now.cancel()
+        rec.record_cut_off(partial_bodies(m))
+        await close_connections(m, timeout=CLOSE_TIMEOUT)
+        m.shutdown()
+
+    def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, asyncio.CancelledError):
+            # Python 3.11's asyncio.start_server reports a cancelled client task as an error
+            # (fixed in 3.12): a closed connection, not a problem
+            return
+        what = str(exc) if exc is not None else str(context.get("message", "?"))
+        logging.getLogger(__name__).error(f"edscan capture: unexpected error: {what}")
 
     def _stdin_works(self, loop: asyncio.AbstractEventLoop, display: Display) -> bool:
         """Read phase labels from stdin, line by line, on the proxy's loop."""
@@ -485,10 +469,31 @@ class _Session:
             display.refresh(self._status())
 
 
-def _stop_soon(loop: asyncio.AbstractEventLoop, m: Any) -> None:
-    """Stop the proxy from another thread (the browser window was closed)."""
-    with contextlib.suppress(RuntimeError):
-        loop.call_soon_threadsafe(m.shutdown)
+@contextlib.contextmanager
+def _signals_noted(into: list[int]) -> Iterator[None]:
+    """Until the proxy's loop handles them, a stop signal is noted in ``into``, not acted on.
+
+    Starting (mitmproxy's imports, the CA, the listening socket) takes a moment; a Ctrl-C,
+    SIGTERM or SIGHUP then would otherwise end the process with a ``KeyboardInterrupt``
+    traceback, or kill it before the capture file is complete. Noted, it stops the capture as
+    soon as it runs, the usual way.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set signal handlers (a library caller's thread)
+        return
+    previous = {sig: signal.signal(sig, lambda n, _frame: into.append(n)) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stop_soon(loop: asyncio.AbstractEventLoop, stopping: asyncio.Event) -> None:
+    """Stop the capture from another thread (the browser window was closed) the way a stop
+    signal does: the requests in flight get the grace period, the rest are written cut off."""
+    with contextlib.suppress(RuntimeError):  # the loop is already gone: the capture ended
+        loop.call_soon_threadsafe(stopping.set)
 
 
 def run_capture(
@@ -498,13 +503,15 @@ def run_capture(
     stdin: TextIO | None = None,
     status_interval: float | None = None,
 ) -> CaptureSummary:
-    """Record until Ctrl-C or SIGTERM; the summary of what was recorded.
+    """Record until Ctrl-C, SIGTERM or SIGHUP; the summary of what was recorded.
 
     Raises ``EdscanError`` for bad options, a port in use, or a capture that could not be
     written (the proxy stops at once then, so no traffic passes unrecorded).
     """
-    out = out or sys.stderr
+    console = ConsoleOut(out or sys.stderr)
     output = options.output
+    if options.grace < 0:
+        raise EdscanError("--grace must be 0 or more seconds")
     if options.max_body < 0:
         raise EdscanError("--max-body must be 0 or more bytes")
     if not 0 <= options.listen_port <= 65535:
@@ -523,7 +530,7 @@ def run_capture(
     if not output.parent.is_dir():
         raise EdscanError(f"{output.parent} does not exist; create the folder first")
     check_port_free(options.listen_host, options.listen_port)
-    interval = status_interval or (1.0 if out.isatty() else 10.0)
+    interval = status_interval or (1.0 if console.isatty() else 10.0)
     session = _Session(
         options=CaptureOptions(
             output=output,
@@ -532,16 +539,18 @@ def run_capture(
             phase=phase,
             max_body=options.max_body,
             confdir=options.confdir.expanduser(),
+            grace=options.grace,
             alerts=options.alerts,
             persona=options.persona,
             first_party=options.first_party,
             browser=options.browser,
         ),
-        out=out,
+        out=console,
         stdin=stdin,
         status_interval=interval,
     )
-    asyncio.run(session.run())
+    with _signals_noted(session.early_signals):
+        asyncio.run(session.run())
     rec = session.recorder
     if session.listen_error:
         if rec.stats.flows == 0:
@@ -555,6 +564,7 @@ def run_capture(
         phases=tuple(rec.stats.phases),
         refused_hosts=tuple(sorted(rec.stats.refused_hosts)),
         unrecorded=rec.stats.unrecorded,
+        cut_off=rec.stats.cut_off,
         **_live_summary(session, output.resolve()),
     )
     if rec.failure:

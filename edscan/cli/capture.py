@@ -50,6 +50,11 @@ def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
     help="mitmproxy's folder: its CA certificate is created and kept here.",
 )
 @click.option(
+    "--grace", type=click.FloatRange(min=0), default=3.0, show_default=True, metavar="SECONDS",
+    help="At the stop, how long requests in flight get to finish; the rest are recorded as "
+    "sent and marked cut off.",
+)  # fmt: skip
+@click.option(
     "--persona",
     type=click.Path(dir_okay=False, exists=True),
     default=None,
@@ -78,7 +83,8 @@ def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
     default=None,
     metavar="[URL]",
     help="Open Chromium in a fresh profile that uses the proxy and trusts its CA (that "
-    "profile only), at URL; recording stops when its window closes. Needs edscan[browser].",
+    "profile only), at URL; recording stops when its window closes (as with Ctrl-C). Needs "
+    "edscan[browser].",
 )
 @click.option("--headless", is_flag=True, hidden=True, help="Run --browser headless (tests).")
 def capture_command(
@@ -88,6 +94,7 @@ def capture_command(
     phase: str | None,
     max_body: int,
     confdir: str,
+    grace: float,
     persona: str | None,
     first_party: tuple[str, ...],
     alerts: str,
@@ -99,7 +106,9 @@ def capture_command(
     Point the device under test at the proxy, install its CA certificate (the file it prints,
     or http://mitm.it through the proxy), and use the app as a student would. Type a phase
     label and Enter (or open http://edscan.mark/LABEL on the device) to mark what you are
-    doing. Stop with Ctrl-C; then run `edscan report FILE -o report.html`.
+    doing. Stop with Ctrl-C: requests still in flight get --grace seconds to finish and the
+    rest are recorded as sent, marked cut off (Ctrl-C again: at once). Then run
+    `edscan report FILE -o report.html`.
 
     With --browser, edscan opens Chromium itself, set up for the proxy, and records its
     cookies and local storage when it closes. Each new finding (a student-data element
@@ -132,6 +141,7 @@ def capture_command(
             phase=phase,
             max_body=max_body,
             confdir=Path(confdir).expanduser(),
+            grace=grace,
             alerts=alerts,
             persona=Path(persona) if persona else None,
             first_party=first_party,

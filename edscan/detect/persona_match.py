@@ -211,7 +211,10 @@ class PersonaMatcher:
                 start += 1
                 stop -= 1
             elif not _bounded(joined, start, stop):
-                continue
+                # a base64 fragment lies inside a longer encoded text by construction
+                variants = tuple(v for v in variants if v.inside)
+                if not variants:
+                    continue
             i, offset = t.locate(start)
             _, key, value, _ = fields[i]
             if gated:

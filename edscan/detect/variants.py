@@ -3,7 +3,9 @@
 A value yields *forms* (the value as given, its normalisations: e-mail trimmed and lower-cased,
 phone digits and E.164, dates in common formats, names in both orders, coordinates at 2 to 6
 decimals) and each form yields *encodings* (URL-encoded once and twice, HTML entities, JSON
-escapes, base64 standard/url-safe/unpadded, hex, MD5/SHA-1/SHA-256/SHA-512 in hex and base64).
+escapes, base64 standard/url-safe/unpadded and inside a longer base64 text at any offset, hex,
+MD5/SHA-1/SHA-256/SHA-512 in hex and base64, and hashes of hashes: any two of MD5, SHA-1 and
+SHA-256, e.g. the SHA-256 of an MD5 hex digest).
 Matching is case-insensitive (the haystack is lower-cased once), which covers case folds.
 
 Plain short values (grade "5", a ZIP code, coordinates at 2-3 decimals) are *gated*: they
@@ -43,6 +45,7 @@ class Variant:
     detail: str  # "sha256 of the normalised e-mail (trimmed, lower-cased)"
     shown: str  # the variant in its own case, to tell a case fold from an exact match
     gated: bool  # only a whole field value under an agreeing key counts
+    inside: bool = False  # a base64 fragment: it continues the encoded text on both sides
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +82,15 @@ def _encodings(text: str) -> Iterator[tuple[str, tuple[str, ...], str]]:
     yield text.replace("/", "\\/"), ("json-escape",), "JSON-escaped (slashes)"
     data = text.encode("utf-8")
     yield from _b64(data)
+    if not text.isalpha():
+        # a word alone (a last name) inside a longer encoded text may be part of another word
+        # (``zarbetta`` in the username ``qzarbetta``), which the encoded text cannot show
+        yield from _b64_inside(data)
     yield data.hex(), ("hex",), "hex"
+
+
+_DOUBLE = ("md5", "sha1", "sha256")  # SDKs and ad platforms hash a hash (sha256 of an md5 ...)
+_B64_MIN = 8  # characters a base64 fragment needs to say anything
 
 
 def _hashes(text: str) -> Iterator[tuple[str, tuple[str, ...], str]]:
@@ -87,9 +98,35 @@ def _hashes(text: str) -> Iterator[tuple[str, tuple[str, ...], str]]:
     for name in _HASHES:
         digest = hashlib.new(name, data).digest()
         yield digest.hex(), (name,), name
-        if name in ("sha256", "sha1", "md5"):
+        if name in _DOUBLE:
             for enc, chain, desc in _b64(digest):
                 yield enc, (name, *chain), f"{name} in {desc}"
+            # hashes of the hex digest: "any two of md5, sha1, sha256" in either order
+            inner = digest.hex().encode("ascii")
+            for outer in _DOUBLE:
+                twice = hashlib.new(outer, inner).hexdigest()
+                yield twice, (name, outer), f"{outer} of the {name}"
+
+
+def _b64_inside(data: bytes) -> Iterator[tuple[str, tuple[str, ...], str]]:
+    """The base64 characters ``data`` always yields when it sits inside a longer encoded text,
+    at each of the three byte alignments (0, 1 or 2 bytes of something else before it).
+
+    Only the characters whose 6 bits all come from ``data`` are kept: the first one or two of
+    an unaligned start and the last partial one depend on the neighbouring bytes.
+    """
+    n = len(data)
+    for k in (0, 1, 2):
+        for alphabet, chain in (
+            (base64.b64encode, "base64"),
+            (base64.urlsafe_b64encode, "base64url"),
+        ):
+            enc = alphabet(b"\0" * k + data).decode("ascii")
+            start = -(-8 * k // 6)  # ceil(8k / 6)
+            end = (8 * (k + n)) // 6
+            piece = enc[start:end]
+            if len(piece) >= _B64_MIN:
+                yield piece, (chain,), f"{chain} inside a longer value (offset {k})"
 
 
 # --------------------------------------------------------------------------- forms per kind
@@ -134,6 +171,16 @@ def _phone_forms(v: str) -> list[_Form]:
             f"+1 {a} {b} {c}",
             f"+1-{a}-{b}-{c}",
             f"1-{a}-{b}-{c}",
+            f"+1.{a}.{b}.{c}",
+            f"1.{a}.{b}.{c}",
+            f"1 ({a}) {b}-{c}",
+            f"({a})-{b}-{c}",
+            f"{a} {b}-{c}",
+            f"{a}/{b}-{c}",
+            f"+1 {a}.{b}.{c}",
+            f"+1{a}{b}{c}",
+            f"001{a}{b}{c}",
+            f"+1 ({a}) {b} {c}",
         ):
             forms.append(_Form(text, "formatted phone", hashed=False))
     return forms
@@ -269,6 +316,7 @@ def value_variants(key: str, value: str) -> list[Variant]:
                 detail=detail,
                 shown=text,
                 gated=gated,
+                inside="inside a longer value" in detail,
             )
         )
 

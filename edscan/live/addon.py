@@ -11,7 +11,7 @@ record the recorder wrote. Options (mitmdump/mitmweb ``--set``):
 Alerts are logged at INFO (mitmdump prints them; mitmweb shows them in its event log). The
 flow that first showed a finding is marked (``:warning:``) and its comment gains one line per
 finding, so mitmweb's flow list shows which request leaked what. Marks and comments are set on
-the proxy's event loop (``call_soon_threadsafe`` from the analyser thread) and only after the
+the proxy's event loop (``call_soon_threadsafe`` from the thread that receives the analyser's results) and only after the
 record was written, so the capture file never holds them.
 """
 

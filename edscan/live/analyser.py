@@ -1,10 +1,16 @@
-"""The live analyser: recorded flows in, alerts out, on a worker thread.
+"""The live analyser: recorded flows in, alerts out, in a worker process.
 
 ``submit`` is called on the proxy's event loop for every record the recorder wrote. It never
 blocks: the record goes into a bounded queue, and when the queue is full the record is not
 analysed (``stats.dropped`` counts it, and the first drop is reported once). The recording is
 never affected: the record is already on disk when it is submitted, and a dropped record is
 only missing from the live view; ``edscan scan`` on the capture still sees every flow.
+
+The worker is a process of its own, at the lowest scheduling priority: decoding and detection
+are CPU work, and in a thread they would hold the proxy's interpreter lock. When the proxy is
+busy the worker gets what is left and the queue sheds work; when it is idle alerts come within
+milliseconds. A thread in the proxy's process (``_receive``) takes the worker's results back,
+counts them and hands each alert to ``deliver`` with the token submitted with its record.
 
 The worker runs the scan's own stages on each record: ``flow_from_dict`` (the capture reader's
 conversion), ``decode_flow``, ``Detector.observe`` (one detector for the whole session, so
@@ -18,7 +24,10 @@ Observations sent to the first party never alert.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import itertools
 import logging
+import multiprocessing
 import os
 import queue
 import threading
@@ -32,34 +41,34 @@ from edscan.live.alert import Alert, AlertLevel, how_label, what_label
 from edscan.models import Observation
 
 if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+
     from edscan.recipients.trackers import TrackerDB
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_QUEUE = 2000  # records waiting for analysis; beyond this they are dropped
+PARENT_CHECK = 1.0  # seconds between the worker's checks that the proxy still runs
 
 Deliver = Callable[[Alert, Any], None]  # (alert, the token submitted with the record)
 
 
 @dataclass(slots=True)
 class AnalyserStats:
-    """Running totals (read from the loop; written by the worker; ints, so no torn reads)."""
+    """Running totals (read from the loop; written by the receiving thread; ints)."""
 
     queued: int = 0
     analysed: int = 0
     dropped: int = 0  # records not analysed because the queue was full
-    failed: int = 0  # records the analysis raised on (logged)
+    failed: int = 0  # records the analysis raised on (logged by the worker)
     observations: int = 0  # third-party observations at the alert level, before dedup
     alerts: int = 0
     first_party: tuple[str, ...] = ()
     found: list[Alert] = field(default_factory=list)  # every alert, in order
 
 
-_STOP = object()
-
-
 class LiveAnalyser:
-    """Decode, detect and attribute recorded flows off the proxy's loop."""
+    """Decode, detect and attribute recorded flows off the proxy's loop and process."""
 
     def __init__(
         self,
@@ -74,29 +83,49 @@ class LiveAnalyser:
         self.level = level
         self.stats = AnalyserStats()
         self.deliver = deliver
-        self._persona = persona
-        self._given = tuple(first_party)
-        self._data_dir = data_dir
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queue)
-        self._seen: set[tuple[str, str]] = set()
-        self._thread: threading.Thread | None = None
+        if persona is not None:  # its values are a read-only mapping, which cannot be pickled
+            persona = dataclasses.replace(persona, values=dict(persona.values))
+        self._settings = (persona, level, tuple(first_party), data_dir)
+        self._max_queue = max_queue
+        self._tokens: dict[int, Any] = {}  # record number -> token, until its result is back
+        self._numbers = itertools.count()
+        self._process: BaseProcess | None = None
+        self._receiver: threading.Thread | None = None
         self._warned = False
 
     # ------------------------------------------------------------------ the loop's side
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._run, name="edscan-live-analyser", daemon=True
-            )
-            self._thread.start()
+        if self._process is not None:
+            return
+        # spawn, not fork: the proxy's process has threads and an event loop to leave behind
+        mp = multiprocessing.get_context("spawn")
+        self._in: multiprocessing.Queue[Any] = mp.Queue(maxsize=self._max_queue)
+        self._out: multiprocessing.Queue[Any] = mp.Queue()
+        self._process = mp.Process(
+            target=_work,
+            args=(self._in, self._out, os.getpid(), *self._settings),
+            name="edscan-live-analyser",
+            daemon=True,
+        )
+        self._process.start()
+        self._receiver = threading.Thread(
+            target=self._receive, name="edscan-live-results", daemon=True
+        )
+        self._receiver.start()
+
+    @property
+    def worker_pid(self) -> int | None:
+        """The worker process's id while it runs."""
+        return self._process.pid if self._process is not None else None
 
     def submit(self, record: dict[str, Any], token: Any = None) -> bool:
         """Queue one written record for analysis; False (and counted) when it was dropped."""
-        if self.level is AlertLevel.NONE or self._thread is None:
+        if self.level is AlertLevel.NONE or self._process is None:
             return False
+        number = next(self._numbers)
         try:
-            self._queue.put_nowait((record, token, time.monotonic()))
+            self._in.put_nowait((number, record, time.monotonic()))
         except queue.Full:
             self.stats.dropped += 1
             if not self._warned:
@@ -106,23 +135,28 @@ class LiveAnalyser:
                     "(all are recorded: run edscan scan on the capture for the full picture)"
                 )
             return False
+        self._tokens[number] = token
         self.stats.queued += 1
         return True
 
     def stop(self, timeout: float = 5.0) -> None:
         """Finish what is queued (up to ``timeout`` seconds), then end the worker."""
-        thread, self._thread = self._thread, None
-        if thread is None:
+        process, self._process = self._process, None
+        if process is None:
             return
         deadline = time.monotonic() + timeout
-        while thread.is_alive():
-            try:
-                self._queue.put(_STOP, timeout=0.1)
-                break
-            except queue.Full:
-                if time.monotonic() > deadline:
-                    return  # a daemon thread: it ends with the process
-        thread.join(max(deadline - time.monotonic(), 0.0))
+        with contextlib.suppress(queue.Full, ValueError, OSError):
+            self._in.put(None, timeout=max(deadline - time.monotonic(), 0.0))
+        process.join(max(deadline - time.monotonic(), 0.0))
+        if process.is_alive():
+            process.kill()  # behind by more than the timeout: the capture has every flow
+            process.join(1.0)
+        if self._receiver is not None:
+            self._out.put(None)  # the receiver ends after the worker's last result
+            self._receiver.join(max(deadline - time.monotonic(), 1.0))
+        self._in.close()
+        self._in.cancel_join_thread()  # records never taken need not be flushed on exit
+        self._out.close()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until every queued record was analysed (tests and benchmarks)."""
@@ -134,70 +168,134 @@ class LiveAnalyser:
             time.sleep(0.01)
         return False
 
-    # ------------------------------------------------------------------ the worker
+    def _receive(self) -> None:
+        """Take the worker's results back: count them, deliver alerts with their tokens."""
+        stats = self.stats
+        while True:
+            try:
+                message = self._out.get()
+            except (EOFError, OSError):
+                return
+            if message is None:
+                return
+            kind, number, payload = message
+            if kind == "alert":
+                stats.alerts += 1
+                stats.found.append(payload)
+                if self.deliver is not None:
+                    try:
+                        self.deliver(payload, self._tokens.get(number))
+                    except Exception:  # a display problem must never end live analysis
+                        logger.exception("edscan: could not hand over a live alert")
+            elif kind == "first_party":
+                stats.first_party = payload
+            elif kind == "done":
+                self._tokens.pop(number, None)
+                if payload is None:
+                    stats.failed += 1
+                else:
+                    stats.observations += payload
+                    stats.analysed += 1
 
-    def _run(self) -> None:
-        # Below the proxy in the scheduler: when the proxy is saturated this thread gets what
-        # is left and the queue sheds work, instead of the proxy slowing down (Linux: a thread
-        # is a task with its own nice value).
-        with contextlib.suppress(OSError, AttributeError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-        from edscan.capture.capture_file import flow_from_dict
-        from edscan.decode.flow import decode_flow
+
+# ---------------------------------------------------------------------- the worker process
+
+
+def _work(
+    inbox: multiprocessing.Queue[Any],
+    outbox: multiprocessing.Queue[Any],
+    parent: int,
+    persona: Any,
+    level: AlertLevel,
+    given: tuple[str, ...],
+    data_dir: Path | None,
+) -> None:
+    # the lowest priority, on any core (not only the proxy's, should it be pinned): the proxy
+    # and the app under test come first, and an idle core serves the alerts
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(19)
+        os.sched_setaffinity(0, range(os.cpu_count() or 1))
+    worker = _Worker(persona=persona, level=level, given=given, data_dir=data_dir)
+    if worker.first is not None:
+        outbox.put(("first_party", 0, worker.first.domains))
+    while True:
+        try:
+            item = inbox.get(timeout=PARENT_CHECK)
+        except queue.Empty:
+            if os.getppid() != parent:
+                return  # the proxy is gone without saying so (killed)
+            continue
+        if item is None:
+            return
+        number, record, queued = item
+        outbox.put(("done", number, worker.analyse(record, queued, number, outbox)))
+
+
+class _Worker:
+    """The analysis state of one capture: detector, tracker lists, first party, alerts seen."""
+
+    def __init__(
+        self, *, persona: Any, level: AlertLevel, given: tuple[str, ...], data_dir: Path | None
+    ) -> None:
         from edscan.detect.detector import Detector
-        from edscan.recipients.domains import FirstParty
+        from edscan.recipients.first_party import FirstParty
         from edscan.recipients.trackers import load_trackers
 
-        db: TrackerDB | None
+        self.level = level
+        self.db: TrackerDB | None
         try:
-            db = load_trackers(self._data_dir)
+            self.db = load_trackers(data_dir)
         except Exception:  # alerts need attribution; without it they stay off, recording goes on
             logger.exception("edscan: the live analyser could not load the tracker lists")
-            db = None
-        detector = Detector(self._persona)
-        first: FirstParty | None = None
-        if self._given and db is not None:
-            first = FirstParty.resolve(self._given, [], db)
-            self.stats.first_party = first.domains
-        while True:
-            item = self._queue.get()
-            if item is _STOP:
-                return
-            record, token, queued = item
-            try:
-                flow = flow_from_dict(record)
-                observations = detector.observe(flow, decode_flow(flow))
-                if db is None:
-                    self.stats.analysed += 1
-                    continue
-                if first is None:
-                    first = _first_party_of(flow.host, db)
-                    if first is not None:
-                        self.stats.first_party = first.domains
-                for o in observations:
-                    alert = self._consider(o, flow, first, db, queued)
-                    if alert is not None and self.deliver is not None:
-                        self.deliver(alert, token)
-                self.stats.analysed += 1
-            except Exception:  # one odd flow must not end live analysis
-                self.stats.failed += 1
-                logger.exception("edscan: live analysis of one flow failed")
+            self.db = None
+        self.detector = Detector(persona)
+        self.first: Any = None
+        if given and self.db is not None:
+            self.first = FirstParty.resolve(given, [], self.db)
+        self._seen: set[tuple[str, str]] = set()
 
-    def _consider(
-        self, o: Observation, flow: Any, first: Any, db: Any, queued: float
-    ) -> Alert | None:
+    def analyse(
+        self, record: dict[str, Any], queued: float, number: int, outbox: Any
+    ) -> int | None:
+        """Alerts for one record, put in ``outbox``; how many observations counted, or None."""
+        from edscan.capture.capture_file import flow_from_dict
+        from edscan.decode.flow import decode_flow
+
+        try:
+            flow = flow_from_dict(record)
+            observations = self.detector.observe(flow, decode_flow(flow))
+            if self.db is None:
+                return 0
+            if self.first is None:
+                self.first = _first_party_of(flow.host, self.db)
+                if self.first is not None:
+                    outbox.put(("first_party", number, self.first.domains))
+            counted = 0
+            for o in observations:
+                alert, watched = self._consider(o, flow, queued)
+                counted += watched
+                if alert is not None:
+                    outbox.put(("alert", number, alert))
+            return counted
+        except Exception:  # one odd flow must not end live analysis
+            logger.exception("edscan: live analysis of one flow failed")
+            return None
+
+    def _consider(self, o: Observation, flow: Any, queued: float) -> tuple[Alert | None, int]:
+        """The alert ``o`` raises (None: first party, below the level or seen before), and
+        whether it counted as a third-party observation at the alert level."""
         from edscan.models import Party
 
-        if first is None or first.party(o.host) is Party.FIRST:
-            return None  # the app's own servers; or no first party yet (nothing to compare)
+        if self.first is None or self.first.party(o.host) is Party.FIRST:
+            return None, 0  # the app's own servers; or no first party yet (nothing to compare)
         if not self.level.admits(o):
-            return None
-        self.stats.observations += 1
-        attribution = db.attribute(o.host)
+            return None, 0
+        assert self.db is not None
+        attribution = self.db.attribute(o.host)
         domain = attribution.domain or o.host
         key = (o.element, domain)
         if key in self._seen:
-            return None
+            return None, 1
         self._seen.add(key)
         alert = Alert(
             time=flow.request_start or time.time(),
@@ -213,16 +311,15 @@ class LiveAnalyser:
             organization=attribution.organization,
             url=flow.url,
             queued=queued,
-            analysed=time.monotonic(),
+            analysed=time.monotonic(),  # system-wide on Linux: comparable with ``queued``
         )
-        self.stats.alerts += 1
-        self.stats.found.append(alert)
-        return alert
+        return alert, 1
 
 
 def _first_party_of(host: str, db: Any) -> Any:
     """The first party from the first host that is not a third-party service, else None."""
-    from edscan.recipients.domains import FirstParty, registrable_domain
+    from edscan.recipients.domains import registrable_domain
+    from edscan.recipients.first_party import FirstParty
 
     domain = registrable_domain(host) if host else ""
     if not domain or db.is_service(domain):

@@ -8,9 +8,8 @@ The PSL's private section is included, so ``school.github.io`` and ``bucket.s3.a
 are registrable domains of their own: two customers of one hosting company are different
 parties.
 
-First party: the audited app's own registrable domains, given (``--first-party``) or inferred
-from the capture, plus every domain the tracker lists say belongs to the same organisation (the
-vendor's CDN and API domains).
+First party versus third party is decided in ``edscan.recipients.first_party`` on top of these
+registrable domains.
 """
 
 from __future__ import annotations
@@ -20,17 +19,12 @@ import gc
 import ipaddress
 import threading
 import warnings
-from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from edscan.models import FlowSummary, Party
-
 if TYPE_CHECKING:
-    from edscan.recipients.trackers import TrackerDB
+    pass
 
 LOCALHOST = "localhost"
 
@@ -164,139 +158,3 @@ def host_suffixes(host: str) -> list[str]:
         out.append(host[i + 1 :])
         i = host.find(".", i + 1)
     return out
-
-
-# --------------------------------------------------------------------------- first party
-
-_SCORE_FIRST_FLOW = 2.0  # the first request of a capture is usually the page or app start
-_SCORE_REFERER = 3.0  # Referer/Origin say whose page made the request: the strongest sign
-_SCORE_FLOWS = 1.0  # share of all flows
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FirstParty:
-    """The audited app's own registrable domains, and how they were decided."""
-
-    domains: tuple[str, ...]
-    inferred: bool
-    organizations: tuple[str, ...] = ()  # owners of ``domains`` per the lists (entity-aware)
-    reason: str = ""  # one sentence for the report: what the decision was based on
-    owner: Callable[[str], str | None] | None = field(default=None, repr=False, compare=False)
-    _org_keys: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        # party() runs once per observation: normalise the owners' names once
-        object.__setattr__(self, "_org_keys", frozenset(_norm_org(o) for o in self.organizations))
-
-    def party(self, host: str) -> Party:
-        """FIRST for the app's own domains and for hosts its owner owns; THIRD otherwise."""
-        domain = registrable_domain(host)
-        if domain and domain in self.domains:
-            return Party.FIRST
-        if self.organizations and self.owner is not None:
-            org = self.owner(host)
-            if org is not None and _norm_org(org) in self._org_keys:
-                return Party.FIRST
-        return Party.THIRD
-
-    @classmethod
-    def resolve(
-        cls, given: Sequence[str], flows: Sequence[FlowSummary], db: TrackerDB
-    ) -> FirstParty:
-        """Decide the first party from ``--first-party`` values, or infer it from ``flows``.
-
-        Inference scores each registrable domain seen in the capture by: its share of flows;
-        holding the earliest flow; and how often it appears in the Referer or Origin of
-        requests (read from each FlowSummary's signals, when the signals stage kept them).
-        Domains the lists place in a third-party service category (advertising, analytics,
-        CDN, SSO ...) are only chosen when nothing else was seen.
-        """
-
-        owner = db.owner_of
-
-        if given:
-            named = tuple(d for d in _dedupe(registrable_domain(g) for g in given) if d)
-            orgs = _dedupe(o for o in (owner(d) for d in named) if o)
-            return cls(
-                domains=named,
-                inferred=False,
-                organizations=orgs,
-                reason="given with --first-party",
-                owner=owner,
-            )
-        chosen, reason = _infer(flows, db)
-        if chosen is None:
-            return cls(domains=(), inferred=True, reason=reason, owner=owner)
-        orgs = tuple(o for o in (owner(chosen),) if o)
-        domains: tuple[str, ...] = (chosen,)
-        if orgs:
-            # entity-aware: every other domain seen in the capture with the same owner
-            seen = _dedupe(registrable_domain(f.host) for f in flows if f.host)
-            same = tuple(d for d in seen if d != chosen and _same_org(owner(d), orgs[0]))
-            domains = domains + same
-            if same:
-                reason += f"; also first party as owned by {orgs[0]}: {', '.join(same)}"
-        return cls(domains=domains, inferred=True, organizations=orgs, reason=reason, owner=owner)
-
-
-def _norm_org(name: str) -> str:
-    return " ".join(name.casefold().replace(",", " ").replace(".", " ").split())
-
-
-def _same_org(a: str | None, b: str) -> bool:
-    return a is not None and _norm_org(a) == _norm_org(b)
-
-
-def _dedupe(items: Any) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(items))
-
-
-def _referer_hosts(flow: FlowSummary) -> list[str]:
-    out = []
-    for f in flow.signals:
-        name = (f.key or f.location.rsplit(":", 1)[-1]).lower()
-        if name in ("referer", "referrer", "origin") and f.value:
-            host = urlsplit(f.value.strip()).hostname
-            if host:
-                out.append(host)
-    return out
-
-
-def _infer(flows: Sequence[FlowSummary], db: TrackerDB) -> tuple[str | None, str]:
-    counts: Counter[str] = Counter()
-    refs: Counter[str] = Counter()
-    first: tuple[float, int, str] | None = None
-    for f in flows:
-        domain = registrable_domain(f.host) if f.host else ""
-        if not domain:
-            continue
-        counts[domain] += 1
-        key = (f.time if f.time is not None else float("inf"), f.index, domain)
-        if first is None or key < first:
-            first = key
-        for h in _referer_hosts(f):
-            d = registrable_domain(h)
-            if d:
-                refs[d] += 1
-    if not counts:
-        return None, "no flows to infer the first party from"
-    candidates = [d for d in counts if not db.is_service(d)] or list(counts)
-    total = sum(counts.values())
-    total_refs = sum(refs.values())
-    first_domain = first[2] if first else ""
-
-    def score(d: str) -> tuple[float, int, str]:
-        s = _SCORE_FLOWS * counts[d] / total
-        if d == first_domain:
-            s += _SCORE_FIRST_FLOW
-        if total_refs:
-            s += _SCORE_REFERER * refs[d] / total_refs
-        return (s, counts[d], d)
-
-    best = max(candidates, key=score)
-    parts = [f"{counts[best]} of {total} flows"]
-    if best == first_domain:
-        parts.append("the first flow")
-    if refs[best]:
-        parts.append(f"{refs[best]} Referer/Origin headers")
-    return best, f"inferred from the capture ({', '.join(parts)})"

@@ -40,6 +40,7 @@ CATEGORIES: tuple[str, ...] = (
     "ed-tech vendor",
     "student monitoring / safety",
     "video / embedded content",
+    "accessibility overlay",
 )
 _CATEGORY_SET = frozenset(CATEGORIES)
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from edscan.models import Attribution, FlowSummary, Party, Recipient
-from edscan.recipients.domains import FirstParty, normalize_host, registrable_domain
+from edscan.recipients.domains import normalize_host, registrable_domain
+from edscan.recipients.first_party import FirstParty
 from edscan.recipients.trackers import TrackerDB
 
 

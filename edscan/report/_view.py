@@ -17,6 +17,7 @@ from edscan.report import (
     _declared,
     _diagram,
     _finding_view,
+    _identifiers,
     _palette,
     _timeline,
 )
@@ -38,6 +39,7 @@ from edscan.report._view_model import (
     Report,
 )
 from edscan.report._view_parts import (
+    _cut_off_note,
     _decision_css,
     _element_detail,
     _exhibit,
@@ -45,6 +47,8 @@ from edscan.report._view_parts import (
     _setting,
     _tier_or,
     _verdict_paragraph,
+    first_party_candidates,
+    first_party_how,
 )
 from edscan.report.redact import Redactor
 from edscan.rules.score import PAPER_QUESTIONS
@@ -373,6 +377,7 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
             ("Ended", iso(cap.end) or "unknown"),
             ("Length", span(cap.start, cap.end)),
             ("Phases marked", ", ".join(red.phase(p) for p in cap.phases) or "none"),
+            ("Cut off by the stop", _cut_off_note(cap.cut_off)),
         ),
         lists=tuple(
             {
@@ -395,19 +400,17 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
             ("redacted", "false" if reveal else "true"),
         ),
         first_party=red.text(", ".join(result.first_party)) or "none identified",
-        first_party_how=(
-            "inferred from the traffic (the site most requests and pages belong to); "
-            "give --first-party to state it"
-            if result.first_party_inferred
-            else "given by the auditor with --first-party"
-        ),
+        first_party_how=first_party_how(result, red),
+        first_party_candidates=first_party_candidates(result, red),
         formula=red.text(score.formula) if score else "",
         warnings=tuple(red.text(w) for w in cap.warnings[:MAX_WARNINGS]),
         more_warnings=max(0, len(cap.warnings) - MAX_WARNINGS),
         pinned=tuple(Pinned(host=red.text(h), flows=n) for h, n in pinned_sorted[:MAX_PINNED]),
         more_pinned=max(0, len(pinned_sorted) - MAX_PINNED),
         pinned_flows=sum(pinned_counts.values()),
+        cut_off=cap.cut_off,
         not_verifiable=tuple(red.text(x) for x in score.not_verifiable) if score else (),
         observations=len(result.observations),
         declared=_declared.view(result, red),
+        identifiers=_identifiers.view(result, red),
     )

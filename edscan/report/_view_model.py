@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from edscan.models import Severity
-from edscan.report import _declared, _diagram, _timeline
+from edscan.report import _declared, _diagram, _identifiers, _timeline
 from edscan.report._palette import Group
 
 if TYPE_CHECKING:  # these modules build on the shapes here
@@ -139,15 +139,19 @@ class Report:
     settings: tuple[tuple[str, str], ...]
     first_party: str
     first_party_how: str
+    first_party_candidates: tuple[tuple[str, str], ...]  # (domain, evidence) when split
     formula: str
     warnings: tuple[str, ...]
     more_warnings: int
     pinned: tuple[Pinned, ...]
     more_pinned: int
     pinned_flows: int
+    cut_off: int  # flows the capture's stop cut off
     not_verifiable: tuple[str, ...]
     observations: int
     declared: _declared.DeclaredView | None = None  # only with --declared
+    # which identifiers reached which companies, and the ID syncs (None: nothing to show)
+    identifiers: _identifiers.IdentifierView | None = None
     brief: Brief | None = None  # the first page's top findings, coverage, companies by kind
     law: tuple[LawEntry, ...] = ()  # each provision cited, once (the law appendix)
     law_read_on: str = ""

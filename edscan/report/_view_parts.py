@@ -54,6 +54,16 @@ def _setting(value: Any) -> str:
         return str(value)
 
 
+def _cut_off_note(n: int) -> str:
+    if not n:
+        return "none"
+    return (
+        f"{n:,} request(s) were still waiting for or receiving their response when the "
+        "capture stopped: analysed like the others as sent, with their responses missing or "
+        "partial"
+    )
+
+
 def _decision_css(verdict: str) -> str:
     v = verdict.lower()
     if not v:
@@ -195,3 +205,33 @@ def _verdict_paragraph(
             "student-privacy law; the questions to ask the vendor are listed below."
         )
     return " ".join(parts)
+
+
+def first_party_how(result: ScanResult, red: Redactor) -> str:
+    """How the first party was decided and how sure that is, for the methodology."""
+    if not result.first_party_inferred:
+        return "given by the auditor with --first-party"
+    basis = result.first_party_basis
+    if basis is None:
+        return (
+            "inferred from the traffic (the site most requests and pages belong to); "
+            "give --first-party to state it"
+        )
+    sure = f"{basis.confidence.value} confidence" if basis.confidence else "not decided"
+    return f"{sure}: {red.text(basis.reason)}; give --first-party to state it"
+
+
+def first_party_candidates(result: ScanResult, red: Redactor) -> tuple[tuple[str, str], ...]:
+    """(domain, evidence) for each candidate when the inference was split or not decided."""
+    basis = result.first_party_basis
+    if basis is None or not result.first_party_inferred:
+        return ()
+    if not (basis.split or basis.method == "none"):
+        return ()
+    return tuple(
+        (
+            red.text(c.domain),
+            red.text(", ".join(c.evidence) + (f" (set aside: {c.excluded})" if c.excluded else "")),
+        )
+        for c in basis.candidates
+    )

@@ -41,10 +41,7 @@ def document(result: ScanResult, *, reveal: bool = False) -> dict[str, Any]:
         "schema": SCHEMA,
         "tool": {"name": TOOL, "version": result.tool_version},
         "capture": capture,
-        "first_party": {
-            "domains": sorted(result.first_party),
-            "inferred": result.first_party_inferred,
-        },
+        "first_party": _first_party(result, red),
         "lists": [
             li.to_dict() for li in sorted(result.lists, key=lambda li: (li.name, li.version))
         ],
@@ -56,6 +53,8 @@ def document(result: ScanResult, *, reveal: bool = False) -> dict[str, Any]:
         ],
         "score": result.score.to_dict() if result.score is not None else None,
         "persona_fields": sorted(result.persona_fields),
+        # additive: identifiers seen at several organisations (ID sync); never the values
+        "id_syncs": [link.to_dict() for link in result.id_links],
         "settings": settings,
     }
     if result.browser_storage:  # only for --browser captures: earlier outputs stay as they were
@@ -77,6 +76,19 @@ def _observations(result: ScanResult, red: Redactor) -> list[dict[str, Any]]:
         d["time"] = flow.time if flow is not None else None
         d["phase"] = red.phase(flow.phase) if flow is not None and flow.phase else None
         out.append(d)
+    return out
+
+
+def _first_party(result: ScanResult, red: Redactor) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "domains": sorted(result.first_party),
+        "inferred": result.first_party_inferred,
+    }
+    basis = result.first_party_basis
+    if basis is not None:  # additive: how the first party was decided, and how sure it is
+        extra = basis.to_dict()
+        extra["reason"] = red.text(extra["reason"])
+        out.update(extra)
     return out
 
 

@@ -38,8 +38,27 @@ def render(result: ScanResult, *, reveal: bool = False) -> str:
             f"sha256 {red.text(cap.sha256[:16])}…"
         )
     )
+    if cap.cut_off:
+        add(
+            _fit(
+                f"         {cap.cut_off:,} flows cut off by the stop (responses missing or partial)"
+            )
+        )
     fp = red.text(", ".join(result.first_party)) or "none identified"
     add(_fit(f"First party: {fp}{' (inferred)' if result.first_party_inferred else ''}"))
+    basis = result.first_party_basis
+    if result.first_party_inferred and basis is not None:
+        sure = f"{basis.confidence.value} confidence" if basis.confidence else "not decided"
+        add(_fit(f"             {sure}: {red.text(basis.reason)}"))
+    if result.id_links:
+        synced = {d for k in result.id_links for d in (k.source_domain, *k.receivers)}
+        add(
+            _fit(
+                f"ID sync: {len(result.id_links)} identifier"
+                f"{'s' if len(result.id_links) != 1 else ''} shared between "
+                f"{len(synced)} companies (see id_syncs in -f json)"
+            )
+        )
     add("")
 
     if result.score is not None:

@@ -21,6 +21,7 @@ from edscan.rules import (
     identifiers,
     security,
     surveillance,
+    sync,
 )
 from edscan.rules.base import Context, Rule
 
@@ -32,6 +33,7 @@ RULES: tuple[Rule, ...] = tuple(
             *consent.RULES,
             *security.RULES,
             *surveillance.RULES,
+            *sync.RULES,
             *advertising.RULES,
             *children.RULES,
             *declared.RULES,

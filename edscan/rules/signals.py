@@ -28,6 +28,8 @@ Signal vocabulary (``kind_of(field)``):
 ``referer``    the Referer request header
 ``origin``     the Origin request header
 ``content-type``  the request Content-Type
+``fetch-dest`` the Sec-Fetch-Dest request header (``document`` marks a top-level page load, which
+               the first-party inference reads)
 ``cookie``     a Set-Cookie lifetime: ``location="set-cookie:NAME"``, key ``max-age`` (seconds, from
                Max-Age or Expires against the response Date), ``session`` or ``expires`` (epoch
                seconds, when no reference time was known)
@@ -191,6 +193,7 @@ KIND_CAPS: dict[str, int] = {
     "referer": 1,
     "origin": 1,
     "content-type": 1,
+    "fetch-dest": 1,
     "cookie": 16,
     "redirect": 1,
     "tls": 1,
@@ -214,6 +217,7 @@ _SPECIAL_LOCATIONS = {
     "header:content-type": "content-type",
     "header:sec-gpc": "consent",
     "header:dnt": "consent",
+    "header:sec-fetch-dest": "fetch-dest",
 }
 # a form or keystroke marker anywhere in the location (``query:udff[em]``,
 # ``body:$.formValues.email``): parents count, not only the innermost key
@@ -304,6 +308,7 @@ _REQUEST_HEADERS = {
     "content-type": "header:content-type",
     "sec-gpc": "header:sec-gpc",
     "dnt": "header:dnt",
+    "sec-fetch-dest": "header:sec-fetch-dest",
 }
 
 

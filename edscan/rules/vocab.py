@@ -163,9 +163,13 @@ def is_hardware_id(element: str) -> bool:
     return element in HARDWARE_IDS
 
 
+SYNC_ID = "dev.sync_id"  # an id seen at several companies: EDS030 reports it, not the id rules
+
+
 def is_device_id(element: str) -> bool:
-    """Any persistent device, advertising or install identifier."""
-    return category(element) == DEVICE_CATEGORY
+    """Any persistent device, advertising or install identifier (not the ID-sync element,
+    which marks a value already reported under its own element where it was recognised)."""
+    return category(element) == DEVICE_CATEGORY and element != SYNC_ID
 
 
 def is_fingerprint(element: str) -> bool:

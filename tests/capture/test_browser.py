@@ -143,3 +143,123 @@ def test_capture_browser_records_alerts_and_the_profiles_storage(tmp_path: Path)
         ("cookie", "quiz_state", "first"),
         ("local_storage", "student_profile", "first"),
     }
+
+
+def _descendants(pid: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(
+                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                )
+            except (OSError, IndexError, ValueError):
+                continue
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in parents.items() if pp == p]
+        found += kids
+        todo += kids
+    return found
+
+
+def _browser_process(pid: int) -> int | None:
+    """The browser's main process under ``pid`` (not its renderers, GPU or utility helpers)."""
+    for child in _descendants(pid):
+        try:
+            argv = (Path("/proc") / str(child) / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"chromium" in argv[0] and not any(a.startswith(b"--type=") for a in argv):
+            return child
+    return None
+
+
+BUSY_PAGE = """<!doctype html><html><body><h1>Quiz</h1><script>
+for (let n = 0; n < COUNT; n++) {
+  fetch("http://127.0.0.1:SLOW/api/event?n=" + n + "&email=ivo.quillfeather%40example.org",
+        {mode: "no-cors"});
+}
+</script></body></html>"""
+
+
+@contextmanager
+def busy_app(slow_port: int, count: int) -> Iterator[int]:
+    """An app whose page fires ``count`` requests at the slow origin as soon as it loads."""
+    page = BUSY_PAGE.replace("SLOW", str(slow_port)).replace("COUNT", str(count)).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.skipif(
+    not CHROMIUM.is_file(), reason=f"{CHROMIUM} is absent (apt-get install chromium)"
+)
+@pytest.mark.parametrize("how", ["browser closed", "ctrl-c"])
+def test_a_browser_capture_stopped_with_requests_in_flight_keeps_them(
+    tmp_path: Path, how: str
+) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from liveproxy import slow_origin
+
+    from edscan.capture.capture_file import read_capture
+
+    n = 6  # Chromium opens at most six connections to one host
+    capture = tmp_path / "busy.edscan.jsonl"
+    with slow_origin(delay=30.0) as origin, busy_app(origin.port, n) as port:
+        args = [
+            sys.executable, "-m", "edscan", "capture", "-o", str(capture),
+            "--listen-port", str(free_port()), "--confdir", str(tmp_path / "conf"),
+            "--grace", "0.5", "--alerts", "none", "--headless",
+            "--browser", f"http://127.0.0.1:{port}/",
+        ]  # fmt: skip
+        proc = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while len(origin.received) < n and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert len(origin.received) == n
+            if how == "browser closed":  # the user closes the browser: its connections go too
+                browser = _browser_process(proc.pid)
+                assert browser is not None
+                os.kill(browser, signal.SIGTERM)
+            else:
+                proc.send_signal(signal.SIGINT)
+            _, err_bytes = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    err = err_bytes.decode()
+    assert proc.returncode == 0, err
+    for noise in ("Traceback", "CancelledError", "Task was destroyed"):
+        assert noise not in err, err
+    assert "Recorded" in err
+    events = [f for f in read_capture(capture) if urlsplit(f.url).path == "/api/event"]
+    assert sorted(int(parse_qs(urlsplit(f.url).query)["n"][0]) for f in events) == list(range(n))
+    assert all(f.status is None and f.error is not None for f in events)
+    if how == "ctrl-c":  # still waiting at the stop: written as sent, marked cut off
+        assert all(f.cut_off == "no_response" for f in events)
+        assert f"{n} request(s) were still unanswered at the stop" in err
+    else:  # the browser hung up first: failed flows, each with its request
+        assert all(f.cut_off is None and f.error == "Client disconnected." for f in events)

@@ -114,3 +114,24 @@ def test_reader_shortcut_builds_the_same_flows(
     slow = list(read_capture(tmp_capture))
     assert fast == slow == flows
     assert [repr(f) for f in fast] == [repr(f) for f in flows]
+
+
+def test_cut_off_flows_roundtrip_and_other_lines_stay_as_they_were(tmp_capture: Path) -> None:
+    cut = _flow(1, status=None, reason=None, response_body=None, cut_off="no_response")
+    assert "cut_off" not in _flow(0).to_dict()  # written only when set
+    with CaptureWriter(tmp_capture) as w:
+        w.write(_flow(0))
+        w.write(cut)
+    reader = read_capture(tmp_capture)
+    assert reader.header["version"] == "1.2"
+    assert list(reader) == [_flow(0), cut]
+
+
+def test_fields_a_reader_does_not_know_are_ignored(tmp_capture: Path) -> None:
+    # what lets a 1.1 reader read 1.2 files (and this one read 1.3): unknown keys are skipped
+    line = _flow(0).to_dict() | {"cut_off": "no_response", "from_the_future": {"x": 1}}
+    header = {"format": "edscan-capture", "version": "1.9", "settings": {}}
+    tmp_capture.write_text(json.dumps(header) + "\n" + json.dumps(line) + "\n")
+    reader = read_capture(tmp_capture)
+    [flow] = list(reader)
+    assert flow.cut_off == "no_response" and reader.warnings == []

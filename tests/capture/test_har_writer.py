@@ -312,3 +312,19 @@ def test_decode_content(encoded: bytes, coding: str) -> None:
 def test_decode_content_refuses(encoded: bytes, coding: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         decode_content(encoded, coding, limit=1000)
+
+
+def test_the_cut_off_mark_survives_a_round_trip_through_har(tmp_path: Path) -> None:
+    cut = _flow(
+        0, status=None, reason=None, response_headers=(), response_body=None,
+        error="cut off by the stop of the capture before the response arrived",
+        cut_off="no_response",
+    )  # fmt: skip
+    har = tmp_path / "cut.har"
+    convert(open_source(_capture(tmp_path / "cut.edscan.jsonl", [cut, _flow(1)])), har)
+    entries = json.loads(har.read_text())["log"]["entries"]
+    assert entries[0]["_edscan"]["cut_off"] == "no_response"
+    assert "cut_off" not in entries[1]["_edscan"]
+    back = list(open_source(har))
+    assert [f.cut_off for f in back] == ["no_response", None]
+    assert back[0].error == cut.error and back[0].status is None

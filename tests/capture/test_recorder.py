@@ -15,6 +15,7 @@ from mitmproxy.proxy.layers.tls import TlsData  # type: ignore[attr-defined]
 from mitmproxy.test import taddons, tflow
 
 from edscan.capture.capture_file import read_capture
+from edscan.capture.inflight import PartialBodies
 from edscan.capture.mitm import flow_from_mitmproxy
 from edscan.capture.recorder import (
     DEFAULT_MAX_BODY,
@@ -478,3 +479,102 @@ def test_mark_in_transparent_mode_is_found_by_its_host_header(rec: Recorder) -> 
     m.request.headers["Host"] = "edscan.mark"  # the IP in the URL, the name only here
     rec.request(m)
     assert m.response is not None and rec.phase == "exam"
+
+
+# --------------------------------------------------------------------------- the stop
+
+
+def _in_flight(rec: Recorder, url: str = "https://api.example.test/v1/e?email=a@b.test") -> Any:
+    f = _flow(url)
+    rec.requestheaders(f)
+    rec.request(f)
+    return f
+
+
+def test_a_request_still_waiting_at_shutdown_is_written_marked_cut_off(
+    tctx: taddons.context, rec: Recorder, tmp_capture: Path
+) -> None:
+    tctx.configure(rec, edscan_phase="quiz")
+    answered = _in_flight(rec, "https://api.example.test/answered")
+    answered.response = _response()
+    rec.response(answered)
+    waiting = _in_flight(rec)
+    assert rec.in_flight == 1
+    rec.done()
+    got = _flows(tmp_capture)
+    assert [g.cut_off for g in got] == [None, "no_response"]
+    cut = got[1]
+    assert cut.url == waiting.request.url and cut.phase == "quiz"
+    assert cut.request_body is not None and cut.request_body.content == b'{"a":1}'
+    assert ("X-Dup", "2") in cut.request_headers
+    assert cut.status is None and cut.error is not None and "cut off by the stop" in cut.error
+    assert rec.stats.cut_off == 1 and rec.stats.flows == 2
+
+
+def test_a_full_disk_at_the_stop_is_one_failure_not_a_crash(
+    tctx: taddons.context, rec: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    full = Path("/dev/full")
+    if not full.exists():
+        pytest.skip("/dev/full is needed to make writes fail")
+    for n in range(3):
+        _in_flight(rec, f"https://api.example.test/e?n={n}")
+    assert rec.writer is not None
+    rec.writer._file.close()
+    rec.writer._file = full.open("wb")
+    with caplog.at_level(logging.ERROR):
+        assert rec.record_cut_off() == 0
+    assert rec.failure is not None and "No space left" in rec.failure
+    # the first failed write closes the capture: one error, not one per flow
+    assert len([r for r in caplog.records if "cannot write" in r.getMessage()]) == 1
+    assert rec.stats.cut_off == 0 and rec.in_flight == 0
+    rec.done()
+
+
+def test_a_cut_off_flow_is_written_once_whatever_comes_after(
+    rec: Recorder, tmp_capture: Path
+) -> None:
+    f = _in_flight(rec)
+    assert rec.record_cut_off() == 1
+    f.response = _response()
+    rec.response(f)  # the answer that came too late
+    f.error = tflow.terr("connection cancelled")
+    rec.error(f)
+    rec.done()
+    assert [g.cut_off for g in _flows(tmp_capture)] == ["no_response"]
+    assert rec.in_flight == 0
+
+
+def test_what_had_arrived_of_unfinished_bodies_is_kept(rec: Recorder, tmp_capture: Path) -> None:
+    uploading = _flow("https://api.example.test/upload", content=b"")
+    uploading.request.data.content = None  # the client was still sending the body
+    uploading.request.timestamp_end = None
+    rec.requestheaders(uploading)
+    streaming = _in_flight(rec, "https://api.example.test/stream")
+    streaming.response = _response(content=b"")
+    streaming.response.data.content = None  # headers in, the body still arriving
+    streaming.response.timestamp_end = None
+    parts = {
+        uploading.id: PartialBodies(request=b'{"essay": "half'),
+        streaming.id: PartialBodies(response=b"first chunk"),
+    }
+    assert rec.record_cut_off(parts) == 2
+    up, st = _flows(tmp_capture)
+    assert up.cut_off == "request_incomplete"
+    assert up.request_body is not None and up.request_body.content == b'{"essay": "half'
+    assert up.request_body.truncated and up.request_body.size == 15
+    assert st.cut_off == "response_incomplete" and st.status == 200
+    assert st.response_body is not None and st.response_body.content == b"first chunk"
+    assert st.response_body.truncated
+
+
+def test_phase_marks_and_answered_flows_are_not_in_flight(rec: Recorder, tmp_capture: Path) -> None:
+    mark = _flow("http://edscan.mark/quiz", method="GET", content=b"")
+    rec.requestheaders(mark)
+    rec.request(mark)
+    failed = _in_flight(rec)
+    failed.error = tflow.terr("connection refused")
+    rec.error(failed)
+    assert rec.in_flight == 0
+    rec.done()
+    assert [g.cut_off for g in _flows(tmp_capture)] == [None]

@@ -1,4 +1,4 @@
-"""`edscan capture`'s console: texts, sizes, the port check and the status display."""
+"""`edscan capture`'s texts, sizes, the port check and its option checks."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pytest
 from edscan.capture.session import (
     CaptureOptions,
     CaptureSummary,
-    Display,
     check_port_free,
     human_bytes,
     parse_size,
@@ -142,53 +141,6 @@ def test_output_must_be_a_new_file_in_an_existing_folder(tmp_path: Path) -> None
         )
 
 
-# --------------------------------------------------------------------------- display
-
-
-class _Tty(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def test_plain_display_prints_lines_only_when_something_changed() -> None:
-    out = io.StringIO()
-    d = Display(out, tty=False, prompt=True)
-    d.start("flows: 0")
-    d.refresh("flows: 0")
-    d.refresh("flows: 0")
-    d.message("Phase: quiz", "flows: 0")
-    d.refresh("flows: 1")
-    d.stop()
-    assert out.getvalue() == "flows: 0\nPhase: quiz\nflows: 1\n"
-    assert "\x1b" not in out.getvalue()
-
-
-def test_tty_display_redraws_the_status_above_the_prompt() -> None:
-    out = _Tty()
-    d = Display(out, tty=True, prompt=True)
-    d.start("flows: 0")
-    assert out.getvalue().endswith("flows: 0\nphase label> ")
-    out.truncate(0), out.seek(0)
-    d.refresh("flows: 1")
-    # save cursor, up one line, clear it, draw, restore: what the user types is untouched
-    assert out.getvalue() == "\x1b7\x1b[1A\r\x1b[Kflows: 1\x1b8"
-    out.truncate(0), out.seek(0)
-    d.entered = True  # the user pressed Enter: the status is now two lines up
-    d.message("Phase: quiz", "flows: 1")
-    assert out.getvalue() == "\x1b[2A\r\x1b[JPhase: quiz\nflows: 1\nphase label> "
-    out.truncate(0), out.seek(0)
-    d.stop()
-    assert out.getvalue() == "\x1b[1A\r\x1b[J"
-
-
-def test_tty_display_without_prompt_redraws_one_line() -> None:
-    out = _Tty()
-    d = Display(out, tty=True, prompt=False)
-    d.start("flows: 0")
-    d.refresh("flows: 2")
-    assert out.getvalue() == "flows: 0\r\x1b[Kflows: 2"
-
-
 def test_status_text_counts_what_was_recorded() -> None:
     from edscan.capture.recorder import Recorder
 
@@ -202,3 +154,50 @@ def test_status_text_counts_what_was_recorded() -> None:
     assert status_text(rec) == (
         "recording · flows: 3 · hosts: 2 · 2.0 KB · phase: quiz · refused TLS: 1"
     )
+
+
+def test_summary_says_how_many_requests_were_cut_off() -> None:
+    s = CaptureSummary(
+        path=Path("/tmp/s.edscan.jsonl"), flows=300, hosts=("a.test",), bytes=0, phases=(),
+        refused_hosts=(), unrecorded=0, cut_off=280,
+    )  # fmt: skip
+    assert "280 request(s) were still unanswered at the stop" in summary_text(s)
+    quiet = CaptureSummary(**{**{k: getattr(s, k) for k in s.__slots__}, "cut_off": 0})  # type: ignore[attr-defined]
+    assert "unanswered" not in summary_text(quiet)
+
+
+def test_negative_grace_is_refused(tmp_path: Path) -> None:
+    opts = CaptureOptions(output=tmp_path / "x.edscan.jsonl", confdir=tmp_path, grace=-1)
+    with pytest.raises(EdscanError, match="--grace must be 0 or more"):
+        run_capture(opts, out=io.StringIO())
+
+
+def test_an_unexpected_loop_error_is_one_line_and_a_cancelled_connection_none(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import asyncio
+    import logging
+
+    from edscan.capture.console import ConsoleOut
+    from edscan.capture.session import _Session
+
+    session = _Session(
+        options=CaptureOptions(output=tmp_path / "x.edscan.jsonl", confdir=tmp_path),
+        out=ConsoleOut(io.StringIO()), stdin=None, status_interval=1.0,
+    )  # fmt: skip
+    loop = asyncio.new_event_loop()
+    try:
+        with caplog.at_level(logging.DEBUG):
+            # Python 3.11's start_server reports a cancelled client task like this
+            session._loop_error(
+                loop, {"message": "Unhandled", "exception": asyncio.CancelledError()}
+            )
+            assert caplog.records == []
+            session._loop_error(loop, {"message": "x", "exception": OSError("disk on fire")})
+            session._loop_error(loop, {"message": "Task was destroyed but it is pending!"})
+    finally:
+        loop.close()
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("ERROR", "edscan capture: unexpected error: disk on fire"),
+        ("ERROR", "edscan capture: unexpected error: Task was destroyed but it is pending!"),
+    ]

@@ -139,6 +139,27 @@ def test_info_text(tmp_path: Path) -> None:
     assert hosts == ["  2  a.example.test", "  1  b.example.net"]
 
 
+def test_info_counts_the_flows_the_stop_cut_off(tmp_path: Path) -> None:
+    cap = tmp_path / "busy.edscan.jsonl"
+    with CaptureWriter(cap, {}) as w:
+        for i in range(3):
+            w.write(
+                Flow(
+                    index=i, id=f"f{i}", method="GET", url=f"https://a.example.test/e?n={i}",
+                    request_start=1714982400.0 + i,
+                    error="cut off by the stop of the capture before the response arrived",
+                    cut_off="no_response" if i else None,
+                )
+            )  # fmt: skip
+    code, stdout, _ = _run("info", str(cap))
+    assert code == 0
+    assert "flows     3 (3 failed, 2 of them cut off by the stop of the recording)" in stdout
+    code, stdout, _ = _run("info", str(cap), "-f", "json")
+    assert json.loads(stdout)["cut_off"] == 2 and json.loads(stdout)["failed"] == 3
+    code, stdout, _ = _run("info", str(_capture(tmp_path / "s.edscan.jsonl")), "-f", "json")
+    assert json.loads(stdout)["cut_off"] == 0
+
+
 def test_info_json_of_a_har(tmp_path: Path) -> None:
     code, stdout, _ = _run("info", str(HAR / "chrome.har"), "-f", "json")
     assert code == 0

@@ -244,7 +244,9 @@ def test_the_scan_finds_what_the_session_was_designed_to_show_and_nothing_else(
         t.domain for t in manifest.THIRD_PARTIES
     }
     assert {d for d, p in parties.items() if p == "first"} == {manifest.FIRST_PARTY_DOMAIN}
-    assert doc["first_party"] == {"domains": [manifest.FIRST_PARTY_DOMAIN], "inferred": False}
+    fp = doc["first_party"]
+    assert (fp["domains"], fp["inferred"]) == ([manifest.FIRST_PARTY_DOMAIN], False)
+    assert (fp["method"], fp["confidence"]) == ("given", "high")
     got = _by_domain(doc)
     want = manifest.expected()
     # one domain at a time, so a failure names the recipient that changed

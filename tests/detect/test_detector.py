@@ -423,3 +423,40 @@ def test_observations_built_through_their_slots_equal_the_constructors(
     slow = Detector(persona()).observe(flow(), Decoded(list(fields)))
     assert fast == slow and len(fast) >= 2
     assert [repr(o) for o in fast] == [repr(o) for o in slow]
+
+
+@pytest.mark.parametrize(
+    ("inner", "outer"),
+    [
+        ("md5", "sha256"),
+        ("sha1", "sha256"),
+        ("md5", "sha1"),
+        ("sha256", "md5"),
+        ("sha256", "sha256"),
+    ],
+)
+def test_hashes_of_hashes(inner: str, outer: str) -> None:
+    norm = "qz-7f3a@district-test.example"
+    value = sha(outer, sha(inner, norm))
+    hit = persona_hits(observe(fld("em", value)))["student.email"]
+    assert f"{outer} of the {inner}" in hit.detail
+
+
+@pytest.mark.parametrize("prefix", ["", "x", "xy", '{"id":7,"mail":"'])
+def test_base64_at_any_offset_inside_a_longer_value(prefix: str) -> None:
+    blob = base64.b64encode((prefix + "QZ-7f3a@District-Test.example" + '","n":1}').encode())
+    hit = persona_hits(observe(fld("payload", blob.decode())))
+    assert "student.email" in hit, hit
+
+
+def test_base64_of_other_text_is_not_the_persona() -> None:
+    blob = base64.b64encode(b'{"id":7,"mail":"someone.else@example.org","n":1}').decode()
+    assert "student.email" not in persona_hits(observe(fld("payload", blob)))
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["+1.203.555.0147", "1 (203) 555-0147", "203/555-0147", "203 555-0147", "0012035550147"],
+)
+def test_more_phone_formats(value: str) -> None:
+    assert "student.phone" in persona_hits(observe(fld("ph", value)))

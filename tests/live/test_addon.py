@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,7 +82,12 @@ def test_findings_mark_the_flow_and_never_reach_the_capture(
     text = tmp_capture.read_text()
     assert "edscan: student e-mail" not in text and MARKER not in text
     assert text.count("\n") == 4  # header + three flows
+    # the analysis ran in a process of its own, which ends with the addon
+    worker = live.analyser.worker_pid if live.analyser else None
+    assert worker is not None and worker != os.getpid()
     live.done()
+    with pytest.raises(ProcessLookupError):
+        os.kill(worker, 0)
 
 
 async def _running(live: LiveAlerts) -> None:

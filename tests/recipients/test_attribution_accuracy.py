@@ -19,7 +19,8 @@ from conftest import shared_path
 
 from edscan.capture.source import open_source
 from edscan.models import FlowSummary, Party
-from edscan.recipients.domains import FirstParty, normalize_host
+from edscan.recipients.domains import normalize_host
+from edscan.recipients.first_party import FirstParty
 from edscan.recipients.recipient import build_recipients
 from edscan.recipients.trackers import TrackerDB, is_tracking, load_trackers
 

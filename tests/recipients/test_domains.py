@@ -8,7 +8,8 @@ import pytest
 
 from edscan.models import Field, FlowSummary, Party
 from edscan.recipients import domains
-from edscan.recipients.domains import FirstParty, normalize_host, registrable_domain
+from edscan.recipients.domains import normalize_host, registrable_domain
+from edscan.recipients.first_party import FirstParty
 from edscan.recipients.trackers import TrackerDB, load_trackers
 
 
@@ -166,9 +167,16 @@ def test_inferred_first_party_groups_same_owner_domains(db: TrackerDB) -> None:
     assert "owned by Wikimedia Foundation, Inc." in fp.reason
 
 
-def test_only_trackers_seen_still_picks_one_and_no_flows_picks_none(db: TrackerDB) -> None:
+def test_a_tracker_is_never_inferred_as_the_app_and_no_flows_picks_none(db: TrackerDB) -> None:
+    # only trackers seen: no first party rather than a tracker read as the app
     fp = FirstParty.resolve([], [flow(0, "www.facebook.com"), flow(1, "www.facebook.com")], db)
-    assert fp.domains == ("facebook.com",)
+    assert fp.domains == () and fp.inferred
+    assert fp.basis is not None and fp.basis.method == "none" and fp.basis.confidence is None
+    assert "--first-party" in fp.reason and "facebook.com" in fp.reason
+    assert fp.basis.candidates[0].excluded.startswith("the lists class it as")
+    assert fp.party("www.facebook.com") is Party.THIRD
+    # --first-party can still say so
+    assert FirstParty.resolve(["facebook.com"], [], db).party("www.facebook.com") is Party.FIRST
     empty = FirstParty.resolve([], [], db)
     assert empty.domains == () and empty.inferred
     assert empty.party("anything.example") is Party.THIRD

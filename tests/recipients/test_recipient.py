@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from edscan.models import FlowSummary, Party
-from edscan.recipients.domains import FirstParty
+from edscan.recipients.first_party import FirstParty
 from edscan.recipients.recipient import build_recipients
 from edscan.recipients.trackers import TrackerDB, load_trackers
 

@@ -41,7 +41,7 @@ def _bundled() -> dict[str, dict]:  # type: ignore[type-arg]
 
 def test_every_bundled_record_uses_the_vocabulary_and_names_its_basis() -> None:
     vocab = set(CATEGORIES)
-    assert len(vocab) == 21
+    assert len(vocab) == 22  # "accessibility overlay" added for school sites
     records = 0
     for name, data in _bundled().items():
         text = read_text("tracker_lists", name)
@@ -404,3 +404,26 @@ def test_a_tampered_installed_list_is_skipped_and_reported(installed: Path) -> N
     db = load_trackers(installed)
     assert db.attribute("kidpixel.test").organization is None
     assert any("sha256" in p for p in db.problems)
+
+
+@pytest.mark.parametrize(
+    ("host", "organization", "category"),
+    [
+        ("cdn.userway.org", "UserWay Inc.", "accessibility overlay"),
+        ("acsbapp.com", "accessiBe Ltd.", "accessibility overlay"),
+        ("wcdn.audioeye.com", "AudioEye, Inc.", "accessibility overlay"),
+        ("cdn.callrail.com", "CallRail, Inc.", "ad-motivated tracking"),
+        ("tctm.co", "CallTrackingMetrics, LLC", "ad-motivated tracking"),
+        ("flask.nextdoor.com", "Nextdoor Holdings, Inc.", "advertising"),
+        ("form.typeform.com", "Typeform S.L.", "customer engagement / messaging"),
+        ("resources.finalsite.net", "Finalsite", "ed-tech vendor"),
+    ],
+)
+def test_services_school_sites_embed_are_attributed(
+    tmp_path: Path, host: str, organization: str, category: str
+) -> None:
+    db = load_trackers(tmp_path)
+    a = db.attribute(host)
+    assert a.organization == organization and category in a.categories
+    # an overlay, a call tracker or a neighbourhood ad pixel is never inferred as the school
+    assert db.is_service(host) or category == "ed-tech vendor"

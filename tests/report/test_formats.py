@@ -301,6 +301,19 @@ def test_text_neutralises_terminal_escapes() -> None:
     assert "\x1b" not in out and "\x07" not in out
 
 
+def test_cut_off_requests_are_counted_in_json_and_text(result: ScanResult) -> None:
+    cut = replace(result, capture=replace(result.capture, cut_off=7))
+    doc = json.loads(report.render(cut, "json"))
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["capture"]["cut_off"] == 7
+    assert json.loads(report.render(result, "json"))["capture"]["cut_off"] == 0
+    assert "7 flows cut off by the stop" in report.render(cut, "text")
+    assert "cut off by the stop" not in report.render(result, "text")
+    legacy = json.loads(report.render(result, "json"))
+    del legacy["capture"]["cut_off"]  # a result written before the field existed stays valid
+    jsonschema.validate(legacy, SCHEMA)
+
+
 def test_text_summary_shows_one_finding_per_rule_and_company() -> None:
     import dataclasses
 

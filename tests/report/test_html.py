@@ -35,6 +35,7 @@ SECTIONS = {
     "law": "Appendix B: the law cited",
     "parents": "Appendix C: what this app sends about your child",
     "methodology": "Appendix D: methodology and reproducibility",
+    "identifiers": "Appendix E: which identifiers went where",  # the fixture's trackers get ids
 }
 
 
@@ -425,6 +426,19 @@ def test_plain_http_and_upstream_errors_are_not_counted_as_not_inspected() -> No
     assert "api.pinnedsdk.example" in limits
     assert "beacon.plainhttp.example" not in limits
     assert "badcert.upstream.example" not in limits
+
+
+def test_requests_cut_off_by_the_stop_are_in_methodology_and_limits() -> None:
+    result = realistic_result()
+    cut = _soup(replace(result, capture=replace(result.capture, cut_off=12)))
+    m = _section(cut, "methodology")
+    kv = {_text(tr.find("th")): _text(tr.find("td")) for tr in m.select("table.kv tr")}
+    assert kv["Cut off by the stop"].startswith("12 request(s) were still waiting")
+    assert "Requests cut off by the stop. 12 requests were" in _text(_section(cut, "limits"))
+    whole = _soup(result)
+    kv = {_text(tr.find("th")): _text(tr.find("td")) for tr in whole.select("table.kv tr")}
+    assert kv["Cut off by the stop"] == "none"
+    assert "Requests cut off by the stop" not in _text(_section(whole, "limits"))
 
 
 def test_a_rule_raised_for_several_companies_is_titled_once() -> None:

@@ -196,6 +196,24 @@ def eds012_miss() -> ScanBuilder:
     return b
 
 
+def eds030_hit() -> ScanBuilder:
+    b = (
+        ScanBuilder()
+        .recipient("doubleclick.net", *ADS, org="Google")
+        .recipient("adnxs.com", *ADS, org="Microsoft")
+    )
+    handed = b.flow("https://cm.g.doubleclick.net/pixel?google_nid=x", status=302)
+    received = b.flow("https://ib.adnxs.com/getuid?google_gid=CAESEabc")
+    return b.id_link(handed, [received], source="Google", key="google_gid")
+
+
+def eds030_miss() -> ScanBuilder:
+    # a sync endpoint was called (EDS012's business), but no id was seen at a second company
+    b = ScanBuilder().recipient("doubleclick.net", *ADS, org="Google")
+    b.flow("https://cm.g.doubleclick.net/pixel?google_nid=x", status=302)
+    return b
+
+
 def eds013_hit() -> ScanBuilder:
     b = ScanBuilder().recipient("pubmatic.com", *ADS, org="PubMatic")
     b.flow(

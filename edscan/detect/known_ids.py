@@ -1,0 +1,220 @@
+"""Identifiers recognised without a persona: what each field means at the common tracking endpoints.
+
+The knowledge is data (``known_ids.json``, validated at load): per vendor, its domains and
+endpoint paths, the fields whose meaning is documented there (``cid`` at Google Analytics' collect
+is the browser's client id, ``user.buyeruid`` in an OpenRTB bid request the bidder's synced user
+id, ``context.user.anonymous_id`` at TikTok's pixel the browser id ...) and the cookies that hold
+its identifiers (``_ga``, ``_fbp``, ``IDE``, ``uuid2`` ...).
+
+``KnownIds.observe(flow, decoded)`` reports each such value as an observation whose ``detail``
+says what the field means. Confidence: **high** for a known field at the vendor's own endpoint,
+and for a known cookie sent to the vendor's domains (known endpoint, known field); **medium** for
+a vendor's distinctively named cookie (``_ga``, ``_fbp``, ``ajs_anonymous_id`` ...) sent anywhere
+else. ``merge`` lets these replace the weaker key-name and pattern detections of the same field:
+the endpoint's documentation says more than a key name. The values are never shown (renderers
+redact every detected value, cookies always).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from edscan.errors import EdscanError
+from edscan.models import Confidence, Detector, Field, Flow, Observation
+from edscan.resources import resource
+
+KNOWN_IDS_FILE = "known_ids.json"
+_INDEX = re.compile(r"\[\d+\]")
+# cookie names distinctive enough to mean the vendor's id wherever they are sent; shorter,
+# generic names (``uuid``, ``UID``, ``audit``) count only at the vendor's own domains
+_DISTINCTIVE = ("_", "ajs_", "AMCV_")
+_EMPTY = frozenset({"", "null", "undefined", "none", "0", "-1", "false", "true"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Meaning:
+    vendor: str
+    element: str
+    meaning: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Vendor:
+    name: str
+    domains: frozenset[str]
+    paths: tuple[re.Pattern[str], ...]
+    fields: Mapping[str, Meaning]  # lower-cased dotted path -> meaning
+    cookies: Mapping[str, Meaning]  # exact cookie name -> meaning
+    cookie_prefixes: tuple[tuple[str, Meaning], ...]
+
+    def endpoint(self, path: str) -> bool:
+        return not self.paths or any(p.search(path) for p in self.paths)
+
+
+class DecodedLike(Protocol):
+    @property
+    def fields(self) -> Sequence[Field]: ...
+
+
+def field_path(location: str) -> str:
+    """``body:$.batch[0].userId`` → ``batch.userid``; ``query:cid`` → ``cid``; the innermost
+    layer of a nested location (``body:$.data>$[0].properties.distinct_id``)."""
+    inner = location.rsplit(">", 1)[-1]
+    if ":" in inner and not inner.startswith("$"):
+        inner = inner.split(":", 1)[1]
+    inner = _INDEX.sub("", inner)
+    if inner.startswith("$"):
+        inner = inner[1:].lstrip(".")
+    return inner.lower()
+
+
+def parse_known_ids(text: str, source: str, elements: Iterable[str]) -> tuple[Vendor, ...]:
+    """The vendors of a known-ids file; a malformed file raises EdscanError naming the problem."""
+    known = frozenset(elements)
+    try:
+        doc = json.loads(text)
+        rows = doc["vendors"]
+        out = []
+        for row in rows:
+            name = str(row["name"])
+            fields = {k.lower(): _meaning(name, v, known) for k, v in row["fields"].items()}
+            exact: dict[str, Meaning] = {}
+            prefixes: list[tuple[str, Meaning]] = []
+            for k, v in row["cookies"].items():
+                m = _meaning(name, v, known)
+                if k.endswith("*"):
+                    prefixes.append((k[:-1], m))
+                else:
+                    exact[k] = m
+            out.append(
+                Vendor(
+                    name=name,
+                    domains=frozenset(str(d).lower() for d in row["domains"]),
+                    paths=tuple(re.compile(p) for p in row["paths"]),
+                    fields=fields,
+                    cookies=exact,
+                    cookie_prefixes=tuple(prefixes),
+                )
+            )
+    except (KeyError, TypeError, ValueError, AttributeError, re.error) as e:
+        raise EdscanError(f"{source}: malformed known-identifier data ({e!r})") from e
+    return tuple(out)
+
+
+def _meaning(vendor: str, value: Any, known: frozenset[str]) -> Meaning:
+    element, meaning = value
+    if element not in known:
+        raise ValueError(f"{vendor}: unknown element {element!r}")
+    return Meaning(vendor=vendor, element=str(element), meaning=str(meaning))
+
+
+class KnownIds:
+    """The endpoint knowledge, indexed by registrable domain and by cookie name."""
+
+    def __init__(self, vendors: Sequence[Vendor]) -> None:
+        self.vendors = tuple(vendors)
+        self._by_domain: dict[str, list[Vendor]] = {}
+        for v in self.vendors:
+            for d in v.domains:
+                self._by_domain.setdefault(d, []).append(v)
+        self._cookies: dict[str, list[tuple[Vendor, Meaning]]] = {}
+        self._prefixes: list[tuple[str, Vendor, Meaning]] = []
+        for v in self.vendors:
+            for name, m in v.cookies.items():
+                self._cookies.setdefault(name, []).append((v, m))
+            self._prefixes.extend((p, v, m) for p, m in v.cookie_prefixes)
+
+    def observe(self, flow: Flow, decoded: DecodedLike) -> list[Observation]:
+        parts = urlsplit(flow.url)
+        host = (parts.hostname or "").lower()
+        if not host:
+            return []
+        # the vendor's domains by host suffix (detection comes before the PSL-aware recipients
+        # stage; the table lists registrable domains, so a suffix match is the same test)
+        vendors = self._vendors_of(host)
+        at = [v for v in vendors if v.endpoint(parts.path or "/")]
+        mine = frozenset(v.name for v in vendors)
+        out = []
+        for f in decoded.fields:
+            # the hot loop: the location decides first (most fields are neither a cookie nor
+            # at a known endpoint), the value is looked at only for a hit
+            loc = f.location
+            if loc.startswith("cookie:"):
+                hit = self._cookie(loc[7:], mine)
+            elif at and loc.startswith(("query:", "body:", "fragment:")):
+                path = field_path(loc)
+                hit = next(((m, True) for v in at if (m := v.fields.get(path)) is not None), None)
+            else:
+                continue
+            if hit is None:
+                continue
+            value = f.value.strip()
+            if value.lower() in _EMPTY or value.startswith(("{{", "${", "%")):
+                continue  # empty, or a template placeholder the SDK fills in server-side
+            meaning, own = hit
+            out.append(
+                Observation(
+                    flow=flow.index,
+                    host=host,
+                    element=meaning.element,
+                    detector=Detector.PATTERN,
+                    confidence=Confidence.HIGH if own else Confidence.MEDIUM,
+                    location=loc,
+                    encodings=f.encodings,
+                    value=f.value,
+                    detail=f"{meaning.meaning} ({meaning.vendor})",
+                )
+            )
+        return out
+
+    def _vendors_of(self, host: str) -> list[Vendor]:
+        out: list[Vendor] = []
+        i = -1
+        while True:
+            out.extend(self._by_domain.get(host[i + 1 :], ()))
+            i = host.find(".", i + 1)
+            if i == -1:
+                return out
+
+    def _cookie(self, name: str, mine: frozenset[str]) -> tuple[Meaning, bool] | None:
+        found = list(self._cookies.get(name, ()))
+        found += [(v, m) for p, v, m in self._prefixes if name.startswith(p)]
+        if not found:
+            return None
+        for v, m in found:
+            if v.name in mine:
+                return m, True
+        if name.startswith(_DISTINCTIVE):
+            return found[0][1], False
+        return None
+
+
+def merge(found: list[Observation], known: list[Observation]) -> list[Observation]:
+    """``found`` with the ``known`` observations replacing its non-persona detections of the
+    same fields (the endpoint's documentation says more than a key name or a shape); a field a
+    persona value explains keeps the persona's observation only."""
+    if not known:
+        return found
+    # where the seeded persona explains a field, it names the element: the endpoint's words yield
+    persona = {(o.flow, o.location) for o in found if o.detector is Detector.PERSONA}
+    known = [o for o in known if (o.flow, o.location) not in persona]
+    places = {(o.flow, o.location) for o in known}
+    kept = [
+        o for o in found if o.detector is Detector.PERSONA or (o.flow, o.location) not in places
+    ]
+    return kept + known
+
+
+@lru_cache(maxsize=1)
+def known_ids() -> KnownIds:
+    """The shipped endpoint knowledge (a broken file is a bug in edscan's data)."""
+    from edscan.detect.taxonomy import ELEMENTS
+
+    path = resource("taxonomy", KNOWN_IDS_FILE)
+    return KnownIds(parse_known_ids(path.read_text(encoding="utf-8"), str(path), ELEMENTS))
