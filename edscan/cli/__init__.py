@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from edscan import __version__
-from edscan.cli import capture, declared, demo, lists, persona, publish, reference, scan
+from edscan.cli import capture, declared, demo, lists, persona, publish, reference, scan, study
 from edscan.errors import EXIT_USAGE
 
 
@@ -43,7 +43,9 @@ for command in (
     publish.diff_command,
     publish.bundle_command,
     publish.letter_command,
-    publish.batch_command,
+    study.batch_command,
+    study.dataset_command,
+    study.verify_command,
 ):
     cli.add_command(command)
 

@@ -1,4 +1,4 @@
-"""``edscan diff``, ``bundle``, ``letter`` and ``batch``: results to publish and compare."""
+"""``edscan diff``, ``bundle`` and ``letter``: results to publish and compare."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import click
 from edscan.cli.options import (
     FAIL_ON,
     analysis_options,
-    data_dir_option,
-    noncommercial_option,
     output_options,
     run_scan,
 )
@@ -237,74 +235,3 @@ def letter_command(capture: str, vendor: str | None, output: str | None, **analy
     else:
         report.save_text(output, text)
         click.echo(f"wrote {output} ({len(result.findings)} findings; redacted)", err=True)
-
-
-@click.command("batch")
-@click.argument("captures", nargs=-1, required=True, type=click.Path())
-@click.option(
-    "-o",
-    "--output",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False, writable=True),
-    help="The folder for index.html, summary.csv and each app's report (created if needed).",
-)
-@click.option(
-    "--persona",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="The test student's persona file, used for every capture.",
-)
-@click.option(
-    "--first-party-map",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    metavar="FILE",
-    help='A TOML file naming each app\'s domains: "seesaw.har" = ["seesaw.me"] (keys: a '
-    "capture's file name or its name without suffixes). Others are inferred.",
-)
-@noncommercial_option
-@data_dir_option
-def batch_command(
-    captures: tuple[str, ...],
-    out_dir: str,
-    persona: str | None,
-    first_party_map: str | None,
-    accept_noncommercial: bool,
-    data_dir: str | None,
-) -> None:
-    """Compare several apps: one capture per app, one row per app, one page.
-
-    Writes DIR/index.html (a self-contained comparison: grade, risk score, third-party and
-    advertising companies, data elements sent to third parties, critical and high findings,
-    and a link to each app's report, written beside it as DIR/<app>.html) and DIR/summary.csv
-    with the same columns. The app's name is its capture's file name. A capture that cannot
-    be read is reported and the others go on; the exit code is 2 only when none could be read.
-
-    \b
-    Example:
-        edscan batch seesaw.har classdojo.har kahoot.edscan.jsonl -o compare/
-        edscan batch captures/*.har --persona maya.toml --first-party-map apps.toml -o compare/
-    """
-    from pathlib import Path
-
-    from edscan.detect.persona import load_persona
-    from edscan.publish import batch
-
-    outcome = batch.run(
-        captures,
-        out_dir,
-        persona=load_persona(persona) if persona else None,
-        first_party_map=batch.load_first_party_map(first_party_map) if first_party_map else None,
-        data_dir=Path(data_dir) if data_dir else None,
-        accept_noncommercial=accept_noncommercial,
-        echo=lambda line: click.echo(line, err=True),
-    )
-    compared = len(outcome.rows) - len(outcome.failed)
-    click.echo(
-        f"wrote {Path(out_dir) / batch.INDEX} and {Path(out_dir) / batch.SUMMARY} "
-        f"({compared} apps compared"
-        + (f", {len(outcome.failed)} captures could not be read" if outcome.failed else "")
-        + ")",
-        err=True,
-    )

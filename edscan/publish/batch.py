@@ -13,20 +13,23 @@ share a name are told apart by their first party, then by a number.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import dataclasses
 import io
 import re
+import sys
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
+from typing import Any
 
 from edscan import report
 from edscan.detect.persona import Persona
 from edscan.errors import EdscanError
 from edscan.models import Party, Recipient, ScanResult, Severity
-from edscan.pipeline import scan
-from edscan.publish.public import public_redactor, public_result, strip_controls
+from edscan.publish.public import strip_controls
 from edscan.report._common import element_info
 from edscan.report._palette import group_of
 from edscan.report.html import CSP
@@ -35,6 +38,7 @@ from edscan.report.templates import template
 
 INDEX = "index.html"
 SUMMARY = "summary.csv"
+DATASET = "dataset.csv"  # one row per app x recipient x data element (edscan dataset)
 INDEX_TEMPLATE = "batch.html.j2"
 STYLESHEET = "batch.css"
 CAPTURE_SUFFIXES = (".edscan.jsonl", ".jsonl", ".har", ".zhar", ".mitm", ".flows", ".json")
@@ -61,7 +65,7 @@ COLUMNS = (
     "report",
     "error",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,6 +116,7 @@ class AppRow:
 class Outcome:
     rows: tuple[AppRow, ...]
     written: tuple[Path, ...] = field(default=())
+    peak_rss_kib: int = 0  # the largest peak resident memory of any worker, in KiB
 
     @property
     def failed(self) -> tuple[AppRow, ...]:
@@ -129,53 +134,66 @@ def run(
     first_party_map: Mapping[str, tuple[str, ...]] | None = None,
     data_dir: Path | None = None,
     accept_noncommercial: bool = False,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    progress: bool = False,
     echo: Callable[[str], None] = lambda line: None,
 ) -> Outcome:
-    """Scan every capture, write each report, ``index.html`` and ``summary.csv``.
+    """Scan every capture, write each report, ``index.html``, ``summary.csv`` and the dataset.
 
-    Raises ``EdscanError`` when no capture could be read (nothing is written then).
+    ``jobs`` worker processes scan at once (``scheduler``: on that Dask cluster instead); the
+    reports and rows come back in the order of ``captures`` either way. Raises ``EdscanError``
+    when no capture could be read (nothing is written then).
     """
+    from edscan.publish import batch_runner, dataset
+    from edscan.publish.batch_task import PersonaSpec, Task
+
     if not captures:
         raise EdscanError("give at least one capture to compare")
     fp_map = dict(first_party_map or {})
     _check_map(captures, fp_map)
     names = Names(captures)
     out = Path(out_dir)
+    spec = PersonaSpec.of(persona)
+    tasks = [
+        Task(
+            index=i,
+            capture=capture,
+            first_party=_first_party_for(capture, base_name(capture), fp_map),
+            persona=spec,
+            data_dir=str(data_dir) if data_dir else None,
+            accept_noncommercial=accept_noncommercial,
+        )
+        for i, capture in enumerate(captures)
+    ]
+    if scheduler:
+        results = batch_runner.run_cluster(tasks, scheduler)
+    else:
+        results = batch_runner.run_pool(tasks, jobs)
     rows: list[AppRow] = []
+    table: list[dict[str, object]] = []
     written: list[Path] = []
-    for capture in captures:
-        first_party = _first_party_for(capture, base_name(capture), fp_map)
-        try:
-            result = scan(
-                capture,
-                persona=persona,
-                first_party=first_party,
-                data_dir=data_dir,
-                accept_noncommercial=accept_noncommercial,
-            )
-        except (EdscanError, OSError) as exc:
-            message = exc.message if isinstance(exc, EdscanError) else f"cannot read: {exc}"
-        except Exception as exc:  # one capture that trips a bug must not sink the others
-            message = f"could not be analysed ({type(exc).__name__}: {exc}); please report this"
-        else:
+    peak = 0
+    with _progress(progress, len(tasks)) as bar:
+        for scanned in results:
+            bar.update(1)
+            capture = scanned.capture
+            if scanned.error:
+                echo(f"{capture}: skipped: {scanned.error}")
+                app, _ = names.take(capture, ())
+                rows.append(AppRow(app=app, capture=_file_name(capture), error=scanned.error))
+                continue
             # one app at a time: its report is written and only its row is kept
-            app, slug = names.take(capture, result.first_party)
-            red = public_redactor(result, persona)
-            public = public_result(result, red)
+            app, slug = names.take(capture, scanned.row.first_party, shown=scanned.app)
             page = f"{slug}.html"
-            html = report.render(public, "html")
             if not written:
                 _mkdir(out)
-            report.save_text(out / page, html)
+            report.save_text(out / page, scanned.html)
             written.append(out / page)
-            rows.append(row(public, red, app=app, report=page))
-            echo(f"{capture}: {_short(result)}; wrote {out / page}")
-            continue
-        # the published page names the capture by its file name, not the auditor's folders
-        message = strip_controls(message.replace(str(capture), _file_name(capture)))
-        echo(f"{capture}: skipped: {message}")
-        app, _ = names.take(capture, ())
-        rows.append(AppRow(app=app, capture=_file_name(capture), error=message))
+            rows.append(dataclasses.replace(scanned.row, app=app, report=page))
+            table.extend({**r, "app": app} for r in scanned.dataset)
+            peak = max(peak, scanned.peak_rss_kib)
+            echo(f"{capture}: {scanned.summary}; wrote {out / page}")
     if not written:
         raise EdscanError(
             f"none of the {len(captures)} captures could be read; nothing was written"
@@ -183,8 +201,23 @@ def run(
     rows.sort(key=_order)
     report.save_text(out / SUMMARY, summary_csv(rows))
     report.save_text(out / INDEX, index_html(rows))
-    written += [out / SUMMARY, out / INDEX]
-    return Outcome(rows=tuple(rows), written=tuple(written))
+    dataset.write(dataset.frame(table), out / DATASET)
+    written += [out / SUMMARY, out / INDEX, out / DATASET]
+    return Outcome(rows=tuple(rows), written=tuple(written), peak_rss_kib=peak)
+
+
+def _progress(shown: bool, total: int) -> Any:
+    """A progress bar on standard error, or a stand-in that draws nothing."""
+    if not shown:
+        return contextlib.nullcontext(_NoBar())
+    import click
+
+    return click.progressbar(length=total, label="scanning", file=sys.stderr)
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
 
 
 def _mkdir(out: Path) -> None:
@@ -198,7 +231,7 @@ def _order(r: AppRow) -> tuple[bool, int, str]:
     return (bool(r.error), -(r.score if r.score is not None else -1), r.app.lower())
 
 
-def _short(result: ScanResult) -> str:
+def short(result: ScanResult) -> str:
     score = result.score
     grade = f"grade {score.grade}, risk {score.value}/100, " if score else ""
     return f"{grade}{len(result.findings)} findings"
@@ -275,9 +308,13 @@ class Names:
         self._names: set[str] = set()
         self._slugs: set[str] = set()
 
-    def take(self, capture: str, first_party: Sequence[str]) -> tuple[str, str]:
-        name = base_name(capture)
-        if self._shared[name.lower()] > 1 and first_party:
+    def take(
+        self, capture: str, first_party: Sequence[str], shown: str | None = None
+    ) -> tuple[str, str]:
+        """The app's name and report stem; ``shown``: the base name as it may be published."""
+        key = base_name(capture)
+        name = key if shown is None else shown
+        if self._shared[key.lower()] > 1 and first_party:
             name = f"{name} ({', '.join(first_party)})"
         unique, n = name, 1
         while unique.lower() in self._names:
@@ -373,7 +410,7 @@ def summary_csv(rows: Sequence[AppRow]) -> str:
 def _cell(value: str | int) -> str:
     text = str(value)
     # captured names are hostile: a cell a spreadsheet would run as a formula is quoted
-    return "'" + text if isinstance(value, str) and text.startswith(_FORMULA_START) else text
+    return "'" + text if isinstance(value, str) and text.startswith(FORMULA_START) else text
 
 
 def index_html(rows: Sequence[AppRow]) -> str:

@@ -40,6 +40,7 @@ from edscan.errors import EdscanError
 from edscan.files import atomic_writer
 from edscan.models import Flow, Observation, ScanResult
 from edscan.pipeline import file_sha256
+from edscan.publish import replay
 from edscan.publish.public import (
     public_redactor,
     public_result,
@@ -67,6 +68,8 @@ DESCRIPTIONS = {
     "result.findings.csv": "the findings as a table",
     "result.recipients.csv": "who received data, as a table",
     "result.observations.csv": "every detected value (redacted), as a table",
+    "capture.redacted.edscan.jsonl": "every request as sent, redacted, without bodies; "
+    "edscan verify scans it again",
 }
 
 
@@ -98,15 +101,25 @@ def build(
     }
     for table, text in report.render_csv_tables(public).items():
         members[f"result.{table}.csv"] = text
+    redacted = replay.redacted_capture(
+        open_source(capture), red, created=result.capture.start, tool=result.tool_version
+    )
     members["README.txt"] = _readme(
-        public, options, sorted([*members, "README.txt", "MANIFEST.json"])
+        public, options, sorted([*members, replay.REDACTED_CAPTURE, "README.txt", "MANIFEST.json"])
     )
     data = {name: text.encode("utf-8") for name, text in members.items()}
-    data["MANIFEST.json"] = _dumps(manifest(public, options, data)).encode("utf-8")
+    data[replay.REDACTED_CAPTURE] = redacted
+    replayed = replay.replay(redacted, public.first_party)
+    data["MANIFEST.json"] = _dumps(manifest(public, options, data, replayed)).encode("utf-8")
     return dict(sorted(data.items()))
 
 
-def manifest(result: ScanResult, options: Options, members: Mapping[str, bytes]) -> dict[str, Any]:
+def manifest(
+    result: ScanResult,
+    options: Options,
+    members: Mapping[str, bytes],
+    replayed: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     cap = result.capture
     score = result.score
     return {
@@ -157,6 +170,8 @@ def manifest(result: ScanResult, options: Options, members: Mapping[str, bytes])
             {"name": name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
             for name, data in sorted(members.items())
         ],
+        # what a scan of the redacted capture gives (edscan verify runs it again)
+        "replay": dict(replayed) if replayed is not None else None,
         "not_included": (
             "The capture and the persona file: they hold the test account's values and the "
             "auditor's own session. The capture's SHA-256 above identifies it."

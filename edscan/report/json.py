@@ -45,9 +45,7 @@ def document(result: ScanResult, *, reveal: bool = False) -> dict[str, Any]:
         "lists": [
             li.to_dict() for li in sorted(result.lists, key=lambda li: (li.name, li.version))
         ],
-        "observations": [
-            observation_record(o, red) for o in sorted_observations(result.observations)
-        ],
+        "observations": _observations(result, red),
         "recipients": [recipient_record(r, red) for r in sorted_recipients(result.recipients)],
         "findings": [
             {**finding_record(f, red), "group": red.text(groups[id(f)])}
@@ -72,6 +70,19 @@ def document(result: ScanResult, *, reveal: bool = False) -> dict[str, Any]:
     if result.declared is not None:  # only with --declared: earlier outputs stay as they were
         doc["declared"] = declared_record(result.declared, red)
     return doc
+
+
+def _observations(result: ScanResult, red: Redactor) -> list[dict[str, Any]]:
+    """Observation records, each with the time and phase of its request (for datasets)."""
+    flows = {s.index: s for s in result.flows}
+    out = []
+    for o in sorted_observations(result.observations):
+        d = observation_record(o, red)
+        flow = flows.get(o.flow)
+        d["time"] = flow.time if flow is not None else None
+        d["phase"] = red.phase(flow.phase) if flow is not None and flow.phase else None
+        out.append(d)
+    return out
 
 
 def _first_party(result: ScanResult, red: Redactor) -> dict[str, Any]:

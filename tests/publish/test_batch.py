@@ -170,7 +170,10 @@ def test_hostile_file_names_are_escaped_and_quoted(tmp_path: Path) -> None:
     assert "index.html" not in hrefs and len(set(hrefs)) == 4  # never over the index
     raw = (out / "summary.csv").read_text(encoding="utf-8")
     assert "'=HYPERLINK(1)" in raw
-    assert sorted(p.name for p in out.iterdir()) == sorted([*hrefs, "index.html", "summary.csv"])
+    assert "'=HYPERLINK(1)" in (out / "dataset.csv").read_text(encoding="utf-8")
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [*hrefs, "index.html", "summary.csv", "dataset.csv"]
+    )
 
 
 def test_names() -> None:

@@ -35,6 +35,7 @@ from edscan.report.redact import MASK, SECRET, Redactor
 MEMBERS = [
     "MANIFEST.json",
     "README.txt",
+    "capture.redacted.edscan.jsonl",
     "evidence.json",
     "report.html",
     "result.findings.csv",
