@@ -17,6 +17,7 @@ from edscan.capture.har import (
     parse_har_time,
 )
 from edscan.capture.har_file import load_har
+from edscan.capture.har_stream import iter_entries, read_head, should_stream
 from edscan.models import Flow
 
 
@@ -28,25 +29,44 @@ class HarSource:
     def __init__(self, path: Path, *, limit: int | None = None):
         self.path = path
         self._limit = limit
-        self._log: dict[str, Any] | None = load_har(path, limit=limit)
+        # a large HAR is streamed (har_stream): only its head is held, entries are read as used
+        self._streamed = limit is None and should_stream(path)
+        self._head: dict[str, Any] = {}
+        self._log: dict[str, Any] | None = None
+        if self._streamed:
+            head = read_head(path)
+            self._head = {"creator": head.creator, "pages": head.pages}
+        else:
+            self._log = load_har(path, limit=limit)
         self.warnings: list[str] = []
         self.skipped: dict[str, int] = {}
-        self.creator = _creator(self._log)
+        self.creator = _creator(self._head if self._streamed else self._log or {})
 
-    def __iter__(self) -> Iterator[Flow]:
+    def _entries(self) -> tuple[dict[str, Any], Iterator[Any]]:
+        if self._streamed:
+            return self._head, iter_entries(self.path)
         # The parsed document is released as it is read; a second pass reads the file again.
         log = self._log if self._log is not None else load_har(self.path, limit=self._limit)
         self._log = None
+        entries: list[Any] = log["entries"]
+
+        def release() -> Iterator[Any]:
+            for position in range(len(entries)):
+                entry = entries[position]
+                entries[position] = None  # memory is returned as the file is read
+                yield entry
+
+        return log, release()
+
+    def __iter__(self) -> Iterator[Flow]:
+        log, entries = self._entries()
         self.warnings.clear()
         self.skipped.clear()
         pages = _page_titles(log.get("pages"))
         mitmproxy_style = is_mitmproxy_style(log)
-        entries: list[Any] = log["entries"]
         naive = bad_time = 0
         index = 0
-        for position in range(len(entries)):
-            entry = entries[position]
-            entries[position] = None  # memory is returned as the file is read
+        for position, entry in enumerate(entries):
             kind = _skip_kind(entry)
             if kind is not None:
                 self._skip(kind)
