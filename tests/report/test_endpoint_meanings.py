@@ -112,3 +112,43 @@ def test_the_report_and_the_json_show_each_field_s_meaning(tmp_path: Path) -> No
     # an evidence row at a known field says what the field is
     cells = [td.get_text(" ", strip=True) for td in soup.select("div.evidence td")]
     assert "query:cid Google Analytics client id (browser)" in cells, cells
+
+
+def test_the_methodology_names_each_candidate_when_the_first_party_evidence_is_split(
+    tmp_path: Path,
+) -> None:
+    import dataclasses
+
+    from edscan.models import Confidence
+    from edscan.recipients.basis import Candidate, FirstPartyBasis
+
+    data = tmp_path / "data"
+    data.mkdir()
+    result = scan(_har(tmp_path), data_dir=data)
+    split = FirstPartyBasis(
+        method="inferred",
+        confidence=Confidence.LOW,
+        reason="the evidence is split",
+        chosen="lessonloop.example",
+        candidates=(
+            Candidate(domain="lessonloop.example", score=3.0, evidence=("1 page URL",)),
+            Candidate(
+                domain="google-analytics.com",
+                score=2.0,
+                evidence=("2 Referer/Origin headers",),
+                excluded="analytics",
+            ),
+        ),
+        split=True,
+    )
+    shown = dataclasses.replace(result, first_party_basis=split, first_party_inferred=True)
+    soup = BeautifulSoup(html.render(shown), "html.parser")
+    items = [li.get_text(" ", strip=True) for li in soup.select("ul.fp-candidates li")]
+    assert items == [
+        "lessonloop.example : 1 page URL",
+        "google-analytics.com : 2 Referer/Origin headers (set aside: analytics)",
+    ]
+    # decided without a split, the methodology does not list candidates
+    decided = dataclasses.replace(split, split=False)
+    plain = dataclasses.replace(result, first_party_basis=decided, first_party_inferred=True)
+    assert not BeautifulSoup(html.render(plain), "html.parser").select("ul.fp-candidates")
