@@ -18,7 +18,6 @@ cost, not like-for-like work. HARs: a one-request HAR, the real ClassDojo login 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -33,7 +32,7 @@ PEER = HERE / "peer_trackhar"
 sys.path.insert(0, str(HERE))
 
 import har_memory  # noqa: E402
-import startup  # noqa: E402
+from _hars import write_har  # noqa: E402
 
 EDSCAN = str(Path(sys.executable).with_name("edscan"))
 CORPUS = HERE.parent.parent / "shared" / "corpus" / "edtech" / "teacher-login-www.classdojo.com.har"
@@ -67,8 +66,7 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     with tempfile.TemporaryDirectory(prefix="edscan-bench-peer-") as tmp:
         env["EDSCAN_DATA_DIR"] = str(Path(tmp) / "data")  # bundled lists only
-        one = Path(tmp) / "one.har"
-        one.write_text(json.dumps(startup.one_request_har()), encoding="utf-8")
+        one = write_har(Path(tmp) / "one.har", 1)
         session = Path(tmp) / "session.har"
         har_memory.write_har(session, 8)
         hars = [("one request", one)]
