@@ -407,11 +407,16 @@ class _Session:
                 await asyncio.wait([now], timeout=min(left, 0.05))
         finally:
             now.cancel()
+        live_deadline = max(deadline, loop.time()) + LIVE_TIMEOUT
         rec.record_cut_off(partial_bodies(m))
-        await close_connections(m, timeout=CLOSE_TIMEOUT)
         analyser = self.live.analyser if self.live is not None else None
-        if analyser is not None:  # what it has not analysed by then is in the capture
-            analyser.stop(timeout=max(deadline - loop.time(), 0.0) + LIVE_TIMEOUT)
+        if analyser is not None:
+            # the cut-off records were its last: it works through them while the connections
+            # close, instead of after (what it has not analysed by then is in the capture)
+            analyser.finish()
+        await close_connections(m, timeout=CLOSE_TIMEOUT)
+        if analyser is not None:
+            analyser.stop(timeout=max(live_deadline - loop.time(), 0.0))
         m.shutdown()
 
     def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
@@ -587,7 +592,13 @@ def _live_summary(session: _Session, path: Path) -> dict[str, Any]:
     stats = live.analyser.stats if live is not None and live.analyser is not None else None
     options = session.options
     lines = (
-        summary_lines(stats.found, dropped=stats.dropped, analysed=stats.analysed, alerts_on=True)
+        summary_lines(
+            stats.found,
+            dropped=stats.dropped,
+            analysed=stats.analysed,
+            alerts_on=True,
+            unfinished=stats.unfinished,
+        )
         if stats is not None and options.alerts != "none"
         else []
     )

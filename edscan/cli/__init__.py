@@ -9,7 +9,18 @@ from __future__ import annotations
 import click
 
 from edscan import __version__
-from edscan.cli import capture, declared, demo, lists, persona, publish, reference, scan, study
+from edscan.cli import (
+    capture,
+    declared,
+    demo,
+    lists,
+    persona,
+    process_exit,
+    publish,
+    reference,
+    scan,
+    study,
+)
 from edscan.errors import EXIT_USAGE
 
 
@@ -55,3 +66,6 @@ def main() -> None:
         cli.main(prog_name="edscan", standalone_mode=True)
     except KeyboardInterrupt:  # pragma: no cover - interactive
         raise SystemExit(EXIT_USAGE) from None
+    except SystemExit as e:  # how click ends every command
+        process_exit.end_now_if_requested(e.code)
+        raise

@@ -151,3 +151,6 @@ def capture_command(
         stdin=sys.stdin,
     )
     click.echo(summary_text(summary), err=True)
+    from edscan.cli import process_exit
+
+    process_exit.request()  # the capture is closed and the summary out: no slow teardown

@@ -30,6 +30,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -49,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_QUEUE = 2000  # records waiting for analysis; beyond this they are dropped
 PARENT_CHECK = 1.0  # seconds between the worker's checks that the proxy still runs
+RECEIVER_TIMEOUT = 0.25  # seconds for the receiving thread to take the last results at a stop
 
 Deliver = Callable[[Alert, Any], None]  # (alert, the token submitted with the record)
 
@@ -61,6 +63,7 @@ class AnalyserStats:
     analysed: int = 0
     dropped: int = 0  # records not analysed because the queue was full
     failed: int = 0  # records the analysis raised on (logged by the worker)
+    unfinished: int = 0  # records the stop came before (queued, never analysed)
     observations: int = 0  # third-party observations at the alert level, before dedup
     alerts: int = 0
     first_party: tuple[str, ...] = ()
@@ -92,6 +95,8 @@ class LiveAnalyser:
         self._process: BaseProcess | None = None
         self._receiver: threading.Thread | None = None
         self._warned = False
+        self._finishing = False  # finish() was called: the worker takes no more records
+        self._late = 0  # records submitted after finish()
 
     # ------------------------------------------------------------------ the loop's side
 
@@ -123,6 +128,9 @@ class LiveAnalyser:
         """Queue one written record for analysis; False (and counted) when it was dropped."""
         if self.level is AlertLevel.NONE or self._process is None:
             return False
+        if self._finishing:
+            self._late += 1  # the worker has its last record: in the capture, not analysed
+            return False
         number = next(self._numbers)
         try:
             self._in.put_nowait((number, record, time.monotonic()))
@@ -139,21 +147,43 @@ class LiveAnalyser:
         self.stats.queued += 1
         return True
 
+    def finish(self) -> None:
+        """Tell the worker that no record follows: it ends after those queued. Never blocks.
+
+        A stopping capture calls this as soon as the last records are queued, so the worker
+        works through them while the proxy closes its connections, and ``stop`` then waits only
+        for what is left of its budget.
+        """
+        if self._process is None or self._finishing:
+            return
+        self._finishing = True
+        with contextlib.suppress(queue.Full, ValueError, OSError):
+            self._in.put_nowait(None)  # a full queue: no end mark, ``stop`` ends the worker
+
     def stop(self, timeout: float = 5.0) -> None:
-        """Finish what is queued (up to ``timeout`` seconds), then end the worker."""
+        """Finish what is queued (up to ``timeout`` seconds), then end the worker.
+
+        What it has not analysed by then is only missing from the live view (the capture holds
+        every flow); ``stats.unfinished`` counts it.
+        """
         process, self._process = self._process, None
         if process is None:
             return
         deadline = time.monotonic() + timeout
-        with contextlib.suppress(queue.Full, ValueError, OSError):
-            self._in.put(None, timeout=max(deadline - time.monotonic(), 0.0))
+        if not self._finishing:
+            self._finishing = True
+            with contextlib.suppress(queue.Full, ValueError, OSError):
+                self._in.put(None, timeout=max(deadline - time.monotonic(), 0.0))
         process.join(max(deadline - time.monotonic(), 0.0))
         if process.is_alive():
             process.kill()  # behind by more than the timeout: the capture has every flow
             process.join(1.0)
         if self._receiver is not None:
             self._out.put(None)  # the receiver ends after the worker's last result
-            self._receiver.join(max(deadline - time.monotonic(), 1.0))
+            # the results are counts and alerts: not worth holding up the stop for
+            self._receiver.join(RECEIVER_TIMEOUT)
+        stats = self.stats
+        stats.unfinished = max(stats.queued - stats.analysed - stats.failed, 0) + self._late
         self._in.close()
         self._in.cancel_join_thread()  # records never taken need not be flushed on exit
         self._out.close()
@@ -174,7 +204,7 @@ class LiveAnalyser:
         while True:
             try:
                 message = self._out.get()
-            except (EOFError, OSError):
+            except Exception:  # the pipe closed, or a result cut short by a killed worker
                 return
             if message is None:
                 return
@@ -222,9 +252,17 @@ def _work(
     while True:
         item = inbox.get()
         if item is None:
-            return
+            break
         number, record, queued = item
         outbox.put(("done", number, worker.analyse(record, queued, number, outbox)))
+    # The results are flushed to the pipe; then end at once. Tearing the interpreter down
+    # (the detector, the tracker lists) is slow at the lowest priority on a busy machine, and
+    # a stopping capture waits for this process.
+    outbox.close()
+    outbox.join_thread()
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()  # a logged failure
+    os._exit(0)
 
 
 def _end_with(parent: int) -> None:

@@ -19,7 +19,12 @@ def status_suffix(stats: AnalyserStats | None) -> str:
 
 
 def summary_lines(
-    found: Sequence[Alert], *, dropped: int, analysed: int, alerts_on: bool
+    found: Sequence[Alert],
+    *,
+    dropped: int,
+    analysed: int,
+    alerts_on: bool,
+    unfinished: int = 0,
 ) -> list[str]:
     """The findings so far, one line each, for the summary printed at Ctrl-C."""
     if not alerts_on:
@@ -33,6 +38,11 @@ def summary_lines(
         lines.append(
             f"  {dropped} flow(s) were recorded but not analysed live (the analyser fell "
             "behind); the report below covers every flow"
+        )
+    if unfinished:
+        lines.append(
+            f"  {unfinished} flow(s) were recorded but not analysed live before the stop; "
+            "the report below covers every flow"
         )
     return lines
 

@@ -140,3 +140,26 @@ def test_analysis_runs_in_a_worker_process_that_ends_with_the_addon(
     assert analyser._process is None
     with pytest.raises(ProcessLookupError):  # ended and reaped: no process left behind
         os.kill(pid, 0)
+
+
+def test_a_finished_analyser_works_through_its_queue_and_counts_what_came_after(
+    tctx: taddons.context, tmp_capture: Path, persona: Path
+) -> None:
+    rec, live = Recorder(), LiveAlerts()
+    tctx.master.addons.add(rec, live)
+    tctx.configure(rec, edscan_capture=str(tmp_capture))
+    tctx.configure(live, edscan_persona=str(persona), edscan_first_party=["school.example"])
+    tctx.master.event_loop.run_until_complete(_running(live))
+    analyser = live.analyser
+    assert analyser is not None
+    for i in range(5):
+        rec.response(_flow(f"https://www.facebook.com/tr?n={i}&em={EMAIL}"))
+    analyser.finish()  # the stop's cut-off records were the last: the worker ends after them
+    analyser.finish()  # a second call changes nothing
+    rec.response(_flow(f"https://ads.tiktok.com/x?em={EMAIL}"))  # recorded, never analysed
+    analyser.stop(timeout=30)
+    tctx.master.event_loop.run_until_complete(asyncio.sleep(0.05))  # the alerts handed over
+    rec.done()
+    assert analyser.stats.analysed == 5 and analyser.stats.unfinished == 1
+    assert [a.domain for a in analyser.stats.found] == ["facebook.com"]
+    live.done()

@@ -82,3 +82,12 @@ def test_report_command_is_quoted_for_the_shell() -> None:
         "edscan report '/tmp/my app.edscan.jsonl' --persona /p/persona.toml "
         "--first-party a.example -o report.html"
     )
+
+
+def test_the_summary_counts_flows_the_stop_came_before() -> None:
+    lines = summary_lines([], dropped=0, analysed=5, alerts_on=True, unfinished=4)
+    assert "4 flow(s) were recorded but not analysed live before the stop" in lines[-1]
+    assert "report below covers every flow" in lines[-1]
+    assert not any(
+        "before the stop" in x for x in summary_lines([], dropped=0, analysed=5, alerts_on=True)
+    )
