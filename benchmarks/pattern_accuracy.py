@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from corpus_sdk import Sample, build_corpus, persona_toml  # noqa: E402
+from corpus_sdk import CONTEXT, Sample, build_corpus, persona_toml  # noqa: E402
 
 from edscan.decode.flow import decode_flow  # noqa: E402
 from edscan.detect.detector import Detector  # noqa: E402
@@ -35,19 +35,23 @@ from edscan.models import Detector as Kind  # noqa: E402
 
 
 def _score(
-    samples: list[Sample], predicted: dict[int, set[str]]
+    samples: list[Sample], predicted: dict[int, set[str]], *, context: bool = False
 ) -> tuple[float, float, int, int, int, Counter[str], Counter[str]]:
+    """Scored on student data and identifiers; with ``context``, on the request's context only
+    (the page viewed, the screen, the language, the consent state: CONTEXT_ELEMENTS), which the
+    endpoint knowledge reports beside them and which would otherwise inflate both figures."""
     tp = fp = fn = 0
     false_pos: Counter[str] = Counter()
     misses: Counter[str] = Counter()
     for s in samples:
-        got = predicted.get(s.flow.index, set())
-        tp += len(got & s.truth)
-        fp += len(got - s.truth)
-        fn += len(s.truth - got)
-        for e in got - s.truth:
+        got = {e for e in predicted.get(s.flow.index, set()) if (e in CONTEXT) is context}
+        truth = {e for e in s.truth if (e in CONTEXT) is context}
+        tp += len(got & truth)
+        fp += len(got - truth)
+        fn += len(truth - got)
+        for e in got - truth:
             false_pos[f"{e}  ({s.label})"] += 1
-        for e in s.truth - got:
+        for e in truth - got:
             misses[e] += 1
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
@@ -110,12 +114,19 @@ def main() -> None:
         p, r, tp, fp, fn, fps, misses = _score(samples, _predicted(obs, kinds, floor))
         details[name] = (fps, misses)
         print(f"{name:<44} {p:>9.3f} {r:>7.3f} {tp:>5} {fp:>4} {fn:>5}")
-    traps = [s for s in samples if s.negative and not s.truth - {"dev.install_id"}]
+    # the endpoint knowledge's context fields, apart (the rows above leave them out)
+    name = "endpoint context (page, screen, language)"
+    p, r, tp, fp, fn, fps, misses = _score(
+        samples, _predicted(without, {Kind.PATTERN}, Confidence.MEDIUM), context=True
+    )
+    details[name] = (fps, misses)
+    print(f"{name:<44} {p:>9.3f} {r:>7.3f} {tp:>5} {fp:>4} {fn:>5}")
+    traps = [s for s in samples if s.negative and not s.truth - {"dev.install_id"} - CONTEXT]
     noisy = sum(
         1
         for s in traps
         for o in without[s.flow.index]
-        if o.confidence >= Confidence.MEDIUM and o.element not in s.truth
+        if o.confidence >= Confidence.MEDIUM and o.element not in s.truth | CONTEXT
     )
     print()
     print(
@@ -123,7 +134,11 @@ def main() -> None:
         f"that are not labelled: {noisy}"
     )
     if args.misses:
-        for name in ("pattern + keyname, medium and above", "pattern + keyname, low and above"):
+        for name in (
+            "pattern + keyname, medium and above",
+            "pattern + keyname, low and above",
+            "endpoint context (page, screen, language)",
+        ):
             fps, misses = details[name]
             print(f"\n{name}: false positives")
             for k, n in fps.most_common():

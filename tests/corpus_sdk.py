@@ -77,6 +77,10 @@ PERSONA: dict[str, str] = {
 }
 
 FIRST_PARTY = "api.lessonloop.example"
+# what the endpoints document about the request's context (the page viewed and the event: a
+# user-interaction element; language, screen, consent flags: technical metadata), labelled on the
+# SDK shapes that carry it; benchmarks/pattern_accuracy.py scores it apart from student data
+CONTEXT = frozenset({"aus.interaction", "atm.other"})
 APP_ORIGIN = "https://app.lessonloop.example"
 # the id the app's server assigns the persona (learned from a response, then sent to a tracker)
 DERIVED_ID = "usr_5kq82mzt4w"
@@ -486,6 +490,7 @@ def ga4(items: Items, rng: random.Random) -> _Req:
         "POST", "https://region1.google-analytics.com/g/collect?" + urlencode(q), _browser_headers()
     )
     r.truth.add("dev.install_id")
+    r.truth.update(CONTEXT)  # dl, dt, en: the page viewed; ul, sr: language and screen
     return r
 
 
@@ -500,6 +505,7 @@ def ga4_lines(items: Items, rng: random.Random) -> _Req:
     r = _Req("POST", url, _browser_headers([("content-type", "text/plain;charset=UTF-8")]))
     r.body = "\r\n".join(lines).encode()
     r.truth.add("dev.install_id")
+    r.truth.update(CONTEXT)  # en: the events; ul: the browser's language
     return r
 
 
@@ -523,6 +529,7 @@ def meta_pixel(items: Items, rng: random.Random) -> _Req:
         q[f"ud[{k}]"] = v
     r = _Req("GET", "https://www.facebook.com/tr/?" + urlencode(q), _browser_headers())
     r.truth.add("dev.install_id")
+    r.truth.update(CONTEXT)  # ev, dl: the event and page; sw, sh: the screen
     return r
 
 
@@ -553,6 +560,7 @@ def segment(items: Items, rng: random.Random) -> _Req:
         json.dumps(body).encode(),
     )
     r.truth.add("dev.install_id")
+    r.truth.update(CONTEXT)  # context.page: the page viewed; context.locale, userAgent
     return r
 
 
@@ -578,6 +586,7 @@ def mixpanel(items: Items, rng: random.Random) -> _Req:
         urlencode({"data": data}).encode(),
     )
     r.truth.add("dev.install_id")
+    r.truth.update(CONTEXT)  # event, $current_url: what and where; mp_lib: the library
     return r
 
 
@@ -608,6 +617,7 @@ def amplitude(items: Items, rng: random.Random) -> _Req:
         json.dumps(body).encode(),
     )
     r.truth.add("dev.install_id")
+    r.truth.update(CONTEXT)  # event_type: the event; platform, language
     return r
 
 
@@ -643,6 +653,7 @@ def sentry(items: Items, rng: random.Random) -> _Req:
         _browser_headers([("content-type", "text/plain;charset=UTF-8")]),
         env.encode(),
     )
+    r.truth.add("aus.interaction")  # request.url: the page the error happened on
     return r
 
 
@@ -753,6 +764,7 @@ def appsflyer(items: Items, rng: random.Random) -> _Req:
         json.dumps(body).encode(),
     )
     r.truth.update({"dev.install_id", "dev.ad_id"})
+    r.truth.update(CONTEXT)  # eventName: the event; lang, lang_code: the device's language
     return r
 
 
@@ -775,6 +787,7 @@ def adjust(items: Items, rng: random.Random) -> _Req:
         urlencode(form).encode(),
     )
     r.truth.update({"dev.gaid", "dev.install_id"})
+    r.truth.add("aus.interaction")  # event_token: which event
     return r
 
 
@@ -1158,7 +1171,7 @@ def derived_pair(rng: random.Random, start: int) -> list[Sample]:
     second = Sample(
         flow=_flow(start + 1, tracker, rng),
         carries=frozenset({("derived.id", "plain")}),
-        truth=frozenset({"sid.provider", "dev.install_id"}),
+        truth=frozenset({"sid.provider"} | tracker.truth),
         label="segment / derived.id / plain",
     )
     return [first, second]

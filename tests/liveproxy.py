@@ -393,6 +393,47 @@ def mitmdump(
             proc.wait(timeout=10)
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def analyser_processes(pid: int, timeout: float = 15) -> list[int]:
+    """The live analyser's worker processes under the proxy ``pid`` (waits for the first)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        workers = [
+            p for p in _children(pid)
+            if "multiprocessing" in Path(f"/proc/{p}/cmdline").read_text(errors="replace")
+        ]  # fmt: skip
+        if workers or time.monotonic() > deadline:
+            return workers
+        time.sleep(0.05)
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie waiting for whoever adopted it to reap it."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_ended(pids: list[int], timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while any(map(running, pids)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not any(map(running, pids))
+
+
 # --------------------------------------------------------------------------- a busy app
 
 

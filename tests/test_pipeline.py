@@ -110,7 +110,9 @@ def test_scan_json_keeps_the_contracts(session: tuple[Path, Path], tmp_path: Pat
     by_host = {(o["host"], o["party"], o["persona_field"]) for o in obs}
     assert ("api.quillpond.test", "first", "student.email") in by_host
     assert ("www.facebook.com", "third", "student.email") in by_host
-    sha = next(o for o in obs if o["host"] == "www.facebook.com")
+    sha = next(
+        o for o in obs if o["host"] == "www.facebook.com" and o["persona_field"] == "student.email"
+    )
     assert "sha256" in sha["encodings"]
     recipients = {r["domain"]: r for r in doc["recipients"]}
     assert all(set(r) >= RECIPIENT_KEYS for r in recipients.values())

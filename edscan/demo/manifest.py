@@ -260,9 +260,28 @@ SHARED_ID_RECEIVERS: Final = frozenset(
 )
 
 
+# The request context the tracking endpoints' own fields carry (edscan.detect.known_ids): the
+# page viewed, the referrer and the event name (aus.interaction); the language, the screen, the
+# user agent and consent flags (atm.other). Technical metadata (tier 0): reported, not scored.
+_PAGE_AND_DEVICE: Final = frozenset({"aus.interaction", "atm.other"})
+CONTEXT: Final[dict[str, frozenset[str]]] = {
+    "google-analytics.com": _PAGE_AND_DEVICE,  # dl, dt, en; ul, sr
+    "facebook.com": _PAGE_AND_DEVICE,  # dl, ev; sw, sh
+    "tiktok.com": _PAGE_AND_DEVICE,  # context.page, event; context.userAgent
+    "segment.io": _PAGE_AND_DEVICE,  # context.page, event; context.locale, userAgent
+    "mixpanel.com": _PAGE_AND_DEVICE,  # event, $current_url; mp_lib
+    "amplitude.com": _PAGE_AND_DEVICE,  # event_type; language, platform
+    "sentry.io": frozenset({"aus.interaction"}),  # request.url
+    "pubmatic.com": _PAGE_AND_DEVICE,  # site.page, site.ref; device.language, regs.coppa
+}
+
+
 def expected() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
     """``domain -> (elements, rules)`` a scan of the session reports, quirks included."""
-    out = {t.domain: (set(t.elements), set(t.rules)) for t in THIRD_PARTIES}
+    out = {
+        t.domain: (set(t.elements) | CONTEXT.get(t.domain, set()), set(t.rules))
+        for t in THIRD_PARTIES
+    }
     out[FIRST_PARTY_DOMAIN] = (set(FIRST_PARTY_ELEMENTS), set(FIRST_PARTY_RULES))
     for domain in SHARED_ID_SOURCES | SHARED_ID_RECEIVERS:
         out[domain][1].add("EDS030")

@@ -6,8 +6,13 @@ is the browser's client id, ``user.buyeruid`` in an OpenRTB bid request the bidd
 id, ``context.user.anonymous_id`` at TikTok's pixel the browser id ...) and the cookies that hold
 its identifiers (``_ga``, ``_fbp``, ``IDE``, ``uuid2`` ...).
 
+Besides identifiers and hashed contact data, the fields that say what the request is about
+(the page viewed, the referrer, the event: ``aus.interaction``; the screen, the language, the
+consent state: ``atm.other``) are known too: ``CONTEXT_ELEMENTS``, reported beside the other
+detections of the same field, never instead of them.
+
 ``KnownIds.observe(flow, decoded)`` reports each such value as an observation whose ``detail``
-says what the field means. Confidence: **high** for a known field at the vendor's own endpoint,
+names the field and says what it means (``cid: Google Analytics client id (browser)``). Confidence: **high** for a known field at the vendor's own endpoint,
 and for a known cookie sent to the vendor's domains (known endpoint, known field); **medium** for
 a vendor's distinctively named cookie (``_ga``, ``_fbp``, ``ajs_anonymous_id`` ...) sent anywhere
 else. ``merge`` lets these replace the weaker key-name and pattern detections of the same field:
@@ -31,6 +36,12 @@ from edscan.resources import resource
 
 KNOWN_IDS_FILE = "known_ids.json"
 _INDEX = re.compile(r"\[\d+\]")
+# a bracketed key (``ud[em]``, ``cd[buttonText]``): PHP-style nesting, read as a dotted path
+_BRACKET = re.compile(r"\[([^\]\d][^\]]*)\]")
+# what a page, a screen or a consent flag is: context the endpoint documents, not an identifier;
+# it is reported beside whatever else the value holds, never instead of it (a page URL can carry
+# an e-mail address, and the pattern detector's word for that must stay)
+CONTEXT_ELEMENTS = frozenset({"aus.interaction", "atm.other"})
 # cookie names distinctive enough to mean the vendor's id wherever they are sent; shorter,
 # generic names (``uuid``, ``UID``, ``audit``) count only at the vendor's own domains
 _DISTINCTIVE = ("_", "ajs_", "AMCV_")
@@ -63,12 +74,13 @@ class DecodedLike(Protocol):
 
 
 def field_path(location: str) -> str:
-    """``body:$.batch[0].userId`` → ``batch.userid``; ``query:cid`` → ``cid``; the innermost
-    layer of a nested location (``body:$.data>$[0].properties.distinct_id``)."""
+    """``body:$.batch[0].userId`` → ``batch.userid``; ``query:cid`` → ``cid``; ``query:ud[em]``
+    → ``ud.em``; the innermost layer of a nested location
+    (``body:$.data>$[0].properties.distinct_id``)."""
     inner = location.rsplit(">", 1)[-1]
     if ":" in inner and not inner.startswith("$"):
         inner = inner.split(":", 1)[1]
-    inner = _INDEX.sub("", inner)
+    inner = _BRACKET.sub(r".\1", _INDEX.sub("", inner))
     if inner.startswith("$"):
         inner = inner[1:].lstrip(".")
     return inner.lower()
@@ -154,10 +166,13 @@ class KnownIds:
                 continue
             if hit is None:
                 continue
-            value = f.value.strip()
-            if value.lower() in _EMPTY or value.startswith(("{{", "${", "%")):
-                continue  # empty, or a template placeholder the SDK fills in server-side
             meaning, own = hit
+            value = f.value.strip()
+            if value.startswith(("{{", "${", "%")) or (
+                # a consent flag or a screen size of 0 is still what the field says; an id is not
+                value.lower() in _EMPTY and (not value or meaning.element not in CONTEXT_ELEMENTS)
+            ):
+                continue  # empty, or a template placeholder the SDK fills in server-side
             out.append(
                 Observation(
                     flow=flow.index,
@@ -168,7 +183,9 @@ class KnownIds:
                     location=loc,
                     encodings=f.encodings,
                     value=f.value,
-                    detail=f"{meaning.meaning} ({meaning.vendor})",
+                    # the field as sent, then what it means there: "cid: Google Analytics
+                    # client id (browser)", "dl: page viewed (URL, Meta Pixel)"
+                    detail=f"{_field_name(loc)}: {_said(meaning)}",
                 )
             )
         return out
@@ -195,20 +212,56 @@ class KnownIds:
         return None
 
 
+def meaning_of(obs: Observation) -> str | None:
+    """What the endpoint's documentation says the observed field is ("Google Analytics client
+    id (browser)"), when the observation came from this knowledge; else None."""
+    if obs.detector is not Detector.PATTERN:
+        return None
+    prefix = f"{_field_name(obs.location)}: "
+    return obs.detail[len(prefix) :] if obs.detail.startswith(prefix) else None
+
+
+def _said(m: Meaning) -> str:
+    """The meaning, naming its vendor once (the report reads it as "… (Vendor)")."""
+    return m.meaning if m.meaning.endswith(")") else f"{m.meaning} ({m.vendor})"
+
+
+def _field_name(location: str) -> str:
+    """The field's own name as sent: ``query:cid`` → ``cid``, ``cookie:_ga`` → ``cookie _ga``,
+    ``body:$.context.page.url`` → ``context.page.url``, ``query:ud[em]`` → ``ud[em]``."""
+    inner = location.rsplit(">", 1)[-1]
+    if inner.startswith("cookie:"):
+        return "cookie " + inner[7:]
+    if ":" in inner and not inner.startswith("$"):
+        inner = inner.split(":", 1)[1]
+    return _INDEX.sub("", inner).removeprefix("$").lstrip(".") or location
+
+
 def merge(found: list[Observation], known: list[Observation]) -> list[Observation]:
     """``found`` with the ``known`` observations replacing its non-persona detections of the
     same fields (the endpoint's documentation says more than a key name or a shape); a field a
-    persona value explains keeps the persona's observation only."""
+    persona value explains keeps the persona's observation only.
+
+    Context (``CONTEXT_ELEMENTS``: the page viewed, the screen, the language, the consent
+    state) replaces nothing but a weaker detection of the same element in the same field, and
+    stands beside a persona value: the page URL is still the page viewed when it also carries
+    the student's name."""
     if not known:
         return found
+    context = [o for o in known if o.element in CONTEXT_ELEMENTS]
+    known = [o for o in known if o.element not in CONTEXT_ELEMENTS]
     # where the seeded persona explains a field, it names the element: the endpoint's words yield
     persona = {(o.flow, o.location) for o in found if o.detector is Detector.PERSONA}
     known = [o for o in known if (o.flow, o.location) not in persona]
     places = {(o.flow, o.location) for o in known}
+    said = {(o.flow, o.location, o.element) for o in context}
     kept = [
-        o for o in found if o.detector is Detector.PERSONA or (o.flow, o.location) not in places
+        o
+        for o in found
+        if o.detector is Detector.PERSONA
+        or ((o.flow, o.location) not in places and (o.flow, o.location, o.element) not in said)
     ]
-    return kept + known
+    return kept + known + context
 
 
 @lru_cache(maxsize=1)

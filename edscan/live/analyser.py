@@ -215,20 +215,25 @@ def _work(
     with contextlib.suppress(OSError, AttributeError):
         os.nice(19)
         os.sched_setaffinity(0, range(os.cpu_count() or 1))
+    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
     worker = _Worker(persona=persona, level=level, given=given, data_dir=data_dir)
     if worker.first is not None:
         outbox.put(("first_party", 0, worker.first.domains))
     while True:
-        try:
-            item = inbox.get(timeout=PARENT_CHECK)
-        except queue.Empty:
-            if os.getppid() != parent:
-                return  # the proxy is gone without saying so (killed)
-            continue
+        item = inbox.get()
         if item is None:
             return
         number, record, queued = item
         outbox.put(("done", number, worker.analyse(record, queued, number, outbox)))
+
+
+def _end_with(parent: int) -> None:
+    # A proxy killed mid-message leaves the worker blocked reading the rest of it (the worker
+    # holds the pipe's write end too, so no end of file comes): a watch on the parent, not the
+    # queue, ends it.
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK)
+    os._exit(0)
 
 
 class _Worker:

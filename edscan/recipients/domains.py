@@ -1,8 +1,7 @@
 """Registrable domains and first versus third party.
 
-The Public Suffix List is read offline through tldextract: the snapshot tldextract ships, or a
-list installed by ``edscan lists update`` (a ``file://`` URL). tldextract is never allowed to
-fetch anything: ``suffix_list_urls`` is empty or local and ``cache_dir`` is None.
+The Public Suffix List is read offline (``edscan.recipients.psl``): the snapshot tldextract
+ships, or a list installed by ``edscan lists update``. Nothing is ever fetched here.
 
 The PSL's private section is included, so ``school.github.io`` and ``bucket.s3.amazonaws.com``
 are registrable domains of their own: two customers of one hosting company are different
@@ -15,21 +14,17 @@ registrable domains.
 from __future__ import annotations
 
 import contextlib
-import gc
 import ipaddress
 import threading
-import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:
-    pass
+from edscan.recipients.psl import SuffixRules, load_rules
 
 LOCALHOST = "localhost"
 
 _lock = threading.Lock()
-_extractor: Any = None  # tldextract.TLDExtract, built on first use
+_rules: SuffixRules | None = None  # built on first use
 _psl_path: Path | None = None  # None: tldextract's own snapshot
 _cache: dict[str, str] = {}
 _CACHE_MAX = 200_000
@@ -37,12 +32,12 @@ _CACHE_MAX = 200_000
 
 def use_public_suffix_list(path: Path | None) -> None:
     """Use the PSL file at ``path`` (a downloaded list) instead of tldextract's snapshot."""
-    global _extractor, _psl_path
+    global _rules, _psl_path
     with _lock:
-        if path == _psl_path and _extractor is not None:
+        if path == _psl_path and _rules is not None:
             return
         _psl_path = path
-        _extractor = None
+        _rules = None
         _cache.clear()
 
 
@@ -51,34 +46,13 @@ def public_suffix_list_path() -> Path | None:
     return _psl_path
 
 
-def _get_extractor() -> Any:
-    global _extractor
-    if _extractor is None:
+def _get_rules() -> SuffixRules:
+    global _rules
+    if _rules is None:
         with _lock:
-            if _extractor is None:
-                import tldextract
-
-                urls: tuple[str, ...] = ()
-                if _psl_path is not None:
-                    urls = (_psl_path.resolve().as_uri(),)
-                # Offline by construction: no URL but a local file, no cache directory, and
-                # the bundled snapshot as fallback if the file cannot be read.
-                extractor = tldextract.TLDExtract(
-                    suffix_list_urls=urls,
-                    cache_dir=None,
-                    fallback_to_snapshot=True,
-                    include_psl_private_domains=True,
-                )
-                # The list is read on the first call. requests-file, which tldextract uses
-                # for file:// URLs, leaves the file to the garbage collector: silence that
-                # one ResourceWarning here rather than let it surface at a random later point.
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", ResourceWarning)
-                    extractor("example.com")
-                    if urls:
-                        gc.collect()
-                _extractor = extractor
-    return _extractor
+            if _rules is None:
+                _rules = load_rules(_psl_path)
+    return _rules
 
 
 def normalize_host(host: str) -> str:
@@ -140,11 +114,14 @@ def registrable_domain(host: str) -> str:
     elif h == LOCALHOST or h.endswith(".localhost"):
         result = LOCALHOST
     else:
-        ext = _get_extractor()(h)
-        result = ext.top_domain_under_public_suffix
-        if not result:
-            labels = h.split(".")
-            result = ".".join(labels[-2:]) if not ext.suffix and len(labels) >= 2 else h
+        labels = h.split(".")
+        start = _get_rules().suffix_start(labels)
+        if start is None:  # no known suffix
+            result = ".".join(labels[-2:]) if len(labels) >= 2 else h
+        elif start == 0:  # a bare public suffix
+            result = h
+        else:
+            result = ".".join(labels[start - 1 :])
     if len(_cache) < _CACHE_MAX:
         _cache[host] = result
     return result

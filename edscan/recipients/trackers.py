@@ -26,7 +26,7 @@ from pathlib import Path
 
 from edscan.errors import EdscanError
 from edscan.models import Attribution, ListInfo
-from edscan.recipients import domains
+from edscan.recipients import domains, listcache
 from edscan.recipients.listformat import (
     CATEGORIES,
     SERVICE_CATEGORIES,
@@ -57,10 +57,18 @@ def is_tracking(attribution: Attribution) -> bool:
     return any(c in TRACKING_CATEGORIES for c in attribution.categories)
 
 
-def bundled_layer(name: str) -> Layer:
-    """One bundled list file, parsed (errors here are bugs in the shipped data)."""
+def bundled_layer(name: str, cache_base: Path | None = None) -> Layer:
+    """One bundled list file, parsed (errors here are bugs in the shipped data).
+
+    With ``cache_base`` (the data directory) the parsed TOML is read from, or written to, the
+    compiled cache there (``edscan.recipients.listcache``).
+    """
     raw = resource("tracker_lists", name).read_bytes()
-    data = tomllib.loads(raw.decode("utf-8"))
+    data = listcache.read_cached(cache_base, raw) if cache_base is not None else None
+    if data is None:
+        data = tomllib.loads(raw.decode("utf-8"))
+        if cache_base is not None:
+            listcache.write_cached(cache_base, raw, data)
     entries, rules, meta = parse_edscan_list(data, name)
     list_name = str(meta.get("name", name.removesuffix(".toml")))
     version = str(meta.get("version", "unknown"))
@@ -351,7 +359,7 @@ def load_trackers(data_dir: Path | None = None, accept_noncommercial: bool = Fal
     overrides = base / OVERRIDES_FILE
     if overrides.is_file():
         layers.append(load_overrides(overrides))
-    layers.extend(bundled_layer(name) for name in BUNDLED_FILES)
+    layers.extend(bundled_layer(name, base) for name in BUNDLED_FILES)
     installed = upstream.load_installed(base, accept_noncommercial=accept_noncommercial)
     layers.extend(installed.used)
     domains.use_public_suffix_list(installed.psl_path)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edscan.models import (
+    Detector,
     Evidence,
     Finding,
     Observation,
@@ -80,11 +81,23 @@ def host_to_domain(recipients: Iterable[Recipient]) -> dict[str, str]:
     return {host: r.domain for r in recipients for host in r.hosts}
 
 
+def endpoint_context(obs: Observation) -> bool:
+    """What a tracking endpoint's documented field says about the request itself (the page
+    viewed, the screen, the language, the consent state): shown in its own table with the
+    field's meaning, not among the data each company received."""
+    from edscan.detect.known_ids import CONTEXT_ELEMENTS
+
+    return obs.element in CONTEXT_ELEMENTS and obs.detector is Detector.PATTERN
+
+
 def elements_by_domain(result: ScanResult) -> dict[str, list[str]]:
-    """The data elements observed per recipient domain, in first-seen order."""
+    """The data elements observed per recipient domain, in first-seen order (the endpoints'
+    request context apart: ``endpoint_context``)."""
     by_host = host_to_domain(result.recipients)
     out: dict[str, dict[str, None]] = {}
     for obs in result.observations:
+        if endpoint_context(obs):
+            continue
         domain = by_host.get(obs.host, obs.host)
         out.setdefault(domain, {})[obs.element] = None
     return {d: list(els) for d, els in out.items()}

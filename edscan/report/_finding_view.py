@@ -10,7 +10,7 @@ domain), whose evidence the appendix prints.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from edscan.models import Finding, Recipient, Severity
@@ -100,6 +100,7 @@ def build(
     named_element: Callable[[str], Named],
     rc_name: Callable[[str], str],
     company_name: Callable[[str], str],
+    meanings: Mapping[tuple[int, str], str] | None = None,
 ) -> FindingsView:
     groups = group_findings(findings, recipients)
     # within a severity, the companies one rule is raised for sit together, in the order the
@@ -111,7 +112,7 @@ def build(
     law, law_anchor = _law(groups, red)
     cards = _spans(
         [
-            _group_card(i, g, red, named_element, rc_name, company_name, law_anchor)
+            _group_card(i, g, red, named_element, rc_name, company_name, law_anchor, meanings)
             for i, g in enumerate(groups[:MAX_GROUPS])
         ]
     )
@@ -168,10 +169,11 @@ def _group_card(
     rc_name: Callable[[str], str],
     company_name: Callable[[str], str],
     law_anchor: dict[str, str],
+    meanings: Mapping[tuple[int, str], str] | None = None,
 ) -> GroupCard:
     lead = g.lead
     members = tuple(
-        _card(i * 1000 + j, f, red, named_element, rc_name)
+        _card(i * 1000 + j, f, red, named_element, rc_name, meanings)
         for j, f in enumerate(g.findings[:MAX_MEMBERS])
     )
     companies = list(dict.fromkeys(company_name(d) for d in g.domains))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 
+from edscan.detect.known_ids import meaning_of
 from edscan.models import FlowSummary, Party, Recipient, ScanResult
 from edscan.report import (
     _brief,
@@ -24,6 +25,7 @@ from edscan.report import (
 )
 from edscan.report._common import (
     element_info,
+    endpoint_context,
     iso,
     mode_note,
     sorted_findings,
@@ -93,6 +95,8 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
     rc_to_el: dict[str, dict[str, None]] = {}
     flow_elements: dict[int, dict[str, None]] = {}
     for o in result.observations:
+        if endpoint_context(o):
+            continue  # the page and device context: the identifiers appendix lists it
         r = recipient_of(o.host)
         key = r.domain if r else o.host
         el_to_rc.setdefault(o.element, {})[key] = None
@@ -223,7 +227,16 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
         r = by_domain.get(domain)
         return name(r) if r is not None else red.text(domain)
 
-    fv = _finding_view.build(findings, recipients, red, named_element, rc_name, company_name)
+    # what each field of the evidence is, where the endpoint knowledge says ("cid: Google
+    # Analytics client id"): the appendix's evidence tables show it beside the location
+    meanings: dict[tuple[int, str], str] = {}
+    for o in result.observations:
+        said = meaning_of(o)
+        if said is not None:
+            meanings.setdefault((o.flow, o.location), said)
+    fv = _finding_view.build(
+        findings, recipients, red, named_element, rc_name, company_name, meanings
+    )
 
     # --- questions for the vendor, collected in severity order
     questions: dict[str, list[str]] = {}

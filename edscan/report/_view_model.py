@@ -53,6 +53,7 @@ class EvidenceRow:
     location: str
     chain: str
     phase: str
+    meaning: str = ""  # what the field is at this endpoint, where the endpoint knowledge says
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,13 +4,14 @@ details and the verdict paragraph, redacted for reading."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from edscan.models import Finding, Party, Recipient, ScanResult
 from edscan.report import _palette
 from edscan.report._common import (
     element_info,
+    endpoint_context,
     severity_counts,
     span,
 )
@@ -81,6 +82,7 @@ def _card(
     red: Redactor,
     named_element: Any,
     rc_name: Any,
+    meanings: Mapping[tuple[int, str], str] | None = None,
 ) -> FindingCard:
     evidence = [
         EvidenceRow(
@@ -90,6 +92,7 @@ def _card(
             location=red.text(e.location) or "request",
             chain=" → ".join(red.text(x) for x in e.encodings) or "as sent",
             phase=red.phase(e.phase) if e.phase else "–",
+            meaning=red.text((meanings or {}).get((e.flow, e.location), "")),
         )
         for e in f.evidence[:MAX_EVIDENCE]
     ]
@@ -177,7 +180,11 @@ def _verdict_paragraph(
         + "."
     )
     to_third = sorted(
-        {o.element for o in result.observations if o.party is Party.THIRD},
+        {
+            o.element
+            for o in result.observations
+            if o.party is Party.THIRD and not endpoint_context(o)
+        },
         key=lambda e: (-_tier_or(element_info(e).tier, -1), e),
     )
     if to_third:

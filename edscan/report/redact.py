@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote, unquote_plus, urlsplit
 
-from edscan.models import Observation, ScanResult
+from edscan.models import Detector, Observation, ScanResult
 
 MASK = "‹masked›"
 SECRET = "‹secret›"
@@ -220,8 +220,15 @@ class Redactor:
     def for_result(cls, result: ScanResult, *, reveal: bool = False) -> Redactor:
         seen: dict[str, tuple[str, str, bool]] = {}
         secret: dict[tuple[str, str | None, str], bool] = {}  # a capture repeats few shapes
+        from edscan.detect.known_ids import CONTEXT_ELEMENTS
+
         for obs in result.observations:
             if not obs.value:
+                continue
+            if obs.element in CONTEXT_ELEMENTS and obs.detector is Detector.PATTERN:
+                # an endpoint's context field ("login", "en-us", "1440x900", "0") is not a
+                # personal value: masking it everywhere would blank phase names and numbers
+                # (a value such a field carries is masked under its own detection)
                 continue
             shape = (obs.element, obs.persona_field, obs.location)
             s = secret.get(shape)

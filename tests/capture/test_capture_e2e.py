@@ -22,10 +22,12 @@ import pytest
 from liveproxy import (
     BIN,
     GZIP_BODY,
+    analyser_processes,
     free_port,
     http_origin,
     make_pki,
     mitmdump,
+    wait_ended,
     websocket_exchange,
     ws_origin,
 )
@@ -340,6 +342,7 @@ def test_kill_9_keeps_every_completed_flow(tmp_path: Path) -> None:
             deadline = time.monotonic() + 30
             while len(completed) < 40 and time.monotonic() < deadline:
                 time.sleep(0.02)
+            workers = analyser_processes(proxy.proc.pid)
             proxy.proc.send_signal(signal.SIGKILL)  # in the middle of the stream
             proxy.proc.wait(timeout=10)
         finally:
@@ -347,6 +350,8 @@ def test_kill_9_keeps_every_completed_flow(tmp_path: Path) -> None:
             for t in threads:
                 t.join(timeout=15)
     assert len(completed) >= 40
+    # killed mid-message, the live analyser must not stay behind blocked on its queue
+    assert workers and wait_ended(workers)
     reader = read_capture(capture)
     recorded = {parse_qs(urlsplit(f.url).query)["rid"][0] for f in reader}
     missing = set(completed) - recorded

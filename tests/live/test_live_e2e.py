@@ -9,7 +9,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from liveproxy import http_origin, mitmdump
+from liveproxy import analyser_processes, http_origin, mitmdump, wait_ended
 
 EMAIL = "ivo.quillfeather@example.org"
 
@@ -83,42 +83,11 @@ def test_a_flood_that_outruns_the_analyser_loses_no_recorded_flow(tmp_path: Path
     assert "the live analyser is behind" in log
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def _running(pid: int) -> bool:
-    """Alive and not a zombie waiting for whoever adopted it to reap it."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def test_the_analyser_process_ends_when_the_proxy_is_killed(tmp_path: Path) -> None:
     capture = tmp_path / "k.edscan.jsonl"
     with mitmdump(tmp_path, capture) as proxy:
-        deadline = time.monotonic() + 15
-        workers: list[int] = []
-        while not workers and time.monotonic() < deadline:
-            workers = [
-                p for p in _children(proxy.proc.pid)
-                if "multiprocessing" in Path(f"/proc/{p}/cmdline").read_text(errors="replace")
-            ]  # fmt: skip
-            time.sleep(0.05)
+        workers = analyser_processes(proxy.proc.pid)
         assert workers, "no analyser process started"
         proxy.proc.kill()  # no clean shutdown: the worker must notice by itself
         proxy.proc.wait(5)
-        deadline = time.monotonic() + 10
-        while any(map(_running, workers)) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not any(map(_running, workers))
+    assert wait_ended(workers)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from edscan.models import Field, FlowSummary, Party
-from edscan.recipients import domains
+from edscan.recipients import domains, psl
 from edscan.recipients.domains import normalize_host, registrable_domain
 from edscan.recipients.first_party import FirstParty
 from edscan.recipients.trackers import TrackerDB, load_trackers
@@ -72,13 +72,49 @@ def test_psl_from_a_downloaded_file_is_used_offline(tmp_path: Path) -> None:
     assert registrable_domain("app.lincoln.school.test") == "school.test"
 
 
-def test_tldextract_is_never_the_module_level_one() -> None:
-    source = Path(domains.__file__).read_text()
-    assert "suffix_list_urls=urls" in source and "cache_dir=None" in source
-    assert "tldextract.extract(" not in source
+def test_domains_never_import_tldextract() -> None:
+    # tldextract's import pulls in requests (~70 ms of start-up); the PSL is read as text
+    source = Path(domains.__file__).read_text() + Path(psl.__file__).read_text()
+    assert "import tldextract" not in source
 
 
-# --------------------------------------------------------------------------- first party
+_HOSTS = [
+    "www.example.co.uk",
+    "a.b.c.example.com",
+    "myschool.github.io",
+    "bucket.s3.amazonaws.com",
+    "x.y.kawasaki.jp",  # wildcard rule *.kawasaki.jp
+    "city.kawasaki.jp",  # exception rule !city.kawasaki.jp
+    "www.city.kawasaki.jp",
+    "a.b.ck",
+    "www.ck",
+    "api.school.lan",
+    "co.uk",
+    "xn--bcher-kva.de",
+    "shop.xn--55qx5d.cn",  # an internationalised suffix, as punycode
+    "a.b.xn--fiqs8s",
+    "app.d3qdfnco3bamip.cloudfront.net",
+]
+
+
+@pytest.mark.parametrize("host", _HOSTS)
+def test_registrable_domain_agrees_with_tldextract(host: str) -> None:
+    import tldextract
+
+    extract = tldextract.TLDExtract(
+        suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
+    )
+    ext = extract(host)
+    expected = ext.top_domain_under_public_suffix
+    if not expected:
+        labels = host.split(".")
+        expected = ".".join(labels[-2:]) if not ext.suffix and len(labels) >= 2 else host
+    assert registrable_domain(host) == expected
+
+
+def test_unreadable_psl_falls_back_to_the_snapshot(tmp_path: Path) -> None:
+    rules = psl.load_rules(tmp_path / "missing.dat")
+    assert "co.uk" in rules.plain and "github.io" in rules.plain
 
 
 def flow(i: int, host: str, t: float | None = None, **kw: object) -> FlowSummary:

@@ -25,8 +25,8 @@ from edscan.recipients.domains import normalize_host
 from edscan.recipients.trackers import is_tracking, load_trackers
 
 TARGET = 0.97  # the issue's aim
-FLOOR_NAMED = 0.95
-FLOOR_TRACKING = 0.86
+FLOOR_NAMED = 1.0
+FLOOR_TRACKING = 0.95
 _HOST_RULE = re.compile(r"^\|\|([a-z0-9.-]+\.[a-z]{2,})\^(?:\$third-party)?$")
 
 
@@ -79,7 +79,8 @@ def test_labelled_tracker_domains_are_attributed_with_the_upstream_lists(tmp_pat
         f"{sorted(set(named) - set(tracking))}"
     )
     assert n >= 50
-    # floors at the figures measured when this was written (0.959 and 0.863): the target is not
-    # met yet, and coverage must not fall back
+    # floors at the figures measured last (1.000 and 0.959; first written at 0.959 and 0.863):
+    # the target is not met yet (a CloudFront host two vendors share, Adobe Fonts' licence
+    # counter, a Turner domain of undocumented purpose), and coverage must not fall back
     assert len(named) / n >= FLOOR_NAMED, sorted(set(labelled) - set(named))
     assert len(tracking) / n >= FLOOR_TRACKING, sorted(set(named) - set(tracking))

@@ -417,6 +417,21 @@ def test_a_tampered_installed_list_is_skipped_and_reported(installed: Path) -> N
         ("flask.nextdoor.com", "Nextdoor Holdings, Inc.", "advertising"),
         ("form.typeform.com", "Typeform S.L.", "customer engagement / messaging"),
         ("resources.finalsite.net", "Finalsite", "ed-tech vendor"),
+        ("scripts.whatconverts.com", "WhatConverts", "ad-motivated tracking"),
+        ("api.callsource.com", "CallSource, Inc.", "analytics"),
+        ("js.survicate.com", "Survicate", "customer engagement / messaging"),
+        (
+            "static.polldaddy.com",
+            "Automattic Inc. (Crowdsignal)",
+            "customer engagement / messaging",
+        ),
+        ("school.wufoo.com", "Wufoo", "customer engagement / messaging"),
+        ("www.classy.org", "Classy", "payments"),
+        ("givebutter.com", "Givebutter, Inc.", "payments"),
+        ("capture.umbel.com", "Umbel", "analytics"),
+        ("s.tagsrvcs.com", "HUMAN Security, Inc.", "fingerprinting"),
+        ("bam.nr-data.net", "New Relic, Inc.", "analytics"),
+        ("logx.optimizely.com", "Optimizely, Inc.", "analytics"),
     ],
 )
 def test_services_school_sites_embed_are_attributed(
