@@ -166,3 +166,22 @@ def test_a_capture_without_the_tls_check_never_gives_eds031(tmp_path: Path) -> N
     CliRunner().invoke(cli, ["convert", str(capture), "-o", str(har)], catch_exceptions=False)
     assert "_edscan" not in json.loads(har.read_text(encoding="utf-8"))["log"]["creator"]
     assert _eds031(_scan(tmp_path, har)) == []
+
+
+def test_the_html_report_lists_the_tls_check(tls_checked: Path, tmp_path: Path) -> None:
+    from bs4 import BeautifulSoup
+
+    out = tmp_path / "r.html"
+    res = CliRunner().invoke(
+        cli, ["report", str(tls_checked), "-o", str(out)], catch_exceptions=False
+    )
+    assert res.exit_code == 0, res.output
+    soup = BeautifulSoup(out.read_text(encoding="utf-8"), "html.parser")
+    tls = soup.select_one("#limits li.tls-check")
+    assert tls is not None
+    assert tls.select_one(".hosts.accepted").get_text() == "localhost"  # type: ignore[union-attr]
+    assert tls.select_one(".hosts.validated").get_text() == "127.0.0.1"  # type: ignore[union-attr]
+    assert any(
+        "EDS031" in a.get_text() or "Forged TLS certificate" in a.get_text()
+        for a in soup.select("#verdict ol.top li")
+    )
