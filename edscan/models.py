@@ -436,6 +436,7 @@ class CaptureInfo:
     phases: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
     cut_off: int = 0  # flows the capture's stop cut off before they completed
+    tls_check: bool = False  # recorded with edscan capture --tls-check (the CA not trusted)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -448,6 +449,7 @@ class CaptureInfo:
             "phases": list(self.phases),
             "warnings": list(self.warnings),
             "cut_off": self.cut_off,
+            "tls_check": self.tls_check,
         }
 
 

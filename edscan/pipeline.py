@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from edscan import __version__
-from edscan.capture.coverage import coverage
+from edscan.capture.coverage import CoverageTally, coverage
 from edscan.capture.source import open_source
 from edscan.declared.compare import compare
 from edscan.declared.declaration import Declaration
@@ -148,6 +148,7 @@ def scan(
     cut_off = 0  # flows the capture's stop cut off: analysed like any other, and counted
     ids = IdValues()
     endpoints = known_ids()
+    tally = CoverageTally()  # what the coverage needs from whole flows (headers, body caps)
     for flow in source:
         if flow.cut_off:
             cut_off += 1
@@ -158,6 +159,7 @@ def scan(
         ids.add(flow, decoded)
         summaries.append(summarize(flow, signals(flow, decoded)))
         limits.extend(f"flow {flow.index}: {m}" for m in decoded.limits)
+        tally.add(flow, len(decoded.limits))
 
     db = load_trackers(data_dir, accept_noncommercial=accept_noncommercial)
     fp = FirstParty.resolve(first_party, summaries, db)
@@ -168,6 +170,8 @@ def scan(
     recipients = build_recipients(summaries, db, fp)
     stored = stored_items(getattr(source, "records", ()), db, fp)
 
+    # recorded with edscan capture --tls-check: the TLS-check rule (EDS031) applies
+    tls_checked = bool(getattr(source, "tls_check", False))
     times = [s.time for s in summaries if s.time is not None]
     phases = tuple(dict.fromkeys(s.phase for s in summaries if s.phase))
     p = Path(path)
@@ -181,6 +185,7 @@ def scan(
         phases=phases,
         warnings=tuple(source.warnings) + tuple(db.problems) + tuple(limits),
         cut_off=cut_off,
+        tls_check=tls_checked,
     )
     result = ScanResult(
         tool_version=__version__,
@@ -197,7 +202,9 @@ def scan(
         persona_fields=tuple(persona.fields()) if persona else (),
         settings=_settings(accept_noncommercial, persona, capture.start),
         # packet captures list their own gaps, with byte counts; the others are read from flows
-        coverage=coverage(summaries, getattr(source, "gaps", ())),
+        coverage=coverage(
+            summaries, getattr(source, "gaps", ()), tally=tally, tls_checked=tls_checked
+        ),
         browser_storage=stored,
     )
     if declared is not None:

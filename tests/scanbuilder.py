@@ -229,6 +229,7 @@ class ScanBuilder:
                 start=T0,
                 end=T0 + len(self.flows),
                 phases=phases,
+                tls_check=getattr(self, "tls_check", False),
             ),
             first_party=self.first_party,
             first_party_inferred=False,

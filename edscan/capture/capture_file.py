@@ -25,9 +25,9 @@ from edscan.errors import CaptureError
 from edscan.models import Body, Flow, WebSocketMessage
 
 FORMAT_NAME = "edscan-capture"
-FORMAT_VERSION = (
-    "1.2"  # 1.1: optional "decoded" on bodies (HAR imports); 1.2: record lines, "cut_off"
-)
+# 1.1: optional "decoded" on bodies (HAR imports); 1.2: record lines, "cut_off";
+# 1.3: optional settings.tls_check in the header (edscan capture --tls-check)
+FORMAT_VERSION = "1.3"
 SUFFIX = ".edscan.jsonl"
 
 

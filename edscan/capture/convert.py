@@ -79,11 +79,16 @@ def convert(source: Source, output: Path) -> Converted:
     if not output.parent.is_dir():
         raise EdscanError(f"{output.parent}: no such directory for the output")
     flows = 0
+    tls_check = bool(getattr(source, "tls_check", False))  # kept: scans of OUT apply EDS031
     try:
         # whole or not at all: a failure or a kill leaves the old output (if any) untouched
         with atomic_writer(output, private=True) as fh:
             if fmt == "edscan":
-                settings = {"converted_from": {"format": source.format, "file": source.path.name}}
+                settings: dict[str, Any] = {
+                    "converted_from": {"format": source.format, "file": source.path.name}
+                }
+                if tls_check:
+                    settings["tls_check"] = True
                 with CaptureWriter(output, settings, file=fh) as writer:
                     for flow in source:
                         try:
@@ -93,7 +98,9 @@ def convert(source: Source, output: Path) -> Converted:
                         flows += 1
             else:
                 fo = io.TextIOWrapper(fh, encoding="utf-8", newline="\n")
-                har = HarWriter(fo, comment=f"converted from {source.path.name}")
+                har = HarWriter(
+                    fo, comment=f"converted from {source.path.name}", tls_check=tls_check
+                )
                 for flow in source:
                     har.write(flow)
                     flows += 1

@@ -41,6 +41,8 @@ class HarSource:
         self.warnings: list[str] = []
         self.skipped: dict[str, int] = {}
         self.creator = _creator(self._head if self._streamed else self._log or {})
+        # a HAR edscan wrote from a --tls-check capture says so in its creator (_edscan)
+        self.tls_check = _tls_check(self._head if self._streamed else self._log or {})
 
     def _entries(self) -> tuple[dict[str, Any], Iterator[Any]]:
         if self._streamed:
@@ -127,6 +129,12 @@ def _creator(log: dict[str, Any]) -> str:
     if not isinstance(c, dict):
         return ""
     return " ".join(str(c[k]) for k in ("name", "version") if c.get(k))
+
+
+def _tls_check(log: dict[str, Any]) -> bool:
+    c = log.get("creator")
+    extra = c.get("_edscan") if isinstance(c, dict) else None
+    return isinstance(extra, dict) and extra.get("tls_check") is True
 
 
 def _page_titles(pages: Any) -> dict[str, str]:

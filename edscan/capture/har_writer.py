@@ -324,11 +324,13 @@ class HarWriter:
     and so the pages need not be known before the first entry is written.
     """
 
-    def __init__(self, fo: IO[str], *, comment: str = ""):
+    def __init__(self, fo: IO[str], *, comment: str = "", tls_check: bool = False):
         self._fo = fo
         self._pages: dict[str, tuple[str, float | None]] = {}  # phase -> (page id, start)
         self.flows = 0
-        creator = {"name": "edscan", "version": __version__, "comment": comment}
+        creator: dict[str, Any] = {"name": "edscan", "version": __version__, "comment": comment}
+        if tls_check:  # a --tls-check capture: the rule EDS031 applies to the HAR as well
+            creator["_edscan"] = {"tls_check": True}
         head = json.dumps({"version": "1.2", "creator": creator}, ensure_ascii=False)
         self._fo.write('{"log": ' + head[:-1] + ', "entries": [\n')
 

@@ -86,6 +86,9 @@ class RecorderStats:
     bytes: int = 0  # body and WebSocket message bytes seen, before any --max-body cap
     hosts: set[str] = field(default_factory=set)
     refused_hosts: set[str] = field(default_factory=set)
+    # hosts whose TLS handshake with the proxy completed (an HTTPS request was recorded):
+    # in a --tls-check capture, the hosts that accepted a forged certificate
+    tls_hosts: set[str] = field(default_factory=set)
     unrecorded: int = 0  # flows that could not be converted (logged one by one)
     cut_off: int = 0  # flows written unfinished because the proxy stopped (counted in flows)
     phases: list[str] = field(default_factory=list)  # every label used, in order
@@ -98,6 +101,7 @@ class Recorder:
         self.writer: CaptureWriter | None = None
         self.max_body = DEFAULT_MAX_BODY
         self.phase: str | None = None
+        self.tls_check = False  # edscan_tls_check: the device was not told to trust the CA
         self.stats = RecorderStats()
         self.failure: str | None = None  # set once a write failed; the proxy is shutting down
         # flows already written or never to be written (marks, mitm.it): one record per flow
@@ -131,6 +135,13 @@ class Recorder:
             "and marked truncated with their original size.",
         )
         loader.add_option(
+            "edscan_tls_check",
+            bool,
+            False,
+            "Mark the capture as a TLS check: the device was NOT told to trust the proxy's CA, "
+            "so every host whose handshake completes accepted a forged certificate.",
+        )
+        loader.add_option(
             "edscan_phase",
             str | None,
             None,
@@ -152,6 +163,8 @@ class Recorder:
             except ValueError as e:
                 raise _options_error(f"edscan_phase: {e}") from e
             self._enter_phase(label)
+        if "edscan_tls_check" in updated:
+            self.tls_check = opts.edscan_tls_check
         if "onboarding_host" in updated:
             self._onboarding_host = opts.onboarding_host
         if "edscan_capture" in updated:
@@ -169,6 +182,10 @@ class Recorder:
             "mode": list(getattr(opts, "mode", ())),
             "ssl_insecure": bool(getattr(opts, "ssl_insecure", False)),
         }
+        if self.tls_check:
+            # since format 1.3, only when set: scan and report apply the TLS-check rule
+            # (EDS031) from the file alone
+            settings["tls_check"] = True
         try:
             self.writer = CaptureWriter(path, settings)
         except OSError as e:
@@ -414,7 +431,10 @@ class Recorder:
         netloc = url.split("/", 3)[2] if "://" in url else url
         if netloc not in self._netlocs:
             self._netlocs.add(netloc)
-            stats.hosts.add((urlsplit(url).hostname or "").lower())
+            host = (urlsplit(url).hostname or "").lower()
+            stats.hosts.add(host)
+            if url.startswith(("https:", "wss:")) and record["method"] != "CONNECT":
+                stats.tls_hosts.add(host)
         body = record["request_body"]
         if body is not None:
             stats.bytes += body["size"]

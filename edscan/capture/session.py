@@ -34,11 +34,34 @@ from typing import Any, TextIO
 from edscan.capture.console import ConsoleLog, ConsoleOut, Display
 from edscan.capture.inflight import close_connections, partial_bodies
 from edscan.capture.recorder import DEFAULT_MAX_BODY, Recorder, normalize_label
+from edscan.capture.session_text import (  # re-exported: callers import them from here
+    CA_CER,
+    CA_PEM,
+    CaptureSummary,
+    human_bytes,
+    is_loopback,
+    startup_text,
+    status_text,
+    summary_text,
+)
 from edscan.errors import EdscanError
 
+__all__ = [
+    "CA_CER",
+    "CA_PEM",
+    "CaptureOptions",
+    "CaptureSummary",
+    "check_port_free",
+    "human_bytes",
+    "is_loopback",
+    "parse_size",
+    "run_capture",
+    "startup_text",
+    "status_text",
+    "summary_text",
+]
+
 DEFAULT_CONFDIR = "~/.mitmproxy"
-CA_PEM = "mitmproxy-ca-cert.pem"
-CA_CER = "mitmproxy-ca-cert.cer"
 DEFAULT_GRACE = 3.0  # seconds the requests in flight get to finish when the capture stops
 CLOSE_TIMEOUT = 0.5  # seconds to wait for the closed connections to be gone
 LIVE_TIMEOUT = 0.2  # seconds past the grace the live analyser gets to finish what is queued
@@ -60,21 +83,7 @@ class CaptureOptions:
     persona: Path | None = None
     first_party: tuple[str, ...] = ()
     browser: Any = None  # an edscan.capture.browser.BrowserLaunch: open a browser when listening
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CaptureSummary:
-    path: Path
-    flows: int
-    hosts: tuple[str, ...]
-    bytes: int
-    phases: tuple[str, ...]
-    refused_hosts: tuple[str, ...]
-    unrecorded: int
-    cut_off: int = 0  # requests written unfinished at the stop (part of flows)
-    report_command: str = ""
-    live: tuple[str, ...] = ()  # the live-analysis lines of the summary (edscan.live.console)
-    browser_storage: int = 0  # cookies and local-storage items recorded from --browser
+    tls_check: bool = False  # the device does NOT trust the CA: completed handshakes are findings
 
 
 def parse_size(text: str) -> int:
@@ -85,19 +94,6 @@ def parse_size(text: str) -> int:
     if not digits.isdigit() or unit not in _SIZE_UNITS:
         raise ValueError(f"{text!r} is not a size (use bytes, or a number with k, m or g)")
     return int(digits) * _SIZE_UNITS[unit]
-
-
-def human_bytes(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
-
-
-def is_loopback(host: str) -> bool:
-    return host in ("localhost", "127.0.0.1", "::1") or host.startswith("127.")
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -147,85 +143,6 @@ def lan_addresses() -> list[str]:
         if not is_loopback(addr) and addr not in found:
             found.append(addr)
     return found
-
-
-def startup_text(
-    *,
-    output: Path,
-    host: str,
-    port: int,
-    confdir: Path,
-    phase: str | None,
-    lan: list[str],
-    interactive: bool,
-) -> str:
-    """What to do next, printed once the proxy listens."""
-    lines = [f"edscan capture: recording to {output}", ""]
-    if host in ("0.0.0.0", "::", ""):
-        lines += [
-            f"WARNING: the proxy listens on every network interface ({host or '*'}): anyone "
-            "on this network can use it",
-            "and have their traffic recorded. Use it only on a trusted network, and stop it "
-            "when you are done.",
-            "",
-        ]
-        where = " or ".join(lan) if lan else "this computer's address on the network"
-        lines.append(f"  1. Set the HTTP and HTTPS proxy of the device to {where}, port {port}.")
-    else:
-        lines.append(f"  1. Set the HTTP and HTTPS proxy of the device to {host}, port {port}.")
-        if is_loopback(host):
-            lines.append(
-                "     (Loopback: this computer only. For a phone, use --listen-host 0.0.0.0.)"
-            )
-    lines += [
-        "  2. Install and trust the CA certificate on the device:",
-        f"       {confdir / CA_PEM}",
-        f"       (phones: {confdir / CA_CER}), or open http://mitm.it through the proxy.",
-    ]
-    how = "type a label and Enter here, or " if interactive else ""
-    lines.append(f"  3. Mark phases ({how}open http://edscan.mark/LABEL through the proxy).")
-    if phase:
-        lines.append(f"     Current phase: {phase}")
-    lines += [
-        "Upstream certificates are verified. Stop with Ctrl-C (twice: without waiting for "
-        "requests in flight).",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def summary_text(s: CaptureSummary) -> str:
-    noun = "flow" if s.flows == 1 else "flows"
-    hosts = "host" if len(s.hosts) == 1 else "hosts"
-    lines = [
-        f"Recorded {s.flows} {noun} from {len(s.hosts)} {hosts} ({human_bytes(s.bytes)}) "
-        f"into {s.path}"
-    ]
-    lines.append(f"  Phases: {', '.join(s.phases) if s.phases else 'none marked'}")
-    if s.refused_hosts:
-        lines.append(
-            f"  {len(s.refused_hosts)} host(s) refused the proxy's certificate (likely pinned; "
-            f"their traffic was not inspected): {', '.join(s.refused_hosts)}"
-        )
-    if s.cut_off:
-        lines.append(
-            f"  {s.cut_off} request(s) were still unanswered at the stop: recorded as sent, "
-            "marked cut off"
-        )
-    if s.unrecorded:
-        lines.append(f"  {s.unrecorded} flow(s) could not be recorded (see the messages above)")
-    lines += list(s.live)
-    lines.append(f"Next: {s.report_command or f'edscan report {s.path} -o report.html'}")
-    return "\n".join(lines)
-
-
-def status_text(rec: Recorder) -> str:
-    st = rec.stats
-    refused = f" · refused TLS: {len(st.refused_hosts)}" if st.refused_hosts else ""
-    return (
-        f"recording · flows: {st.flows} · hosts: {len(st.hosts)} · {human_bytes(st.bytes)} · "
-        f"phase: {rec.phase or '-'}{refused}"
-    )
 
 
 @dataclass
@@ -278,6 +195,7 @@ class _Session:
                     confdir=str(self.options.confdir),
                     edscan_max_body=self.options.max_body,
                     edscan_phase=self.options.phase,
+                    edscan_tls_check=self.options.tls_check,
                     edscan_capture=str(self.options.output),
                     edscan_alerts=self.options.alerts,
                     edscan_persona=str(self.options.persona) if self.options.persona else None,
@@ -309,6 +227,7 @@ class _Session:
                     phase=self.recorder.phase,
                     lan=lan_addresses() if not is_loopback(host) else [],
                     interactive=self._stdin_works(loop, display),
+                    tls_check=self.options.tls_check,
                 )
                 + "\n"
             )
@@ -553,6 +472,7 @@ def run_capture(
             persona=options.persona,
             first_party=options.first_party,
             browser=options.browser,
+            tls_check=options.tls_check,
         ),
         out=console,
         stdin=stdin,
@@ -574,6 +494,8 @@ def run_capture(
         refused_hosts=tuple(sorted(rec.stats.refused_hosts)),
         unrecorded=rec.stats.unrecorded,
         cut_off=rec.stats.cut_off,
+        tls_check=options.tls_check,
+        tls_hosts=tuple(sorted(rec.stats.tls_hosts)),
         **_live_summary(session, output.resolve()),
     )
     if rec.failure:

@@ -41,6 +41,9 @@ class _EdscanSource:
         self.path = path
         self._reader = read_capture(path)
         self.header = self._reader.header
+        settings = self.header.get("settings")
+        # recorded with edscan capture --tls-check (format 1.3): the device did not trust the CA
+        self.tls_check = isinstance(settings, dict) and settings.get("tls_check") is True
         self.warnings = self._reader.warnings
         self.skipped: dict[str, int] = {}
         self.records = self._reader.records  # non-flow records (browser_storage), once read

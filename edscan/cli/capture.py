@@ -86,6 +86,13 @@ def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
     "profile only), at URL; recording stops when its window closes (as with Ctrl-C). Needs "
     "edscan[browser].",
 )
+@click.option(
+    "--tls-check",
+    is_flag=True,
+    help="Check certificate validation: for a device NOT told to trust the proxy's CA. Every "
+    "host whose TLS handshake still completes accepted a forged certificate (a critical "
+    "finding, EDS031); hosts that refuse it validate correctly.",
+)
 @click.option("--headless", is_flag=True, hidden=True, help="Run --browser headless (tests).")
 def capture_command(
     output: str,
@@ -99,6 +106,7 @@ def capture_command(
     first_party: tuple[str, ...],
     alerts: str,
     browser_url: str | None,
+    tls_check: bool,
     headless: bool,
 ) -> None:
     """Record a session: run a proxy that records every request into a capture file.
@@ -110,6 +118,10 @@ def capture_command(
     rest are recorded as sent, marked cut off (Ctrl-C again: at once). Then run
     `edscan report FILE -o report.html`.
 
+    With --tls-check, do NOT install the CA: the capture then shows which hosts accept a
+    forged certificate. Run it once so, then once more with the CA installed (without
+    --tls-check) to see the content.
+
     With --browser, edscan opens Chromium itself, set up for the proxy, and records its
     cookies and local storage when it closes. Each new finding (a student-data element
     reaching a third party) is printed as it happens: --alerts, --persona.
@@ -119,12 +131,19 @@ def capture_command(
         edscan capture -o session.edscan.jsonl --phase login
         edscan capture -o phone.edscan.jsonl --listen-host 0.0.0.0 --listen-port 8080
         edscan capture -o app.edscan.jsonl --browser https://app.example --persona maya.toml
+        edscan capture -o tls-check.edscan.jsonl --listen-host 0.0.0.0 --tls-check
     """
     import sys
     from pathlib import Path
 
     from edscan.capture.session import CaptureOptions, run_capture, summary_text
+    from edscan.errors import EdscanError
 
+    if tls_check and browser_url is not None:
+        raise EdscanError(
+            "--tls-check cannot be used with --browser: that browser is set up to trust the "
+            "proxy's CA, so every handshake would complete; use a device or browser without it"
+        )
     browser = None
     if browser_url is not None:
         from edscan.capture.browser import BrowserLaunch
@@ -146,6 +165,7 @@ def capture_command(
             persona=Path(persona) if persona else None,
             first_party=first_party,
             browser=browser,
+            tls_check=tls_check,
         ),
         out=sys.stderr,
         stdin=sys.stdin,

@@ -428,5 +428,6 @@ def build(result: ScanResult, *, reveal: bool = False) -> Report:
         declared=_declared.view(result, red),
         coverage_line=red.text(result.coverage.line()) if result.coverage else "",
         gaps=_coverage.gaps(result, red),
+        coverage_items=_coverage.items(result, red),
         identifiers=_identifiers.view(result, red),
     )

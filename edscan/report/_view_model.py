@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from edscan.models import Severity
-from edscan.report import _declared, _diagram, _identifiers, _timeline
+from edscan.report import _coverage, _declared, _diagram, _identifiers, _timeline
 from edscan.report._palette import Group
 
 if TYPE_CHECKING:  # these modules build on the shapes here
@@ -108,16 +108,6 @@ class Pinned:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Gap:
-    """One host the capture could not see into, and why (``Coverage`` in the result)."""
-
-    host: str
-    reason: str  # in words
-    connections: int
-    bytes: int | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Report:
     title: str
     subtitle: str
@@ -162,7 +152,9 @@ class Report:
     observations: int
     declared: _declared.DeclaredView | None = None  # only with --declared
     coverage_line: str = ""  # "3 hosts inspected; 1 not inspected: no-keys 1"
-    gaps: tuple[Gap, ...] = ()
+    gaps: tuple[_coverage.Gap, ...] = ()
+    # HTTP/3 quiet hosts, bodies cut by --max-body, decoding limits, the TLS check
+    coverage_items: _coverage.CoverageItems | None = None
     # which identifiers reached which companies, and the ID syncs (None: nothing to show)
     identifiers: _identifiers.IdentifierView | None = None
     brief: Brief | None = None  # the first page's top findings, coverage, companies by kind

@@ -60,8 +60,10 @@ def document(result: ScanResult, *, reveal: bool = False) -> dict[str, Any]:
     if result.coverage is not None:
         cov = result.coverage.to_dict()
         cov["summary"] = red.text(cov["summary"])
-        for gap in cov["gaps"]:
-            gap["host"] = red.text(gap["host"])
+        for item in cov["gaps"] + cov["http3_quiet"]:
+            item["host"] = red.text(item["host"])
+        if "tls_check" in cov:  # hosts, like the gaps': redacted as any captured text
+            cov["tls_check"] = {k: [red.text(h) for h in v] for k, v in cov["tls_check"].items()}
         doc["coverage"] = cov
     if result.browser_storage:  # only for --browser captures: earlier outputs stay as they were
         doc["browser_storage"] = [

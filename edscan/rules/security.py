@@ -1,11 +1,12 @@
 """Security of transmission: plaintext, credentials in URLs or to third parties, student data in
-URLs, outdated TLS."""
+URLs, outdated TLS, forged certificates accepted (a ``--tls-check`` capture)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
 
+from edscan.capture.coverage import handshake_completed
 from edscan.models import Confidence, Finding, FlowSummary, Observation, Severity
 from edscan.rules import law, vocab
 from edscan.rules.base import Context, Ref, Rule, best, element_list, is_loopback, make
@@ -184,6 +185,45 @@ def _weak_tls(ctx: Context, rule: Rule) -> Iterable[Finding]:
         )
 
 
+def _forged_certificate(ctx: Context, rule: Rule) -> Iterable[Finding]:
+    # only a capture made with the CA NOT trusted (edscan capture --tls-check) says this: in
+    # any other capture a completed handshake is what the auditor set up
+    if not ctx.result.capture.tls_check:
+        return
+    flows: dict[str, list[FlowSummary]] = defaultdict(list)
+    for f in sorted(ctx.result.flows, key=lambda f: f.index):
+        if handshake_completed(f):
+            flows[ctx.domain_of(f.host) or f.host].append(f)
+    for domain in sorted(flows):
+        hosts = sorted({f.host for f in flows[domain]})
+        obs = [o for f in flows[domain] for o in ctx.observations_by_flow.get(f.index, [])]
+        elements = {o.element for o in obs}
+        seen = {o.flow for o in obs}
+        evidence = ctx.evidence_of(obs) + [
+            ctx.evidence_of_flow(f, "tls") for f in flows[domain] if f.index not in seen
+        ]
+        sent = (
+            f"then sent {element_list(elements)}"
+            if elements
+            else f"then sent {len(flows[domain])} request(s), with no student data recognised"
+        )
+        yield make(
+            ctx,
+            rule,
+            observed=f"the app completed TLS handshakes with {', '.join(hosts)} using a forged "
+            f"certificate (the device did not trust the proxy's CA) and {sent} to "
+            f"{ctx.who(domain)}",
+            severity=Severity.CRITICAL,
+            confidence=Confidence.HIGH,
+            elements=elements,
+            recipients=(domain,),
+            evidence=evidence,
+            why="An app that accepts any certificate lets anyone on the same network (school "
+            "Wi-Fi, a café, a compromised router) read and alter what it sends, as this "
+            "capture did.",
+        )
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         id="EDS007",
@@ -275,5 +315,31 @@ RULES: tuple[Rule, ...] = (
         unless="no student data crosses these connections",
         data_tier=1,
         check=_weak_tls,
+    ),
+    Rule(
+        id="EDS031",
+        title="Forged TLS certificate accepted (certificates not validated)",
+        severity=Severity.CRITICAL,
+        family=FAMILY,
+        evidence_class="E1",
+        explanation=(
+            "The capture was made with edscan capture --tls-check, on a device that was not "
+            "told to trust the proxy's certificate authority. The app still completed TLS "
+            "handshakes with the proxy's forged certificate for these hosts, so it does not "
+            "check whom it is talking to: anyone on the network path can read and alter the "
+            "data it sends, as the proxy did."
+        ),
+        concerns=(law.SECURITY, law.BREACH),
+        provisions=_SECURITY,
+        questions=(
+            "Why does the app accept a certificate no trusted authority issued for these "
+            "hosts (a disabled trust manager, hostname verifier or WebView error handler)?",
+            "Which app versions and platforms are affected, and when will certificate "
+            "validation be restored?",
+            "Was student data exposed on untrusted networks, and will affected schools be told?",
+        ),
+        unless="the device had the proxy's CA installed after all (the capture is then no "
+        "TLS check)",
+        check=_forged_certificate,
     ),
 )

@@ -383,3 +383,39 @@ def test_a_client_that_refuses_the_certificate_is_recorded_as_not_inspected(
     assert flow.error is not None
     assert flow.error.startswith("client refused the proxy's TLS certificate for localhost")
     assert flow.tls_intercepted is False
+
+
+def test_edscan_capture_tls_check_names_who_accepted_and_who_refused(
+    tmp_path: Path, console_factory: list[_Console]
+) -> None:
+    from edscan.pipeline import scan
+
+    pki = make_pki(tmp_path)
+    capture = tmp_path / "check.edscan.jsonl"
+    with http_origin(pki.server_context(), host="localhost") as secure:
+        c = _start_console(console_factory, tmp_path, "-o", capture.name, "--tls-check")
+        port = int(c.wait_for(r"proxy of the device to 127\.0\.0\.1, port (\d+)\.").group(1))
+        c.wait_for("Stop with Ctrl-C")
+        proxy = f"http://127.0.0.1:{port}"
+        validating = ssl.create_default_context(cafile=str(pki.ca_pem))
+        with _client(proxy, validating) as tc, pytest.raises(httpx.ConnectError):
+            tc.get(f"https://127.0.0.1:{secure.port}/refused")
+        with _client(proxy, False) as blind:
+            # the client accepted the forged certificate; edscan capture verifies the origin,
+            # which this proxy does not trust: the request is seen, the server never gets it
+            assert blind.post(secure.url("/api"), content=b'{"a":1}').status_code == 502
+        assert c.finish() == 0, c.text
+    assert secure.received == []
+    assert "TLS CHECK: 1 host(s) ACCEPTED the forged certificate" in c.text
+    assert "critical): localhost" in c.text
+    assert "1 host(s) refused it (validating correctly): 127.0.0.1" in c.text
+    assert read_capture(capture).header["settings"]["tls_check"] is True
+    result = scan(capture)
+    assert result.coverage is not None and result.coverage.tls_check is not None
+    assert result.coverage.tls_check.accepted == ("localhost",)
+    assert result.coverage.tls_check.validated == ("127.0.0.1",)
+    assert sorted((g.reason, g.host) for g in result.coverage.gaps) == [
+        ("certificate-refused", "127.0.0.1"),
+        ("upstream-tls-failed", "localhost"),
+    ]
+    assert [f.rule for f in result.findings if f.rule == "EDS031"] == ["EDS031"]

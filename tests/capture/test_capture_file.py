@@ -123,7 +123,7 @@ def test_cut_off_flows_roundtrip_and_other_lines_stay_as_they_were(tmp_capture: 
         w.write(_flow(0))
         w.write(cut)
     reader = read_capture(tmp_capture)
-    assert reader.header["version"] == "1.2"
+    assert reader.header["version"] == "1.3"
     assert list(reader) == [_flow(0), cut]
 
 

@@ -156,7 +156,7 @@ def _assert_everything_kept(capture: Path) -> list[Flow]:
     reader = read_capture(capture)
     flows = list(reader)
     assert reader.warnings == []  # every line whole: the file ended cleanly
-    assert reader.header["version"] == "1.2"
+    assert reader.header["version"] == "1.3"
     by_path: dict[str, list[Flow]] = {}
     for f in flows:
         by_path.setdefault(urlsplit(f.url).path, []).append(f)
@@ -549,4 +549,4 @@ def test_a_stop_while_the_capture_starts_is_a_clean_stop(
     assert "Stop with Ctrl-C" in err and "Recorded 0 flows" in err
     reader = read_capture(capture)
     assert list(reader) == [] and reader.warnings == []
-    assert reader.header["version"] == "1.2"
+    assert reader.header["version"] == "1.3"

@@ -342,6 +342,20 @@ def eds021_miss() -> ScanBuilder:
     return b
 
 
+def eds031_hit() -> ScanBuilder:
+    b = ScanBuilder()
+    b.tls_check = True  # type: ignore[attr-defined]  # a --tls-check capture
+    i = b.flow("https://api.school.example/grades", method="POST", request_bytes=300)
+    return b.obs(i, "student.email", location="body:$.email")
+
+
+def eds031_miss() -> ScanBuilder:
+    # the same traffic in an ordinary capture: the CA was trusted, handshakes complete
+    b = ScanBuilder()
+    i = b.flow("https://api.school.example/grades", method="POST", request_bytes=300)
+    return b.obs(i, "student.email", location="body:$.email")
+
+
 # the declared family runs only with a declaration (--declared): see tests/test_declared.py
 
 
