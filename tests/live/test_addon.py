@@ -16,6 +16,7 @@ from mitmproxy.test import taddons, tflow
 from edscan.capture.recorder import Recorder
 from edscan.live.addon import MARKER, LiveAlerts
 from edscan.live.alert import AlertLevel
+from edscan.live.analyser import LiveAnalyser
 
 ROOT = Path(__file__).resolve().parents[2]
 EMAIL = "ivo.quillfeather@example.org"
@@ -94,6 +95,19 @@ async def _running(live: LiveAlerts) -> None:
     live.running()
 
 
+def _running_analyser(
+    tctx: taddons.context, capture: Path, persona: Path
+) -> tuple[Recorder, LiveAlerts, LiveAnalyser]:
+    """A recorder and live alerts on one proxy, the analyser's worker started."""
+    rec, live = Recorder(), LiveAlerts()
+    tctx.master.addons.add(rec, live)
+    tctx.configure(rec, edscan_capture=str(capture))
+    tctx.configure(live, edscan_persona=str(persona), edscan_first_party=["school.example"])
+    tctx.master.event_loop.run_until_complete(_running(live))
+    assert live.analyser is not None
+    return rec, live, live.analyser
+
+
 def test_bad_options_are_refused(tctx: taddons.context, tmp_path: Path) -> None:
     live = LiveAlerts()
     tctx.master.addons.add(live)
@@ -121,13 +135,7 @@ def test_analysis_runs_in_a_worker_process_that_ends_with_the_addon(
 ) -> None:
     import os
 
-    rec, live = Recorder(), LiveAlerts()
-    tctx.master.addons.add(rec, live)
-    tctx.configure(rec, edscan_capture=str(tmp_capture))
-    tctx.configure(live, edscan_persona=str(persona), edscan_first_party=["school.example"])
-    tctx.master.event_loop.run_until_complete(_running(live))
-    analyser = live.analyser
-    assert analyser is not None
+    rec, live, analyser = _running_analyser(tctx, tmp_capture, persona)
     process = analyser._process
     assert process is not None and process.pid != os.getpid()
     pid = process.pid
@@ -145,13 +153,7 @@ def test_analysis_runs_in_a_worker_process_that_ends_with_the_addon(
 def test_a_finished_analyser_works_through_its_queue_and_counts_what_came_after(
     tctx: taddons.context, tmp_capture: Path, persona: Path
 ) -> None:
-    rec, live = Recorder(), LiveAlerts()
-    tctx.master.addons.add(rec, live)
-    tctx.configure(rec, edscan_capture=str(tmp_capture))
-    tctx.configure(live, edscan_persona=str(persona), edscan_first_party=["school.example"])
-    tctx.master.event_loop.run_until_complete(_running(live))
-    analyser = live.analyser
-    assert analyser is not None
+    rec, live, analyser = _running_analyser(tctx, tmp_capture, persona)
     for i in range(5):
         rec.response(_flow(f"https://www.facebook.com/tr?n={i}&em={EMAIL}"))
     analyser.finish()  # the stop's cut-off records were the last: the worker ends after them
