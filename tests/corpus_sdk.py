@@ -827,9 +827,16 @@ def hotjar(items: Items, rng: random.Random) -> _Req:
 
 
 def clarity(items: Items, rng: random.Random) -> _Req:
+    # envelope: [version, sequence, start, duration, projectId, userId, sessionId, pageNum,
+    # upload, end]; events: [time, type, ...]: 1 dimensions (key, [values] pairs), 9 a click,
+    # 27 an input
     payload = {
-        "e": ["0.7.34", 1, 0, 612, "m1abcd", "zq8r1c", "1k2j3h", 1, 0, APP_ORIGIN],
-        "a": [[612, 9, 4, *(f"{k}={v}" for k, v in items)], [640, 27, dict(items)]],
+        "e": ["0.7.34", 1, 0, 612, "m1abcd", "zq8r1c" + _hex(rng, 6), "1k2j3h", 1, 0, 0],
+        "a": [
+            [600, 1, 1, [APP_ORIGIN + "/classes/today"], 9, ["en-US"]],
+            [612, 9, 4, *(f"{k}={v}" for k, v in items)],
+            [640, 27, dict(items)],
+        ],
     }
     r = _Req(
         "POST",
@@ -839,6 +846,8 @@ def clarity(items: Items, rng: random.Random) -> _Req:
         ),
         gzip.compress(json.dumps(payload).encode()),
     )
+    r.truth.add("dev.install_id")  # the envelope's user and session ids
+    r.truth.update(CONTEXT)  # the page viewed, the language, the project id
     return r
 
 

@@ -164,3 +164,27 @@ def flows(draw: st.DrawFn) -> Flow:
         response_headers=tuple(resp_headers),
         response_body=Body(content=resp, size=len(resp), truncated=draw(st.booleans())),
     )
+
+
+@st.composite
+def mutated(draw: st.DrawFn, base: bytes) -> bytes:
+    """``base`` with a few bytes flipped, cut, duplicated or spliced in."""
+    data = bytearray(base)
+    for _ in range(draw(st.integers(0, 6))):
+        if not data:
+            break
+        at = draw(st.integers(0, len(data) - 1))
+        op = draw(st.sampled_from(["flip", "cut", "dup", "insert", "truncate"]))
+        if op == "flip":
+            data[at] ^= 1 << draw(st.integers(0, 7))
+        elif op == "cut":
+            del data[at : at + draw(st.integers(1, 40))]
+        elif op == "dup":
+            data[at:at] = data[at : at + draw(st.integers(1, 80))]
+        elif op == "insert":
+            data[at:at] = draw(
+                st.sampled_from([b"\xff", b'"', b"{", b"\n", b"\\u", b"null", b"9" * 40])
+            )
+        else:
+            del data[at:]
+    return bytes(data)

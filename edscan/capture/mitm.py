@@ -240,8 +240,9 @@ def _unreadable(path: Path, e: Exception) -> CaptureError:
 
 
 # What mitmproxy's FlowReader raises (besides FlowReadException) on a well-formed tnetstring
-# whose fields are missing or of the wrong type: a damaged or hand-made dump.
-_SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+# whose fields are missing or of the wrong type: a damaged or hand-made dump. A field it does
+# not know fails an ``assert`` in its ``set_state``.
+_SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, AssertionError)
 
 
 class MitmSource:

@@ -17,7 +17,8 @@ by address are named from the DNS answers in the capture, where there are some.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,6 +89,15 @@ def _int(s: str | None, default: int = 0) -> int:
         return default
 
 
+def _time(s: str | None) -> float:
+    """A packet's epoch time; 0 for a field a damaged capture left unreadable."""
+    try:
+        t = float(s) if s is not None else 0.0
+    except ValueError:
+        return 0.0
+    return t if math.isfinite(t) else 0.0
+
+
 def _headers(lines: list[str] | None) -> tuple[tuple[str, str], ...]:
     out: list[tuple[str, str]] = []
     for line in lines or ():
@@ -113,14 +123,18 @@ class PcapSource:
 
     def __iter__(self) -> Iterator[Flow]:
         self.warnings.clear()
+        yield from self.flows(packets(self.path, keylog=self.tls_keylog, warnings=self.warnings))
+
+    def flows(self, records: Iterable[dict[str, list[str]]]) -> Iterator[Flow]:
+        """The flows of tshark's packet records (``edscan.capture.tshark.packets``), in order."""
         self.skipped.clear()
         self.gaps.clear()
         streams: dict[str, _Stream] = {}
         names: dict[str, str] = {}  # address -> the name a DNS answer gave it
         index = 0
-        for p in packets(self.path, keylog=self.tls_keylog, warnings=self.warnings):
+        for p in records:
             protocols = (_one(p, "frame_protocols") or "").split(":")
-            time = float(_one(p, "frame_time_epoch") or 0.0)
+            time = _time(_one(p, "frame_time_epoch"))
             if "dns" in protocols:
                 self._dns(p, names)
                 continue

@@ -36,6 +36,7 @@ from edscan.resources import resource
 
 KNOWN_IDS_FILE = "known_ids.json"
 _INDEX = re.compile(r"\[\d+\]")
+_AT_INDEX = re.compile(r"\[\d+\]$")  # the field is an array position, not a named key
 # a bracketed key (``ud[em]``, ``cd[buttonText]``): PHP-style nesting, read as a dotted path
 _BRACKET = re.compile(r"\[([^\]\d][^\]]*)\]")
 # what a page, a screen or a consent flag is: context the endpoint documents, not an identifier;
@@ -45,6 +46,7 @@ CONTEXT_ELEMENTS = frozenset({"aus.interaction", "atm.other"})
 # cookie names distinctive enough to mean the vendor's id wherever they are sent; shorter,
 # generic names (``uuid``, ``UID``, ``audit``) count only at the vendor's own domains
 _DISTINCTIVE = ("_", "ajs_", "AMCV_")
+_EVENT_TOKEN = re.compile(r"^body:\$\.(?P<array>\w+)\[(?P<event>\d+)\]\[(?P<pos>\d+)\](\[\d+\])?$")
 _EMPTY = frozenset({"", "null", "undefined", "none", "0", "-1", "false", "true"})
 
 
@@ -56,13 +58,37 @@ class Meaning:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Events:
+    """An upload that sends events as arrays ``[time, type, key, value, key, value ...]`` in its
+    top-level array ``array`` (Microsoft Clarity's ``a``): what each key means, per event type.
+    A value may itself be an array (Clarity's dimensions send ``[values]``)."""
+
+    array: str
+    types: Mapping[str, Mapping[str, Meaning]]  # event type -> key -> meaning
+
+    def meaning(self, location: str, sent: Mapping[str, str]) -> Meaning | None:
+        """What the field at ``location`` means, its event's type and key read from ``sent``
+        (location -> value of the flow's other fields)."""
+        m = _EVENT_TOKEN.match(location)
+        if m is None or m["array"] != self.array:
+            return None
+        event, pos = m["event"], int(m["pos"])
+        if pos < 3 or pos % 2 == 0:
+            return None  # the time, the type, or a key: values sit at 3, 5, 7 ...
+        head = f"body:$.{self.array}[{event}]"
+        keys = self.types.get(sent.get(f"{head}[1]", ""))
+        return keys.get(sent.get(f"{head}[{pos - 1}]", "")) if keys else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Vendor:
     name: str
     domains: frozenset[str]
     paths: tuple[re.Pattern[str], ...]
-    fields: Mapping[str, Meaning]  # lower-cased dotted path -> meaning
+    fields: Mapping[str, Meaning]  # lower-cased dotted path (``e[5]``: one position) -> meaning
     cookies: Mapping[str, Meaning]  # exact cookie name -> meaning
     cookie_prefixes: tuple[tuple[str, Meaning], ...]
+    events: Events | None = None
 
     def endpoint(self, path: str) -> bool:
         return not self.paths or any(p.search(path) for p in self.paths)
@@ -73,14 +99,15 @@ class DecodedLike(Protocol):
     def fields(self) -> Sequence[Field]: ...
 
 
-def field_path(location: str) -> str:
+def field_path(location: str, *, indexed: bool = False) -> str:
     """``body:$.batch[0].userId`` → ``batch.userid``; ``query:cid`` → ``cid``; ``query:ud[em]``
     → ``ud.em``; the innermost layer of a nested location
-    (``body:$.data>$[0].properties.distinct_id``)."""
+    (``body:$.data>$[0].properties.distinct_id``). ``indexed`` keeps the array indexes
+    (``body:$.e[5]`` → ``e[5]``)."""
     inner = location.rsplit(">", 1)[-1]
     if ":" in inner and not inner.startswith("$"):
         inner = inner.split(":", 1)[1]
-    inner = _BRACKET.sub(r".\1", _INDEX.sub("", inner))
+    inner = _BRACKET.sub(r".\1", inner if indexed else _INDEX.sub("", inner))
     if inner.startswith("$"):
         inner = inner[1:].lstrip(".")
     return inner.lower()
@@ -112,11 +139,20 @@ def parse_known_ids(text: str, source: str, elements: Iterable[str]) -> tuple[Ve
                     fields=fields,
                     cookies=exact,
                     cookie_prefixes=tuple(prefixes),
+                    events=_events(name, row["events"], known) if "events" in row else None,
                 )
             )
     except (KeyError, TypeError, ValueError, AttributeError, re.error) as e:
         raise EdscanError(f"{source}: malformed known-identifier data ({e!r})") from e
     return tuple(out)
+
+
+def _events(vendor: str, row: Any, known: frozenset[str]) -> Events:
+    types = {
+        str(t): {str(k): _meaning(vendor, v, known) for k, v in keys.items()}
+        for t, keys in row["types"].items()
+    }
+    return Events(array=str(row["array"]), types=types)
 
 
 def _meaning(vendor: str, value: Any, known: frozenset[str]) -> Meaning:
@@ -152,6 +188,8 @@ class KnownIds:
         vendors = self._vendors_of(host)
         at = [v for v in vendors if v.endpoint(parts.path or "/")]
         mine = frozenset(v.name for v in vendors)
+        # event uploads name a value by its neighbours (the event's type and key)
+        sent = {f.location: f.value for f in decoded.fields} if any(v.events for v in at) else {}
         out = []
         for f in decoded.fields:
             # the hot loop: the location decides first (most fields are neither a cookie nor
@@ -160,8 +198,7 @@ class KnownIds:
             if loc.startswith("cookie:"):
                 hit = self._cookie(loc[7:], mine)
             elif at and loc.startswith(("query:", "body:", "fragment:")):
-                path = field_path(loc)
-                hit = next(((m, True) for v in at if (m := v.fields.get(path)) is not None), None)
+                hit = next(((m, True) for v in at if (m := _field(v, loc, sent)) is not None), None)
             else:
                 continue
             if hit is None:
@@ -212,6 +249,17 @@ class KnownIds:
         return None
 
 
+def _field(vendor: Vendor, location: str, sent: Mapping[str, str]) -> Meaning | None:
+    """What a field at the vendor's own endpoint means: by its path, one array position
+    (``e[5]``) before the whole array (``e``), then as a value in an event upload."""
+    m = vendor.fields.get(field_path(location, indexed=True)) or vendor.fields.get(
+        field_path(location)
+    )
+    if m is None and vendor.events is not None:
+        m = vendor.events.meaning(location, sent)
+    return m
+
+
 def meaning_of(obs: Observation) -> str | None:
     """What the endpoint's documentation says the observed field is ("Google Analytics client
     id (browser)"), when the observation came from this knowledge; else None."""
@@ -228,13 +276,16 @@ def _said(m: Meaning) -> str:
 
 def _field_name(location: str) -> str:
     """The field's own name as sent: ``query:cid`` → ``cid``, ``cookie:_ga`` → ``cookie _ga``,
-    ``body:$.context.page.url`` → ``context.page.url``, ``query:ud[em]`` → ``ud[em]``."""
+    ``body:$.context.page.url`` → ``context.page.url``, ``query:ud[em]`` → ``ud[em]``; an array
+    position keeps its indexes (``body:$.e[5]`` → ``e[5]``)."""
     inner = location.rsplit(">", 1)[-1]
     if inner.startswith("cookie:"):
         return "cookie " + inner[7:]
     if ":" in inner and not inner.startswith("$"):
         inner = inner.split(":", 1)[1]
-    return _INDEX.sub("", inner).removeprefix("$").lstrip(".") or location
+    if not _AT_INDEX.search(inner):
+        inner = _INDEX.sub("", inner)
+    return inner.removeprefix("$").lstrip(".") or location
 
 
 def merge(found: list[Observation], known: list[Observation]) -> list[Observation]:

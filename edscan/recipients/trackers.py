@@ -8,7 +8,9 @@ Attribution reads layers in a fixed precedence, highest first:
    with ``accept_noncommercial``) DuckDuckGo TDS, Disconnect, Ghostery; then Exodus.
 
 Within a layer the longest matching domain suffix wins (``stats.g.doubleclick.net`` before
-``doubleclick.net``). The first layer that knows the host's owner decides the organisation
+``doubleclick.net``). A platform whose customers each get a registrable domain of their own
+(``cloudfront.net``, ``herokuapp.com``: private suffixes in the Public Suffix List) names a
+customer's host only where no layer knows that host itself. The first layer that knows the host's owner decides the organisation
 and parent; categories come from that layer, or from the next layer that has some. The SDK or
 product (``Meta Pixel``) comes from the endpoint tables (host + path pattern) of the overrides
 and the bundled list. ``Attribution.sources`` names every list that contributed, with its
@@ -254,6 +256,34 @@ class TrackerDB:
         if not h or domains.is_ip(h) or domain == domains.LOCALHOST:
             return Attribution(domain=domain), (), ""
         suffixes = _suffixes(h, domain)
+        # a platform's entry (cloudfront.net: Amazon's CDN) speaks for its customers' hosts
+        # (each its own registrable domain) only where no list knows the customer itself
+        own = [x for x in suffixes if not domain.endswith("." + x)]
+        org, org_label, cats, cats_label = self._owner(own)
+        if org is None and len(own) < len(suffixes):
+            org, org_label, cats, cats_label = self._owner(suffixes)
+        rules = self._rules_for(suffixes)
+        host_only = [(r, lab) for r, lab in rules if not r.paths]
+        path_rules = tuple((r, lab) for r, lab in rules if r.paths)
+        sources = [s for s in (org_label, cats_label) if s]
+        sdk: tuple[str, ...] = ()
+        if host_only:
+            rule, lab = host_only[0]
+            sdk = (rule.name,)
+            cats = _union(cats, rule.categories)
+            sources.append(lab)
+        base = Attribution(
+            domain=domain,
+            organization=org.organization if org else None,
+            parent=org.parent if org else None,
+            categories=cats,
+            sdk=sdk,
+            sources=tuple(dict.fromkeys(sources)),
+        )
+        return base, path_rules, org.suffix if org else ""
+
+    def _owner(self, suffixes: list[str]) -> tuple[Entry | None, str, tuple[str, ...], str]:
+        """The owner's entry and the categories, each with the label of the list that said so."""
         org: Entry | None = None
         org_label = ""
         cats: tuple[str, ...] = ()
@@ -276,25 +306,7 @@ class TrackerDB:
                 cats, cats_label = e.categories, layer.label
             if org is not None and cats:
                 break
-        rules = self._rules_for(suffixes)
-        host_only = [(r, lab) for r, lab in rules if not r.paths]
-        path_rules = tuple((r, lab) for r, lab in rules if r.paths)
-        sources = [s for s in (org_label, cats_label) if s]
-        sdk: tuple[str, ...] = ()
-        if host_only:
-            rule, lab = host_only[0]
-            sdk = (rule.name,)
-            cats = _union(cats, rule.categories)
-            sources.append(lab)
-        base = Attribution(
-            domain=domain,
-            organization=org.organization if org else None,
-            parent=org.parent if org else None,
-            categories=cats,
-            sdk=sdk,
-            sources=tuple(dict.fromkeys(sources)),
-        )
-        return base, path_rules, org.suffix if org else ""
+        return org, org_label, cats, cats_label
 
     def _rules_for(self, suffixes: list[str]) -> list[tuple[SdkRule, str]]:
         out: list[tuple[SdkRule, str]] = []

@@ -118,6 +118,23 @@ def _versioned(tmp_path: Path, version: object) -> Path:
     return p
 
 
+def test_a_flow_with_a_field_mitmproxy_does_not_know(mixed: Path, tmp_path: Path) -> None:
+    """mitmproxy's reader asserts that no field is left over; a renamed one (found by the
+    fuzz suite) is a damaged dump: refused at the start, kept up to it later on."""
+    state = tflow.tflow(resp=True).get_state()
+    state["cackup"] = state.pop("backup")
+    odd = tmp_path / "odd.mitm"
+    with odd.open("wb") as fo:
+        tnetstring.dump(state, fo)
+    with pytest.raises(CaptureError, match="does not have the fields mitmproxy writes"):
+        open_source(odd)
+    later = tmp_path / "later.mitm"
+    later.write_bytes(mixed.read_bytes() + odd.read_bytes())
+    source = open_source(later)
+    assert len(list(source)) == 6
+    assert "kept the 10 flows before it" in source.warnings[0]
+
+
 def test_a_dump_from_a_newer_mitmproxy(tmp_path: Path) -> None:
     with pytest.raises(CaptureError, match=r"newer mitmproxy \(flow format 99\)"):
         open_source(_versioned(tmp_path, 99))

@@ -448,6 +448,33 @@ POSITIVES: list[tuple[str, str, str, object, dict[str, tuple[str, str]]]] = [
         },
     ),
     (
+        "Microsoft Clarity upload (envelope, dimensions, identify)",
+        "POST",
+        "https://e.clarity.ms/collect",
+        {
+            # [version, sequence, start, duration, projectId, userId, sessionId, pageNum,
+            #  upload, end]; events are [time, type, key, value, key, value ...]
+            "e": ["0.7.49", 2, 1200, 5400, "kq8z3x1abc", "1x9k2ab3cd4ef", "1h7yq2w3e4r", 1, 0, 0],
+            "a": [
+                [1201, 1, 0, ["Mozilla/5.0"], 1, ["https://school.example/grades"], 3, ["Grades"]],
+                [1250, 0, 14, 1440, 15, 900],
+                [1300, 34, "userId", ["5fb1c2d3e4f5"], "userHint", ["Ann"]],
+            ],
+            "p": [[1202, 5, 1, 2, "div", "class", "grades"]],
+        },
+        {
+            "body:$.e[4]": (META, "e[4]: Clarity project id"),
+            "body:$.e[5]": ("dev.install_id", "e[5]: Microsoft Clarity user id"),
+            "body:$.e[6]": ("dev.install_id", "Clarity session id"),
+            "body:$.a[0][3][0]": (META, "user agent"),
+            "body:$.a[0][5][0]": (PAGE, "page viewed"),
+            "body:$.a[0][7][0]": (PAGE, "title of the page"),
+            "body:$.a[1][3]": (META, "screen width"),
+            "body:$.a[1][5]": (META, "screen height"),
+            "body:$.a[2][3][0]": ("sid.provider", "user id the site gave Clarity"),
+        },
+    ),
+    (
         "Sentry store (legacy JSON event)",
         "POST",
         "https://o450123.ingest.sentry.io/api/5512345/store/",
@@ -520,6 +547,7 @@ def test_every_endpoint_of_the_issue_is_in_the_table() -> None:
         "Pinterest",
         "Snap",
         "Hotjar",
+        "Microsoft Clarity",
         "Segment",
         "Amplitude",
         "Mixpanel",
@@ -557,6 +585,14 @@ NEGATIVES: list[tuple[str, str, str, object]] = [
     ),
     ("Segment settings", "GET", "https://cdn.segment.com/v1/projects/k/settings?url=x", None),
     ("Meta SDK script", "GET", "https://connect.facebook.net/en_US/fbevents.js?ev=x&dl=y", None),
+    # Clarity's upload shape elsewhere, and Clarity's loader: no position means anything there
+    (
+        "Clarity-like upload on the app's own host",
+        "POST",
+        "https://api.school.example/collect",
+        {"e": ["0.7.49", 2, 0, 0, "p", "1x9k2ab3cd4ef", "s"], "a": [[1, 1, 1, ["https://x/"]]]},
+    ),
+    ("Clarity loader", "GET", "https://www.clarity.ms/tag/kq8z3x1abc?e=1x9k2ab3cd4ef", None),
     # the endpoint, with the fields empty or template placeholders
     (
         "GA4 hit with empty fields",
@@ -654,3 +690,31 @@ def test_real_captures_get_the_fields_explained(
         if o is not None:
             seen.add((o.element, o.confidence))
     assert (element, Confidence.HIGH) in seen
+
+
+def test_a_compressed_clarity_upload_is_explained_and_its_playback_is_not() -> None:
+    """Clarity gzips every upload but a page's last (``Accept: application/x-clarity-gzip``,
+    no Content-Encoding); playback events (``p``) and event times carry no meaning."""
+    import gzip
+
+    upload = {
+        "e": ["0.7.49", 3, 0, 900, "kq8z3x1abc", "1x9k2ab3cd4ef", "1h7yq2w3e4r", 2, 0, 0],
+        "a": [[5, 1, 2, ["https://search.example/?q=ann"]], [6, 24, "grade", "7"]],
+        "p": [[7, 6, 1, "p", ["https://school.example/"]]],
+    }
+    raw = gzip.compress(json.dumps(upload).encode())
+    flow = Flow(
+        index=0,
+        id="x",
+        method="POST",
+        url="https://k.clarity.ms/collect",
+        request_headers=(("accept", "application/x-clarity-gzip"),),
+        request_body=Body(content=raw, size=len(raw)),
+    )
+    got = {o.location: o for o in known_ids().observe(flow, decode_flow(flow))}
+    assert got["body:$.e[5]"].encodings[0] == "gzip"
+    assert "referrer" in got["body:$.a[0][3][0]"].detail
+    # a custom event (24) is not in the table; times, types, keys and playback never are
+    assert not [loc for loc in got if loc.startswith(("body:$.p", "body:$.a[1]"))]
+    assert "body:$.a[0][0]" not in got and "body:$.a[0][2]" not in got
+    assert set(got) >= {"body:$.e[4]", "body:$.e[5]", "body:$.e[6]", "body:$.e[7]"}

@@ -9,7 +9,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from fuzzstrategies import flows, json_values
+from fuzzstrategies import flows, json_values, mutated
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,30 +32,6 @@ def _read_all(data: bytes, suffix: str) -> int:
         except EdscanError:
             pass  # a clear message, exit 2: what hostile input is allowed to end with
         return n
-
-
-@st.composite
-def mutated(draw: st.DrawFn, base: bytes) -> bytes:
-    """``base`` with a few bytes flipped, cut, duplicated or spliced in."""
-    data = bytearray(base)
-    for _ in range(draw(st.integers(0, 6))):
-        if not data:
-            break
-        at = draw(st.integers(0, len(data) - 1))
-        op = draw(st.sampled_from(["flip", "cut", "dup", "insert", "truncate"]))
-        if op == "flip":
-            data[at] ^= 1 << draw(st.integers(0, 7))
-        elif op == "cut":
-            del data[at : at + draw(st.integers(1, 40))]
-        elif op == "dup":
-            data[at:at] = data[at : at + draw(st.integers(1, 80))]
-        elif op == "insert":
-            data[at:at] = draw(
-                st.sampled_from([b"\xff", b'"', b"{", b"\n", b"\\u", b"null", b"9" * 40])
-            )
-        else:
-            del data[at:]
-    return bytes(data)
 
 
 def _capture_bytes(sample: list[Flow]) -> bytes:

@@ -333,6 +333,20 @@ def test_precedence_overrides_then_bundled_then_downloaded(installed: Path) -> N
     assert db.attribute("sync.kidpixel-cdn.test").organization == "KidPixel (per our vendor review)"
 
 
+def test_a_platform_names_its_customers_hosts_only_where_no_list_knows_them(
+    installed: Path,
+) -> None:
+    """cloudfront.net is Amazon's CDN in the bundled list; each customer's host there is a
+    registrable domain of its own (a private suffix), which a downloaded list may know."""
+    db = load_trackers(installed)
+    customer = db.attribute("d1lessonstats.cloudfront.net")
+    assert (customer.organization, customer.categories) == ("LessonStats Inc.", ("analytics",))
+    assert customer.sources[0].startswith("adguard-companiesdb@")
+    other = db.attribute("d9unknown.cloudfront.net")
+    assert other.organization == "Amazon.com, Inc."
+    assert other.sources[0].startswith("bundled:")
+
+
 def test_noncommercial_lists_only_when_accepted_and_labelled(installed: Path) -> None:
     without = load_trackers(installed)
     assert without.attribute("replaykids.test").organization is None

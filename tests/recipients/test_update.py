@@ -91,7 +91,7 @@ def test_success_installs_with_provenance(tmp_path: Path) -> None:
     )
     info = out["adguard-companiesdb"].info
     assert info is not None
-    assert (info.version, info.records, info.licence) == ("2026-05-04", 5, "CC BY-SA 4.0")
+    assert (info.version, info.records, info.licence) == ("2026-05-04", 6, "CC BY-SA 4.0")
     assert out["exodus"].info.version == "2026-11-03"  # type: ignore[union-attr]  # Last-Modified
     meta = json.loads((tmp_path / "lists" / "adguard-companiesdb" / "meta.json").read_text())
     assert meta["origin"] == "download" and meta["origin_url"] == ADGUARD.files[0][1]
@@ -244,7 +244,7 @@ def test_cli_update_from_status_and_show(tmp_path: Path) -> None:
     env = {"EDSCAN_DATA_DIR": str(tmp_path / "data")}
     r = runner.invoke(cli, ["lists", "update", "--from", str(FIX)], env=env)
     assert r.exit_code == 0, r.output
-    assert "adguard-companiesdb: updated (2026-05-04, 5 records, CC BY-SA 4.0)" in r.output
+    assert "adguard-companiesdb: updated (2026-05-04, 6 records, CC BY-SA 4.0)" in r.output
     assert "duckduckgo-tds: skipped" in r.output
 
     r = runner.invoke(cli, ["lists", "status", "-f", "json"], env=env)

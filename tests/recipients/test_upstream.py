@@ -33,7 +33,7 @@ def _check_vocabulary(parsed: parsers.Parsed) -> None:
 def test_adguard_fixture() -> None:
     p = parsers.parse_adguard(_files(FIX / "adguard", "trackers.json", "companies.json"))
     assert p.version == "2026-05-04"
-    assert p.records == 5
+    assert p.records == 6
     e = p.entries["sync.kidpixel-cdn.test"]
     assert (e.organization, e.categories, e.names) == (
         "KidPixel Co.",
