@@ -185,6 +185,20 @@ def variants(value: str) -> set[str]:
     return out
 
 
+def plain_variants(value: str) -> set[str]:
+    """A value as sent, trimmed and URL-encoded, lower-cased: the forms of an opaque id."""
+    from urllib.parse import quote
+
+    return {f.lower() for v in (value, value.strip()) if v for f in (v, quote(v, safe=""))}
+
+
+# An opaque identifier detected without a persona (a device, install, advertising or sync id)
+# is matched in its plain forms only: its hashes and base64 say nothing about anyone, and URL
+# masking already hides long hex and tokens. A capture of many such ids (every analytics hit
+# with a new one) then costs a few bytes per id to redact, not kilobytes.
+_OPAQUE_ID = label("masked dev.")[:-1]
+
+
 class Redactor:
     """Applies one result's redaction to any string that came from the capture."""
 
@@ -202,7 +216,8 @@ class Redactor:
             if not value or (reveal and not secret):
                 continue
             shown = SECRET if secret else name
-            for form in variants(value):
+            forms = plain_variants(value) if name.startswith(_OPAQUE_ID) else variants(value)
+            for form in forms:
                 # a secret wins over a label if two values share a form
                 if self._exact.get(form) == SECRET:
                     continue

@@ -174,3 +174,22 @@ def test_har_page_phases_do_not_leak_into_outputs() -> None:
     )
     for fmt in ("html", "json", "text"):
         assert "Zk81pQ7vXw2secret" not in report.render(result, fmt), fmt
+
+
+def test_an_opaque_id_is_masked_in_its_plain_forms_only() -> None:
+    """A device or sync id found without a persona: masked as sent and URL-encoded; its hashes
+    and base64 are not looked for (they say nothing about anyone, and URL masking hides long
+    hex), so a capture with a new id in every hit stays small to redact."""
+    from urllib.parse import quote
+
+    device = "a1b2c3d4|e5f6g7h8:1717000000"
+    found = _obs(device, element="dev.install_id", detector=Detector.PATTERN, persona_field=None)
+    ids = Redactor.for_result(replace(realistic_result(), observations=(found,)))
+    assert ids.text(f"cid={device}") == "cid=‹masked dev.install_id›"
+    assert ids.text(f"cid={quote(device, safe='')}") == "cid=‹masked dev.install_id›"
+    sha = hashlib.sha256(device.encode()).hexdigest()
+    assert ids.text(f"h {sha}") == f"h {sha}"
+    # contact data found by its shape (and any persona value) is looked for in every form
+    mail = _obs(EMAIL, detector=Detector.PATTERN, persona_field=None)
+    email = Redactor.for_result(replace(realistic_result(), observations=(mail,)))
+    assert email.text(hashlib.sha256(EMAIL.encode()).hexdigest()) == "‹masked st_contact.email›"
