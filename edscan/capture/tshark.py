@@ -101,7 +101,7 @@ def packets(
     read = 0
     try:
         for line in proc.stdout:
-            record = _record(line)
+            record = packet_record(line)
             if record is None:
                 continue
             read += 1
@@ -119,7 +119,7 @@ def packets(
         warnings.append(f"{path.name}: read {read} packets, then: {message}")
 
 
-def _record(line: bytes) -> dict[str, list[str]] | None:
+def packet_record(line: bytes) -> dict[str, list[str]] | None:
     try:
         obj: Any = json.loads(line)
     except ValueError:

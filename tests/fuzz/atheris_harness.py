@@ -6,8 +6,10 @@ Not collected by pytest (the name does not start with ``test_``). One target per
     .venv/bin/python tests/fuzz/atheris_harness.py decode -max_total_time=600 corpus-decode/
     .venv/bin/python tests/fuzz/atheris_harness.py har -max_total_time=600 corpus-har/
 
-Targets: ``har``, ``mitm``, ``capture`` (the .edscan.jsonl capture format), ``decode`` (one flow's
-bodies, content types and encodings through every decoder), ``protobuf``, ``decompress``. The
+Targets: ``har``, ``mitm``, ``capture`` (the .edscan.jsonl capture format), ``pcap`` (a pcap or
+pcapng file through the real tshark: slow, one process per input), ``tshark`` (lines of tshark's
+``-T ek`` output, as the packet-capture reader reads them), ``decode`` (one flow's bodies,
+content types and encodings through every decoder), ``protobuf``, ``decompress``. The
 arguments after the target go to libFuzzer (``-max_total_time``, ``-rss_limit_mb``, a corpus
 folder to keep what it finds). Anything raised that is not ``EdscanError`` is a crash: libFuzzer
 saves the input as ``crash-*``; add it as a case to tests/fuzz so it stays fixed.
@@ -33,7 +35,7 @@ CONTENT_TYPES = (
     "application/octet-stream",
 )
 ENCODINGS = ("", "gzip", "deflate", "br", "zstd", "gzip, br")
-SUFFIXES = {"har": ".har", "mitm": ".mitm", "capture": ".edscan.jsonl"}
+SUFFIXES = {"har": ".har", "mitm": ".mitm", "capture": ".edscan.jsonl", "pcap": ".pcapng"}
 
 
 def _read_capture(suffix: str) -> Callable[[bytes], None]:
@@ -87,6 +89,20 @@ def _decode(fdp_class: Any) -> Callable[[bytes], None]:
     return one
 
 
+def _tshark_lines(data: bytes) -> None:
+    from edscan.capture.pcap_source import PcapSource
+    from edscan.capture.tshark import packet_record
+    from edscan.decode.flow import decode_flow
+    from edscan.errors import EdscanError
+
+    records = [r for line in data.split(b"\n") if (r := packet_record(line)) is not None]
+    try:
+        for flow in PcapSource(Path("fuzz.pcapng")).flows(records):
+            decode_flow(flow)
+    except EdscanError:
+        pass
+
+
 def _protobuf(data: bytes) -> None:
     from edscan.decode import protobuf
 
@@ -107,7 +123,7 @@ def _decompress(data: bytes) -> None:
 def main() -> None:
     import atheris
 
-    targets = ("har", "mitm", "capture", "decode", "protobuf", "decompress")
+    targets = ("har", "mitm", "capture", "pcap", "tshark", "decode", "protobuf", "decompress")
     if len(sys.argv) < 2 or sys.argv[1] not in targets:
         sys.exit(f"usage: atheris_harness.py {{{','.join(targets)}}} [libFuzzer options]")
     target = sys.argv.pop(1)
@@ -119,6 +135,8 @@ def main() -> None:
         one = _read_capture(SUFFIXES[target])
     elif target == "decode":
         one = _decode(atheris.FuzzedDataProvider)
+    elif target == "tshark":
+        one = _tshark_lines
     else:
         one = _protobuf if target == "protobuf" else _decompress
     atheris.Setup(sys.argv, one)
