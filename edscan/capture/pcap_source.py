@@ -18,10 +18,11 @@ by address are named from the DNS answers in the capture, where there are some.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edscan.capture import pcap_http1
 from edscan.capture.coverage import CoverageGap
 from edscan.capture.pcap_http2 import Exchange, Http2Connection
 from edscan.capture.tshark import packets
@@ -55,7 +56,7 @@ class _Request:
     uri: str
     version: str
     headers: tuple[tuple[str, str], ...]
-    body: bytes | None
+    body: Body | None
     frame: int
 
 
@@ -167,7 +168,7 @@ class PcapSource:
                         uri=_one(p, "http_request_uri") or "/",
                         version=_one(p, "http_request_version") or "HTTP/1.1",
                         headers=_headers(p.get("http_request_line")),
-                        body=_body(p),
+                        body=_body(p, pcap_http1.request_body, method),
                         frame=_int(_one(p, "frame_number")),
                     )
                 )
@@ -266,7 +267,11 @@ class PcapSource:
         authority = host_header or self._authority(stream, names, scheme)
         uri = req.uri
         url = uri if uri.startswith(("http://", "https://")) else f"{scheme}://{authority}{uri}"
-        response_body = _body(resp) if resp is not None else None
+        response_body = (
+            _body(resp, lambda data: pcap_http1.response_body(data, req.method), "HTTP/")
+            if resp is not None
+            else None
+        )
         return Flow(
             index=index,
             id=f"{self.path.name}#{req.frame}",
@@ -282,11 +287,11 @@ class PcapSource:
             tls_version=None,
             tls_intercepted=True if stream.tls else None,
             request_headers=req.headers,
-            request_body=_as_body(req.body),
+            request_body=req.body,
             status=_int(_one(resp, "http_response_code")) if resp is not None else None,
             reason=_one(resp, "http_response_phrase") if resp is not None else None,
             response_headers=_headers(resp.get("http_response_line")) if resp is not None else (),
-            response_body=_as_body(response_body),
+            response_body=response_body,
             error=None if resp is not None else "no response in the capture",
         )
 
@@ -371,22 +376,22 @@ def _pop(pending: list[_Request], frame: int) -> _Request:
     return pending.pop(0)  # HTTP/1.1 answers in order
 
 
-def _body(p: dict[str, list[str]] | None) -> bytes | None:
-    """The message body as tshark gives it: already de-chunked and decompressed."""
-    if p is None:
+def _body(
+    p: dict[str, list[str]], parse: Callable[[bytes], bytes | None], start: str
+) -> Body | None:
+    """A message's body as sent, parsed from the bytes tshark reassembled
+    (``edscan.capture.pcap_http1``); else tshark's text of it, already de-chunked and
+    decompressed (so the decoders must not gunzip it again), which is lossy for binary bodies."""
+    data = pcap_http1.message(p, start)
+    raw = parse(data) if data is not None else None
+    if raw is not None:
+        return Body(content=raw, size=len(raw)) if raw else None
+    text = p.get("http_file_data")
+    if not text:
         return None
-    data = p.get("http_file_data")
-    if not data:
-        return None
-    return "".join(data).encode("utf-8", "surrogateescape")
+    content = "".join(text).encode("utf-8", "surrogateescape")
+    return Body(content=content, size=len(content), decoded=True)
 
 
 def _raw_body(content: bytearray) -> Body | None:
     return Body(content=bytes(content), size=len(content)) if content else None
-
-
-def _as_body(content: bytes | None) -> Body | None:
-    if content is None:
-        return None
-    # tshark removes chunking and Content-Encoding: the decoders must not gunzip again
-    return Body(content=content, size=len(content), decoded=True)

@@ -294,3 +294,45 @@ def test_plain_http_is_read_and_other_tcp_is_listed_by_its_dns_name(tmp_path: Pa
     # the connection went to 127.0.0.1, which the DNS answer in the capture names
     assert (gap.host, gap.reason, gap.connections) == ("chat.example", "not-http", 1)
     assert gap.bytes == len(b"HELO not-http\x00") + len(b"\x00\x01binary-protocol\xff")
+
+
+BINARY = b"\x00\x01\x08\x96\x01" + EMAIL.encode() + bytes(range(256)) * 24
+
+
+@needs_tshark
+def test_binary_bodies_are_read_byte_for_byte(tmp_path: Path) -> None:
+    """tshark's text of a body stops at its first NUL; the body comes from the message bytes
+    tshark reassembled: over TLS in many records, and plain HTTP in one segment."""
+    tls = make_tls_capture(tmp_path / "tls", [("/upload", BINARY)])
+    [flow] = list(open_source(tls.pcapng, tls_keylog=tls.keys))
+    assert flow.request_body is not None and flow.request_body.content == BINARY
+    assert flow.request_body.decoded is False  # as sent: the decoders undo Content-Encoding
+    plain = make_plain_capture(tmp_path / "plain", "chat.example", BINARY[:200])
+    flows = [f for f in open_source(plain.pcapng) if f.method == "POST"]
+    assert flows[0].request_body is not None and flows[0].request_body.content == BINARY[:200]
+
+
+def test_message_bodies_are_parsed_as_a_peer_would() -> None:
+    import gzip
+
+    from edscan.capture import pcap_http1
+
+    chunked = (
+        b"POST /e HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5\r\n\x00abcd\r\n3\r\nefg\r\n0\r\n\r\n"
+    )
+    assert pcap_http1.request_body(chunked) == b"\x00abcdefg"
+    packed = gzip.compress(b'{"email":"x"}')
+    response = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(
+        packed
+    )
+    assert pcap_http1.response_body(response + packed, "POST") == packed  # still as sent
+    assert pcap_http1.response_body(response, "HEAD") == b""  # no body follows a HEAD
+    assert pcap_http1.response_body(b"HTTP/1.1 200 OK\r\n\r\nuntil close", "GET") == b"until close"
+    assert pcap_http1.request_body(b"\x16\x03\x01 not http") is None
+    # a capture that stops inside the body keeps what arrived
+    cut = b"PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\nabc"
+    assert pcap_http1.request_body(cut) == b"abc"
+    hexed = {"tcp_payload": [(b"GET / HTTP/1.1\r\n\r\n").hex()], "tls_reassembled_data": ["zz"]}
+    assert pcap_http1.message(hexed, "GET") == b"GET / HTTP/1.1\r\n\r\n"
+    assert pcap_http1.message(hexed, "POST") is None
