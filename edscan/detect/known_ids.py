@@ -252,9 +252,10 @@ class KnownIds:
 def _field(vendor: Vendor, location: str, sent: Mapping[str, str]) -> Meaning | None:
     """What a field at the vendor's own endpoint means: by its path, one array position
     (``e[5]``) before the whole array (``e``), then as a value in an event upload."""
-    m = vendor.fields.get(field_path(location, indexed=True)) or vendor.fields.get(
-        field_path(location)
-    )
+    path = field_path(location, indexed=True)
+    m = vendor.fields.get(path)
+    if m is None and "[" in path:  # without indexes it may differ: the whole array's meaning
+        m = vendor.fields.get(field_path(location))
     if m is None and vendor.events is not None:
         m = vendor.events.meaning(location, sent)
     return m
