@@ -79,11 +79,16 @@ def _protocols() -> tuple[type, type]:
 
 
 async def _exchange(
-    directory: Path, port: int, keys: Path, requests: Sequence[tuple[str, bytes]]
+    directory: Path,
+    port: int,
+    keys: Path,
+    requests: Sequence[tuple[str, bytes]],
+    cipher: str | None,
 ) -> list[int]:
     from aioquic.asyncio import connect, serve
     from aioquic.h3.connection import H3_ALPN
     from aioquic.quic.configuration import QuicConfiguration
+    from aioquic.tls import CipherSuite
 
     server_cls, client_cls = _protocols()
     cert, key = self_signed(directory, HOST)
@@ -99,6 +104,8 @@ async def _exchange(
                 verify_mode=0,  # ssl.CERT_NONE: the certificate is self-signed, made above
                 secrets_log_file=log,
             )
+            if cipher is not None:
+                client_config.cipher_suites = [CipherSuite[cipher]]
             async with connect(
                 "127.0.0.1", port, configuration=client_config, create_protocol=client_cls
             ) as client:
@@ -116,14 +123,17 @@ def _free_udp_port() -> int:
         return port
 
 
-def make_h3_capture(directory: Path, requests: Sequence[tuple[str, bytes]]) -> Made:
-    """A pcapng of ``requests`` (path, JSON body) POSTed over HTTP/3, and the TLS key log."""
+def make_h3_capture(
+    directory: Path, requests: Sequence[tuple[str, bytes]], cipher: str | None = None
+) -> Made:
+    """A pcapng of ``requests`` (path, JSON body) POSTed over HTTP/3, and the TLS key log;
+    ``cipher`` names an aioquic ``CipherSuite`` (the default: aioquic's own preference)."""
     directory.mkdir(parents=True, exist_ok=True)
     out = directory / "h3.pcapng"
     keys = directory / "h3keys.txt"
     port = _free_udp_port()
     with _dumpcap(out, f"udp port {port}"):
-        statuses = asyncio.run(_exchange(directory, port, keys, requests))
+        statuses = asyncio.run(_exchange(directory, port, keys, requests, cipher))
     assert statuses == [200] * len(requests)
     os.chmod(out, 0o644)
     return Made(pcapng=out, keys=keys, port=port)

@@ -97,17 +97,18 @@ class Qpack:
     def decode(
         self, stream_id: int, block: bytes, *, encoder: bytes, peer_settings: dict[int, int]
     ) -> list[tuple[str, str]]:
-        """Decode ``block``; ``encoder`` is all of the sender's encoder stream seen so far,
-        ``peer_settings`` what the decoding side announced (the table size the sender used)."""
+        """Decode ``block``; ``encoder`` is the sender's encoder stream since the last call
+        (fed first, so the block's table references resolve), ``peer_settings`` what the
+        decoding side announced (the table size the sender used)."""
         try:
             if self.decoder is None:
                 # the limits pylsqpack accepts; a hostile capture may announce any number
                 capacity = min(peer_settings.get(QPACK_MAX_TABLE_CAPACITY, 0), 1 << 30)
                 blocked = min(peer_settings.get(QPACK_BLOCKED_STREAMS, 0), 1 << 16)
                 self.decoder = pylsqpack.Decoder(capacity, blocked)
-            if self.fed < len(encoder):
-                self.decoder.feed_encoder(encoder[self.fed :])
-                self.fed = len(encoder)
+            if encoder:
+                self.fed += len(encoder)
+                self.decoder.feed_encoder(encoder)
             _, headers = self.decoder.feed_header(stream_id, block)
         except _QPACK_ERRORS as e:
             raise CaptureError(f"HTTP/3: header block unreadable ({type(e).__name__})") from e
@@ -207,14 +208,15 @@ class _Side:
     uni: dict[int, Reassembly] = field(default_factory=dict)
     qpack: Qpack = field(default_factory=Qpack)
 
-    def stream_of_type(self, kind: int) -> bytes:
+    def stream_of_type(self, kind: int, skip: int = 0) -> bytes:
+        """The bytes after the type of the sender's stream of type ``kind``, from ``skip`` on."""
         for r in self.uni.values():
             try:
                 found, pos = varint(bytes(r.data[:8]), 0)
             except CaptureError:
                 continue
             if found == kind:
-                return bytes(r.data[pos:])
+                return bytes(r.data[pos + skip :])
         return b""
 
     def settings(self) -> dict[int, int]:
@@ -337,7 +339,8 @@ class Http3Connection:
             bytes(half.data),
             sid,
             sender.qpack,
-            encoder=sender.stream_of_type(ENCODER_STREAM),
+            # only what the decoder has not had yet: a long connection is not copied per message
+            encoder=sender.stream_of_type(ENCODER_STREAM, skip=sender.qpack.fed),
             peer_settings=self.sides[not from_client].settings(),
         )
 

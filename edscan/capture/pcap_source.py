@@ -22,9 +22,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edscan.capture import pcap_http3
 from edscan.capture.coverage import CoverageGap
 from edscan.capture.pcap_http2 import Exchange, Http2Connection
-from edscan.capture.pcap_http3 import MAX_STREAM_BYTES, Http3Connection
+from edscan.capture.pcap_http3 import Http3Connection
 from edscan.capture.tshark import packets
 from edscan.errors import CaptureError
 from edscan.models import Body, Flow
@@ -207,7 +208,7 @@ class PcapSource:
             if stream.h3 is not None and stream.h3.truncated:
                 self.warnings.append(
                     f"{self.path.name}: {stream.h3.truncated} HTTP/3 stream(s) to "
-                    f"{self._host(stream, names)} cut at {MAX_STREAM_BYTES} bytes"
+                    f"{self._host(stream, names)} cut at {pcap_http3.MAX_STREAM_BYTES} bytes"
                 )
             for req in stream.pending:  # requests the capture holds no answer to
                 yield self._flow(index, stream, req, None, None, names)
