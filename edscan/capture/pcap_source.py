@@ -205,11 +205,8 @@ class PcapSource:
                 stream.http = True
                 yield self._h2_flow(index, stream, ex, names, version="HTTP/3")
                 index += 1
-            if stream.h3 is not None and stream.h3.truncated:
-                self.warnings.append(
-                    f"{self.path.name}: {stream.h3.truncated} HTTP/3 stream(s) to "
-                    f"{self._host(stream, names)} cut at {pcap_http3.MAX_STREAM_BYTES} bytes"
-                )
+            if stream.h3 is not None:
+                self._h3_warnings(stream, stream.h3, names)
             for req in stream.pending:  # requests the capture holds no answer to
                 yield self._flow(index, stream, req, None, None, names)
                 index += 1
@@ -359,6 +356,19 @@ class PcapSource:
             ),
             error=None if answered else "no response in the capture",
         )
+
+    def _h3_warnings(self, stream: _Stream, h3: Http3Connection, names: dict[str, str]) -> None:
+        host = self._host(stream, names)
+        if h3.truncated:
+            self.warnings.append(
+                f"{self.path.name}: {h3.truncated} HTTP/3 stream(s) to {host} cut at "
+                f"{pcap_http3.MAX_STREAM_BYTES} bytes"
+            )
+        if h3.unread:
+            self.warnings.append(
+                f"{self.path.name}: {h3.unread} HTTP/3 message(s) to {host} could not be read "
+                "(damaged frames, or header blocks whose QPACK table the capture lacks)"
+            )
 
     def _authority(self, stream: _Stream, names: dict[str, str], scheme: str) -> str:
         host = self._host(stream, names)

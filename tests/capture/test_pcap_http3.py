@@ -262,6 +262,7 @@ def test_decrypted_quic_without_a_readable_request_is_a_gap() -> None:
     assert flow.method == "CONNECT" and flow.tls_intercepted is False
     [gap] = source.gaps
     assert gap.reason == HTTP3_UNREAD
+    assert any("1 HTTP/3 message(s) to 10.0.0.2 could not be read" in w for w in source.warnings)
 
 
 # ---------------------------------------------------------------- damaged input
