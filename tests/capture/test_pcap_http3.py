@@ -139,6 +139,15 @@ def test_each_tls13_cipher_suite_is_decrypted(cipher: str, tmp_path: Path) -> No
     assert flow.request_body is not None and flow.request_body.content == BODY
 
 
+@needs_tshark
+def test_a_body_over_many_packets_is_put_back_together(tmp_path: Path) -> None:
+    body = json.dumps({"email": EMAIL, "notes": "n" * 300_000}).encode()
+    made = make_h3_capture(tmp_path, [("/upload", body)])
+    [flow] = list(open_source(made.pcapng, tls_keylog=made.keys))
+    assert flow.request_body is not None and flow.request_body.content == body
+    assert not flow.request_body.truncated and flow.status == 200
+
+
 # ---------------------------------------------------------------- bytes built here
 
 
