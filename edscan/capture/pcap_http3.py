@@ -45,7 +45,7 @@ _QPACK_ERRORS = (
 )
 
 
-def varint(data: bytes, pos: int) -> tuple[int, int]:
+def varint(data: bytes | bytearray, pos: int) -> tuple[int, int]:
     """The QUIC variable-length integer at ``pos`` (RFC 9000 section 16), and the next pos."""
     if pos >= len(data):
         raise CaptureError("HTTP/3: cut short inside a number")
@@ -66,15 +66,18 @@ class Frame:
     payload: bytes
 
 
-def frames(data: bytes) -> list[Frame]:
-    """The HTTP/3 frames of a stream's bytes; the last one may be cut short."""
+def frames(data: bytes | bytearray) -> list[Frame]:
+    """The HTTP/3 frames of a stream's bytes; the last one may be cut short (its payload)."""
     out: list[Frame] = []
     pos = 0
     while pos < len(data):
-        kind, pos = varint(data, pos)
-        length, pos = varint(data, pos)
-        out.append(Frame(kind, length, data[pos : pos + length]))
-        pos += length
+        try:
+            kind, at = varint(data, pos)
+            length, at = varint(data, at)
+        except CaptureError:
+            break  # the stream was cut inside a frame's type or length
+        out.append(Frame(kind, length, bytes(data[at : at + length])))
+        pos = at + length
     return out
 
 
@@ -88,34 +91,78 @@ def settings(payload: bytes) -> dict[int, int]:
     return out
 
 
+def _text(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    return [(k.decode("utf-8", "replace"), v.decode("utf-8", "replace")) for k, v in headers]
+
+
 class Qpack:
-    """The QPACK decoder for the header blocks one side sends."""
+    """The QPACK decoder for the header blocks one side sends, fed that side's encoder stream.
+
+    Blocks are decoded as they arrive, in capture order, with the encoder stream as far as it
+    had come: that is the table the sender meant, before later inserts evict the entries a
+    block refers to. A block that refers to entries not yet seen waits for them (``waiting``).
+    """
 
     def __init__(self) -> None:
         self.decoder: pylsqpack.Decoder | None = None
-        self.fed = 0
+        self.pending = bytearray()  # encoder stream bytes seen before the decoder's limits
+        self.waiting: dict[int, MessageReader] = {}
+        self.error: str | None = None
 
-    def decode(
-        self, stream_id: int, block: bytes, *, encoder: bytes, peer_settings: dict[int, int]
-    ) -> list[tuple[str, str]]:
-        """Decode ``block``; ``encoder`` is the sender's encoder stream since the last call
-        (fed first, so the block's table references resolve), ``peer_settings`` what the
-        decoding side announced (the table size the sender used)."""
+    def start(self, peer_settings: dict[int, int]) -> None:
+        """Make the decoder with the limits the decoding side announced (the sender used them)."""
+        if self.decoder is not None:
+            return
+        # within what pylsqpack accepts; a hostile capture may announce any number
+        capacity = min(peer_settings.get(QPACK_MAX_TABLE_CAPACITY, 0), 1 << 30)
+        blocked = min(peer_settings.get(QPACK_BLOCKED_STREAMS, 0), 1 << 16)
+        self.decoder = pylsqpack.Decoder(capacity, blocked)
+        pending, self.pending = bytes(self.pending), bytearray()
+        self.feed_encoder(pending)
+
+    def feed_encoder(self, data: bytes) -> None:
+        if not data or self.error is not None:
+            return
+        if self.decoder is None:
+            if len(self.pending) + len(data) <= MAX_STREAM_BYTES:
+                self.pending += data
+            return
         try:
+            unblocked = self.decoder.feed_encoder(data)
+        except (*_QPACK_ERRORS, ValueError, OverflowError) as e:
+            self.error = f"HTTP/3: QPACK encoder stream unreadable ({type(e).__name__})"
+            return
+        for sid in unblocked:
+            reader = self.waiting.pop(sid, None)
+            if reader is not None:
+                reader.resume(self)
+
+    def header(self, stream_id: int, block: bytes) -> list[tuple[str, str]] | None:
+        """The headers of ``block``; None while it waits for table entries."""
+        if self.error is not None:
+            raise CaptureError(self.error)
+        # before the decoding side's SETTINGS, the sender may not use the dynamic table: a
+        # decoder without one reads the block (and fails on a table reference, as it should)
+        decoder = self.decoder or pylsqpack.Decoder(0, 0)
+        try:
+            _, headers = decoder.feed_header(stream_id, block)
+        except pylsqpack.StreamBlocked:
             if self.decoder is None:
-                # the limits pylsqpack accepts; a hostile capture may announce any number
-                capacity = min(peer_settings.get(QPACK_MAX_TABLE_CAPACITY, 0), 1 << 30)
-                blocked = min(peer_settings.get(QPACK_BLOCKED_STREAMS, 0), 1 << 16)
-                self.decoder = pylsqpack.Decoder(capacity, blocked)
-            if encoder:
-                self.fed += len(encoder)
-                self.decoder.feed_encoder(encoder)
-            _, headers = self.decoder.feed_header(stream_id, block)
-        except _QPACK_ERRORS as e:
+                raise CaptureError(
+                    "HTTP/3: a header block refers to a table not announced"
+                ) from None
+            return None
+        except (*_QPACK_ERRORS, ValueError, OverflowError) as e:
             raise CaptureError(f"HTTP/3: header block unreadable ({type(e).__name__})") from e
-        except (ValueError, OverflowError) as e:
-            raise CaptureError(f"HTTP/3: header block unreadable ({e})") from e
-        return [(k.decode("utf-8", "replace"), v.decode("utf-8", "replace")) for k, v in headers]
+        return _text(headers)
+
+    def resume(self, stream_id: int) -> list[tuple[str, str]]:
+        assert self.decoder is not None
+        try:
+            _, headers = self.decoder.resume_header(stream_id)
+        except (*_QPACK_ERRORS, ValueError, OverflowError) as e:
+            raise CaptureError(f"HTTP/3: header block unreadable ({type(e).__name__})") from e
+        return _text(headers)
 
 
 @dataclass(slots=True)
@@ -126,6 +173,81 @@ class Message:
     trailers: list[tuple[str, str]] = field(default_factory=list)
 
 
+class MessageReader:
+    """One direction of a request stream: its bytes, and its header blocks decoded as they
+    became whole."""
+
+    def __init__(self, stream_id: int) -> None:
+        self.stream_id = stream_id
+        self.stream = Reassembly()
+        self.pos = 0  # where the next frame not yet looked at starts
+        self.blocks: list[list[tuple[str, str]]] = []
+        self.blocked = False
+        self.error: str | None = None
+
+    def advance(self, qpack: Qpack) -> None:
+        """Decode the header blocks that are now whole (DATA frames are read at the end)."""
+        data = self.stream.data
+        while not self.blocked and self.error is None:
+            try:
+                kind, at = varint(data, self.pos)
+                length, at = varint(data, at)
+            except CaptureError:
+                return  # the frame's start has not come yet
+            if at + length > len(data):
+                return
+            self.pos = at + length
+            if kind != HEADERS:
+                continue
+            try:
+                headers = qpack.header(self.stream_id, bytes(data[at : at + length]))
+            except CaptureError as e:
+                self.error = str(e)
+                return
+            if headers is None:
+                self.blocked = True
+                qpack.waiting[self.stream_id] = self
+            else:
+                self.blocks.append(headers)
+
+    def resume(self, qpack: Qpack) -> None:
+        self.blocked = False
+        try:
+            self.blocks.append(qpack.resume(self.stream_id))
+        except CaptureError as e:
+            self.error = str(e)
+            return
+        self.advance(qpack)
+
+    def message(self) -> Message:
+        """The message as far as the capture holds it; CaptureError if it has no headers."""
+        if self.error is not None:
+            raise CaptureError(self.error)
+        blocks = iter(self.blocks)
+        headers: list[tuple[str, str]] | None = None
+        trailers: list[tuple[str, str]] = []
+        body = bytearray()
+        size = 0
+        for frame in frames(self.stream.data):
+            if frame.type == HEADERS:
+                block = next(blocks, None)
+                if block is None:
+                    break  # cut at the cap, or waiting for table entries the capture lacks
+                if headers is None:
+                    headers = block
+                else:
+                    trailers.extend(block)
+            elif frame.type == DATA and headers is not None:
+                body.extend(frame.payload)
+                size += frame.length
+            # other frame types (reserved, unknown) are ignored, as RFC 9114 section 9 asks
+        if headers is None:
+            if self.blocked:
+                raise CaptureError("HTTP/3: a header block refers to QPACK entries not captured")
+            raise CaptureError("HTTP/3: a request stream without a header block")
+        return Message(headers=headers, body=bytes(body), body_size=size, trailers=trailers)
+
+
 def read_message(
     data: bytes,
     stream_id: int,
@@ -134,29 +256,13 @@ def read_message(
     encoder: bytes = b"",
     peer_settings: dict[int, int] | None = None,
 ) -> Message:
-    """One request or response: the frames of one direction of a request stream."""
-    headers: list[tuple[str, str]] | None = None
-    trailers: list[tuple[str, str]] = []
-    body = bytearray()
-    size = 0
-    for frame in frames(data):
-        if frame.type == HEADERS:
-            if len(frame.payload) < frame.length:
-                break  # cut at the cap: the block cannot be decoded
-            block = qpack.decode(
-                stream_id, frame.payload, encoder=encoder, peer_settings=peer_settings or {}
-            )
-            if headers is None:
-                headers = block
-            else:
-                trailers.extend(block)
-        elif frame.type == DATA and headers is not None:
-            body.extend(frame.payload)
-            size += frame.length
-        # other frame types (reserved, unknown) are ignored, as RFC 9114 section 9 asks
-    if headers is None:
-        raise CaptureError("HTTP/3: a request stream without a header block")
-    return Message(headers=headers, body=bytes(body), body_size=size, trailers=trailers)
+    """One whole request or response, after ``encoder`` (more of the sender's encoder stream)."""
+    qpack.start(peer_settings or {})
+    qpack.feed_encoder(encoder)
+    reader = MessageReader(stream_id)
+    reader.stream.add(0, data, True)
+    reader.advance(qpack)
+    return reader.message()
 
 
 class Reassembly:
@@ -202,40 +308,60 @@ class Reassembly:
         return self.final is not None and (self.truncated or len(self.data) >= self.final)
 
 
-@dataclass(slots=True)
 class _Side:
-    """What one endpoint sent on its unidirectional streams."""
+    """What one endpoint sent on its unidirectional streams, and the decoder of its headers."""
 
-    uni: dict[int, Reassembly] = field(default_factory=dict)
-    qpack: Qpack = field(default_factory=Qpack)
+    def __init__(self) -> None:
+        self.uni: dict[int, Reassembly] = {}
+        self.qpack = Qpack()
+        self.encoder: tuple[int, int] | None = None  # its encoder stream: id, bytes fed
+        self._settings: dict[int, int] | None = None
 
-    def stream_of_type(self, kind: int, skip: int = 0) -> bytes:
-        """The bytes after the type of the sender's stream of type ``kind``, from ``skip`` on."""
-        for r in self.uni.values():
+    def receive(self, sid: int, offset: int, data: bytes, fin: bool) -> None:
+        stream = self.uni.setdefault(sid, Reassembly())
+        stream.add(offset, data, fin)
+        if self.encoder is None:
             try:
-                found, pos = varint(bytes(r.data[:8]), 0)
+                kind, at = varint(stream.data, 0)
+            except CaptureError:
+                return
+            if kind != ENCODER_STREAM:
+                return
+            self.encoder = (sid, at)
+        enc_id, fed = self.encoder
+        if enc_id == sid and len(stream.data) > fed:
+            self.encoder = (sid, len(stream.data))
+            self.qpack.feed_encoder(bytes(stream.data[fed:]))
+
+    def settings(self) -> dict[int, int] | None:
+        """The SETTINGS this side announced (the first frame of its control stream); None
+        until the capture has shown them."""
+        if self._settings is not None:
+            return self._settings
+        for stream in self.uni.values():
+            try:
+                kind, at = varint(stream.data, 0)
             except CaptureError:
                 continue
-            if found == kind:
-                return bytes(r.data[pos + skip :])
-        return b""
-
-    def settings(self) -> dict[int, int]:
-        try:
-            for frame in frames(self.stream_of_type(CONTROL_STREAM)):
-                if frame.type == SETTINGS:
-                    return settings(frame.payload)
-        except CaptureError:
-            pass  # a control stream cut short after its SETTINGS
-        return {}
+            if kind != CONTROL_STREAM:
+                continue
+            first = frames(stream.data[at:])[:1]
+            if first and len(first[0].payload) == first[0].length:
+                try:
+                    found = settings(first[0].payload) if first[0].type == SETTINGS else {}
+                except CaptureError:
+                    found = {}
+                self._settings = found
+                return found
+        return None
 
 
 @dataclass(slots=True)
 class _Request:
     frame: int
     time: float
-    request: Reassembly = field(default_factory=Reassembly)
-    response: Reassembly = field(default_factory=Reassembly)
+    request: MessageReader
+    response: MessageReader
 
 
 def _int(text: str) -> int | None:
@@ -306,8 +432,7 @@ class Http3Connection:
         for sf in stream_frames(p):
             if sf.stream_id & 0x2:  # unidirectional: control, QPACK encoder and decoder, push
                 if bool(sf.stream_id & 0x1) != from_client:  # sent by the stream's initiator
-                    side = self.sides[from_client]
-                    side.uni.setdefault(sf.stream_id, Reassembly()).add(sf.offset, sf.data, sf.fin)
+                    self.sides[from_client].receive(sf.stream_id, sf.offset, sf.data, sf.fin)
                 continue
             if sf.stream_id & 0x1:
                 continue  # a bidirectional stream the server opened: not a request (RFC 9114 6.1)
@@ -315,10 +440,17 @@ class Http3Connection:
             if req is None:
                 if not from_client:
                     continue  # the answer to a request the capture does not hold
-                req = self.open[sf.stream_id] = _Request(frame=frame, time=time)
+                req = self.open[sf.stream_id] = _Request(
+                    frame, time, MessageReader(sf.stream_id), MessageReader(sf.stream_id)
+                )
             half = req.request if from_client else req.response
-            half.add(sf.offset, sf.data, sf.fin)
-            if not from_client and half.done and sf.stream_id not in ended:
+            half.stream.add(sf.offset, sf.data, sf.fin)
+            qpack = self.sides[from_client].qpack
+            peer = self.sides[not from_client].settings()
+            if peer is not None:
+                qpack.start(peer)
+            half.advance(qpack)
+            if not from_client and half.stream.done and sf.stream_id not in ended:
                 ended.append(sf.stream_id)
         done: list[Exchange] = []
         for sid in sorted(ended):
@@ -331,24 +463,15 @@ class Http3Connection:
         """The exchanges still open when the capture ended (no response, or cut short)."""
         left = sorted(self.open.items(), key=lambda kv: kv[1].frame)
         self.open.clear()
-        out = [self._exchange(sid, req, end=None) for sid, req in left if req.request.data]
+        out = [self._exchange(sid, req, end=None) for sid, req in left if req.request.stream.data]
         return [ex for ex in out if ex is not None]
 
-    def _message(self, sid: int, half: Reassembly, *, from_client: bool) -> Message:
-        sender = self.sides[from_client]
-        return read_message(
-            bytes(half.data),
-            sid,
-            sender.qpack,
-            # only what the decoder has not had yet: a long connection is not copied per message
-            encoder=sender.stream_of_type(ENCODER_STREAM, skip=sender.qpack.fed),
-            peer_settings=self.sides[not from_client].settings(),
-        )
-
     def _exchange(self, sid: int, req: _Request, *, end: float | None) -> Exchange | None:
-        self.truncated += req.request.truncated + req.response.truncated
+        for side in self.sides.values():
+            side.qpack.waiting.pop(sid, None)
+        self.truncated += req.request.stream.truncated + req.response.stream.truncated
         try:
-            request = self._message(sid, req.request, from_client=True)
+            request = req.request.message()
         except CaptureError:
             self.unread += 1
             return None
@@ -356,17 +479,17 @@ class Http3Connection:
         ex.request_headers = request.headers + request.trailers
         ex.request_body.extend(request.body)
         ex.request_size = request.body_size
-        ex.request_truncated = req.request.truncated or request.body_size > len(request.body)
-        if req.response.data:
+        ex.request_truncated = req.request.stream.truncated or request.body_size > len(request.body)
+        if req.response.stream.data:
             try:
-                response = self._message(sid, req.response, from_client=False)
+                response = req.response.message()
             except CaptureError:
                 self.unread += 1
                 return ex  # the request stands; its answer could not be read
             ex.response_headers = response.headers + response.trailers
             ex.response_body.extend(response.body)
             ex.response_size = response.body_size
-            ex.response_truncated = req.response.truncated or response.body_size > len(
+            ex.response_truncated = req.response.stream.truncated or response.body_size > len(
                 response.body
             )
             ex.end = end
