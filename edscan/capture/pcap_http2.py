@@ -18,7 +18,7 @@ _HEADERS = "1"
 
 @dataclass(slots=True)
 class Exchange:
-    """One HTTP/2 stream: the request, and the response once it came."""
+    """One HTTP/2 or HTTP/3 stream: the request, and the response once it came."""
 
     stream_id: int
     frame: int
@@ -28,6 +28,11 @@ class Exchange:
     response_headers: list[tuple[str, str]] | None = None
     response_body: bytearray = field(default_factory=bytearray)
     end: float | None = None
+    # set where a body was cut (HTTP/3 streams are capped): the declared size, and the flag
+    request_size: int | None = None
+    response_size: int | None = None
+    request_truncated: bool = False
+    response_truncated: bool = False
 
     def pseudo(self, name: str, response: bool = False) -> str | None:
         headers = self.response_headers if response else self.request_headers

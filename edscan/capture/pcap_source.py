@@ -1,14 +1,14 @@
 """A packet capture (pcap, pcapng) as a stream of Flows, dissected by tshark.
 
-Every HTTP/1.x and HTTP/2 exchange tshark could see (plain, or inside TLS it could decrypt with the keys)
-becomes a Flow like those of every other source. What it could not see is never dropped
+Every HTTP/1.x, HTTP/2 and HTTP/3 exchange tshark could see (plain, or inside TLS or QUIC it
+could decrypt with the keys) becomes a Flow like those of every other source. What it could not see is never dropped
 silently:
 
 * a TLS connection without keys becomes a failed ``CONNECT`` flow to its SNI host, marked not
   intercepted, so that the report lists the host as not inspected ("no keys");
-* a QUIC (HTTP/3) connection likewise (tshark decrypts QUIC only with its keys);
-* TLS that was decrypted but carried HTTP/2 frames edscan could not rebuild into a request is
-  counted as not inspected;
+* a QUIC (HTTP/3) connection without keys likewise (tshark decrypts QUIC only with its keys);
+* TLS or QUIC that was decrypted but carried HTTP/2 or HTTP/3 frames edscan could not rebuild
+  into a request is counted as not inspected;
 * TCP connections that carried bytes but no HTTP or TLS are counted as skipped ``tcp``.
 
 Each such connection is also listed in ``gaps`` with its host and byte count. Hosts seen only
@@ -22,9 +22,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edscan.capture import pcap_http1
+from edscan.capture import pcap_http1, pcap_http3
 from edscan.capture.coverage import CoverageGap
 from edscan.capture.pcap_http2 import Exchange, Http2Connection
+from edscan.capture.pcap_http3 import Http3Connection
 from edscan.capture.tshark import packets
 from edscan.errors import CaptureError
 from edscan.models import Body, Flow
@@ -40,12 +41,14 @@ PCAP_MAGICS = (
 NO_KEYS = "no-keys"
 HTTP3 = "http3"
 HTTP2 = "http2-unread"
+HTTP3_UNREAD = "http3-unread"
 NOT_HTTP = "not-http"
 
 _REASON_TEXT = {
     NO_KEYS: "TLS not decrypted: no keys for this connection in the capture or the key log",
     HTTP3: "HTTP/3 (QUIC) not decrypted: no keys for this connection",
     HTTP2: "HTTP/2 inside decrypted TLS, but no request could be rebuilt from its frames",
+    HTTP3_UNREAD: "HTTP/3 inside decrypted QUIC, but no request could be rebuilt from its frames",
 }
 
 
@@ -76,6 +79,7 @@ class _Stream:
     bytes: int = 0
     pending: list[_Request] = field(default_factory=list)
     h2: Http2Connection | None = None
+    h3: Http3Connection | None = None  # once a decrypted QUIC STREAM frame was seen
 
 
 def _one(p: dict[str, list[str]], key: str) -> str | None:
@@ -156,6 +160,19 @@ class PcapSource:
                     stream.http = True
                     yield self._h2_flow(index, stream, ex, names)
                     index += 1
+            if p.get("quic_stream_stream_id"):  # STREAM frames print only when decrypted
+                if stream.h3 is None:
+                    stream.h3 = Http3Connection()
+                src = (_one(p, "ip_src") or _one(p, "ipv6_src") or "", _int(_one(p, "udp_srcport")))
+                for ex in stream.h3.packet(
+                    p,
+                    from_client=src == stream.client,
+                    time=time,
+                    frame=_int(_one(p, "frame_number")),
+                ):
+                    stream.http = True
+                    yield self._h2_flow(index, stream, ex, names, version="HTTP/3")
+                    index += 1
             if "http" not in protocols:
                 continue
             stream.http = True
@@ -184,6 +201,12 @@ class PcapSource:
                     stream.http = True
                     yield self._h2_flow(index, stream, ex, names)
                     index += 1
+            for ex in stream.h3.rest() if stream.h3 else ():
+                stream.http = True
+                yield self._h2_flow(index, stream, ex, names, version="HTTP/3")
+                index += 1
+            if stream.h3 is not None:
+                self._h3_warnings(stream, stream.h3, names)
             for req in stream.pending:  # requests the capture holds no answer to
                 yield self._flow(index, stream, req, None, None, names)
                 index += 1
@@ -295,8 +318,16 @@ class PcapSource:
             error=None if resp is not None else "no response in the capture",
         )
 
-    def _h2_flow(self, index: int, stream: _Stream, ex: Exchange, names: dict[str, str]) -> Flow:
-        scheme = ex.pseudo(":scheme") or ("https" if stream.tls else "http")
+    def _h2_flow(
+        self,
+        index: int,
+        stream: _Stream,
+        ex: Exchange,
+        names: dict[str, str],
+        version: str = "HTTP/2.0",
+    ) -> Flow:
+        secure = stream.tls or stream.quic
+        scheme = ex.pseudo(":scheme") or ("https" if secure else "http")
         authority = ex.pseudo(":authority") or self._authority(stream, names, scheme)
         path = ex.pseudo(":path") or "/"
         status = ex.pseudo(":status", response=True)
@@ -307,23 +338,41 @@ class PcapSource:
             method=ex.pseudo(":method") or "GET",
             url=f"{scheme}://{authority}{path}",
             scheme=scheme,
-            http_version="HTTP/2.0",
+            http_version=version,
             request_start=ex.time,
             response_end=ex.end,
             client_address=stream.client,
             server_address=stream.server,
             sni=stream.sni,
-            tls_intercepted=True if stream.tls else None,
+            tls_intercepted=True if secure else None,
             request_headers=tuple((k, v) for k, v in ex.request_headers if not k.startswith(":")),
-            # HTTP/2 payloads are as sent (still compressed): the decoders undo Content-Encoding
-            request_body=_raw_body(ex.request_body),
+            # HTTP/2 and /3 payloads are as sent (still compressed): the decoders undo
+            # Content-Encoding
+            request_body=_raw_body(ex.request_body, ex.request_size, ex.request_truncated),
             status=_int(status) if status else None,
             response_headers=tuple(
                 (k, v) for k, v in ex.response_headers or () if not k.startswith(":")
             ),
-            response_body=_raw_body(ex.response_body) if answered else None,
+            response_body=(
+                _raw_body(ex.response_body, ex.response_size, ex.response_truncated)
+                if answered
+                else None
+            ),
             error=None if answered else "no response in the capture",
         )
+
+    def _h3_warnings(self, stream: _Stream, h3: Http3Connection, names: dict[str, str]) -> None:
+        host = self._host(stream, names)
+        if h3.truncated:
+            self.warnings.append(
+                f"{self.path.name}: {h3.truncated} HTTP/3 stream(s) to {host} cut at "
+                f"{pcap_http3.MAX_STREAM_BYTES} bytes"
+            )
+        if h3.unread:
+            self.warnings.append(
+                f"{self.path.name}: {h3.unread} HTTP/3 message(s) to {host} could not be read "
+                "(damaged frames, or header blocks whose QPACK table the capture lacks)"
+            )
 
     def _authority(self, stream: _Stream, names: dict[str, str], scheme: str) -> str:
         host = self._host(stream, names)
@@ -336,7 +385,9 @@ class PcapSource:
     def _unseen(self, index: int, key: str, stream: _Stream, names: dict[str, str]) -> Flow | None:
         """A connection whose content could not be read: a gap, and for TLS a CONNECT flow."""
         host = self._host(stream, names)
-        if stream.quic and not stream.http:
+        if stream.quic and stream.h3 is not None and not stream.http:
+            reason = HTTP3_UNREAD
+        elif stream.quic and not stream.http:
             reason = HTTP3
         elif stream.tls and stream.http2 and not stream.http:
             reason = HTTP2
@@ -359,7 +410,7 @@ class PcapSource:
             method="CONNECT",
             url=f"https://{self._authority(stream, names, 'https')}/",
             scheme="https",
-            http_version="HTTP/3" if reason == HTTP3 else "",
+            http_version="HTTP/3" if reason in (HTTP3, HTTP3_UNREAD) else "",
             request_start=stream.start,
             client_address=stream.client,
             server_address=stream.server,
@@ -393,5 +444,7 @@ def _body(
     return Body(content=content, size=len(content), decoded=True)
 
 
-def _raw_body(content: bytearray) -> Body | None:
-    return Body(content=bytes(content), size=len(content)) if content else None
+def _raw_body(content: bytearray, size: int | None = None, truncated: bool = False) -> Body | None:
+    if not content and not size:
+        return None
+    return Body(content=bytes(content), size=max(size or 0, len(content)), truncated=truncated)

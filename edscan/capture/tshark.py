@@ -65,6 +65,12 @@ FIELDS = (
     "http2.header.name",
     "http2.header.value",
     "http2.data.data",
+    # decrypted QUIC STREAM frames, for HTTP/3 (edscan.capture.pcap_http3)
+    "quic.frame_type",
+    "quic.stream.stream_id",
+    "quic.stream.offset",
+    "quic.stream.length",
+    "quic.stream_data",
     "dns.flags.response",
     "dns.qry.name",
     "dns.a",

@@ -18,6 +18,7 @@ GAP_REASONS = {
     "no-keys": "TLS without keys",
     "http3": "HTTP/3 (QUIC), not decrypted",
     "http2-unread": "HTTP/2, decrypted but not read",
+    "http3-unread": "HTTP/3 (QUIC), decrypted but not read",
     "not-http": "not HTTP",
     "certificate-refused": "certificate refused",
     "not-intercepted": "TLS passed through unread",
