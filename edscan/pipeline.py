@@ -11,14 +11,12 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from edscan import __version__
 from edscan.capture.coverage import CoverageTally, coverage
 from edscan.capture.source import open_source
-from edscan.declared.compare import compare
-from edscan.declared.declaration import Declaration
 from edscan.decode.flow import decode_flow
 from edscan.detect.detector import Detector
 from edscan.detect.id_values import IdValues
@@ -42,6 +40,9 @@ from edscan.rules.children import AGE_BAND_SETTING
 from edscan.rules.law import day_of
 from edscan.rules.score import score
 from edscan.rules.signals import signals
+
+if TYPE_CHECKING:
+    from edscan.declared.declaration import Declaration
 
 
 def file_sha256(path: Path) -> str:
@@ -152,7 +153,7 @@ def scan(
     for flow in source:
         if flow.cut_off:
             cut_off += 1
-        decoded = decode_flow(flow)
+        decoded = decode_flow(flow, response_body=detector.learns)
         observations.extend(
             merge(detector.observe(flow, decoded), endpoints.observe(flow, decoded))
         )
@@ -208,6 +209,8 @@ def scan(
         browser_storage=stored,
     )
     if declared is not None:
+        from edscan.declared.compare import compare  # only with --declared: ~20 ms of imports
+
         result = dataclasses.replace(result, declared=compare(declared, result))
     result = dataclasses.replace(result, findings=tuple(run_rules(result)))
     return dataclasses.replace(result, score=score(result))

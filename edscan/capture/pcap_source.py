@@ -30,14 +30,6 @@ from edscan.capture.tshark import packets
 from edscan.errors import CaptureError
 from edscan.models import Body, Flow
 
-PCAP_MAGICS = (
-    b"\x0a\x0d\x0d\x0a",  # pcapng section header block
-    b"\xd4\xc3\xb2\xa1",  # pcap, microseconds, little-endian
-    b"\xa1\xb2\xc3\xd4",
-    b"\x4d\x3c\xb2\xa1",  # pcap, nanoseconds
-    b"\xa1\xb2\x3c\x4d",
-)
-
 NO_KEYS = "no-keys"
 HTTP3 = "http3"
 HTTP2 = "http2-unread"

@@ -18,6 +18,15 @@ from edscan.capture.capture_file import FORMAT_NAME, read_capture
 from edscan.errors import CaptureError
 from edscan.models import Flow
 
+# the first four bytes of a packet capture (read by edscan.capture.pcap_source)
+PCAP_MAGICS = (
+    b"\x0a\x0d\x0d\x0a",  # pcapng section header block
+    b"\xd4\xc3\xb2\xa1",  # pcap, microseconds, little-endian
+    b"\xa1\xb2\xc3\xd4",
+    b"\x4d\x3c\xb2\xa1",  # pcap, nanoseconds
+    b"\xa1\xb2\x3c\x4d",
+)
+
 FORMATS = ("edscan", "har", "mitm", "pcap")
 
 # A mitmproxy dump is a series of tnetstrings: "<length>:<data><type>", the first a dict.
@@ -78,8 +87,6 @@ def _json_first_line(head: bytes) -> tuple[object, bool]:
 
 def sniff(path: str | Path) -> str:
     """Which format ``path`` holds: "edscan", "har", "mitm" or "pcap" (by content, not name)."""
-    from edscan.capture.pcap_source import PCAP_MAGICS
-
     p = Path(path)
     head = _head(p)
     if head[:4] in PCAP_MAGICS:

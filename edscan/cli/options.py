@@ -143,17 +143,21 @@ def run_scan(
 ) -> ScanResult:
     from pathlib import Path
 
-    from edscan.declared.declaration import load_declaration
     from edscan.detect.persona import load_persona
     from edscan.pipeline import scan
 
+    vendor = None
+    if declared:  # its module and TOML schema load only when asked for (~20 ms)
+        from edscan.declared.declaration import load_declaration
+
+        vendor = load_declaration(declared)
     return scan(
         capture,
         persona=load_persona(persona) if persona else None,
         first_party=first_party,
         data_dir=Path(data_dir) if data_dir else None,
         accept_noncommercial=accept_noncommercial,
-        declared=load_declaration(declared) if declared else None,
+        declared=vendor,
         tls_keylog=Path(tls_keylog) if tls_keylog else None,
     )
 

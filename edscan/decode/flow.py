@@ -257,8 +257,11 @@ _SKIP_RESPONSE_HEADERS = _SKIP_REQUEST_HEADERS | {
 _HEADER_LOC: dict[str, str] = {}
 
 
-def decode_flow(flow: Flow) -> Decoded:
-    """Every outbound and inbound field of ``flow``; never raises."""
+def decode_flow(flow: Flow, *, response_body: bool = True) -> Decoded:
+    """Every outbound and inbound field of ``flow``; never raises.
+
+    Without ``response_body`` the response's body is not decoded: only a persona's detector
+    learns from it (the ids a server assigns the student), and it is often most of a flow."""
     limits: list[str] = []
     seen: set[str] = set()
     out = Ctx(limits=limits, seen=seen)
@@ -289,7 +292,7 @@ def decode_flow(flow: Flow) -> Decoded:
         _guarded(target, f"WebSocket message {i}", _ws_message, flow, i)
     _guarded(inbound, "response headers", _response_headers, flow)
     body = flow.response_body
-    if body is not None and body.content:
+    if response_body and body is not None and body.content:
         _guarded(inbound, "response body", _response_body, flow)
     return Decoded.of_rows(out.out, inbound.out, limits)
 

@@ -104,6 +104,12 @@ class Detector:
         self._seen_once: set[int] = set()  # hashes of fields seen once (see _remember)
 
     @property
+    def learns(self) -> bool:
+        """Whether responses teach this detector anything (only a persona's values can be
+        assigned ids by the server); without, their bodies need no decoding."""
+        return self._matcher is not None
+
+    @property
     def derived(self) -> Mapping[str, str]:
         """Values learned from responses: ``"derived.user_id" -> value``."""
         return dict(self._derived)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from edscan.decode.flow import inbound_rows_of, rows_of
 from edscan.models import Field, Flow
 
 MAX_VALUES = 200_000
@@ -178,28 +179,32 @@ class IdValues:
         per_flow: set[tuple[str, bool]] = set()
         # the hot loop: length first (most values are too short or too long to be an id)
         lo, hi = MIN_LENGTH, MAX_LENGTH + 2
-        for f in decoded.fields:
+        for loc, key, value, _ in rows_of(decoded):
             if (
-                lo <= len(f.value) <= hi
-                and f.location.startswith(_OUTBOUND)
-                and _key_ok(f.key)
-                and _location_ok(f.location)
+                lo <= len(value) <= hi
+                and loc.startswith(_OUTBOUND)
+                and _key_ok(key)
+                and _location_ok(loc)
             ):
-                self._put(f, host, flow.index, True, t, per_flow)
-        for f in decoded.inbound:
-            if lo <= len(f.value) <= hi and f.location.startswith(_INBOUND) and _key_ok(f.key):
-                self._put(f, host, flow.index, False, t, per_flow)
+                self._put(loc, key, value, host, flow.index, True, t, per_flow)
+        # inbound: only cookies and redirects hand ids out; rows, so that a big response body
+        # costs no Field objects here
+        for loc, key, value, _ in inbound_rows_of(decoded):
+            if lo <= len(value) <= hi and loc.startswith(_INBOUND) and _key_ok(key):
+                self._put(loc, key, value, host, flow.index, False, t, per_flow)
 
     def _put(
         self,
-        f: Field,
+        location: str,
+        key: str,
+        value: str,
         host: str,
         index: int,
         sent: bool,
         t: float | None,
         per_flow: set[tuple[str, bool]],
     ) -> None:
-        c = canonical(f.value)
+        c = canonical(value)
         if c is None or (c, sent) in per_flow:
             return
         per_flow.add((c, sent))
@@ -211,7 +216,7 @@ class IdValues:
             bucket = self.seen[c] = []
         if len(bucket) < MAX_SIGHTINGS:
             bucket.append(
-                Sighting(flow=index, host=host, location=f.location, key=f.key, sent=sent, time=t)
+                Sighting(flow=index, host=host, location=location, key=key, sent=sent, time=t)
             )
 
     def shared(self) -> Iterable[tuple[str, list[Sighting]]]:

@@ -306,7 +306,8 @@ class _Worker:
 
         try:
             flow = flow_from_dict(record)
-            observations = self.detector.observe(flow, decode_flow(flow))
+            decoded = decode_flow(flow, response_body=self.detector.learns)
+            observations = self.detector.observe(flow, decoded)
             if self.db is None:
                 return 0
             if self.first is None:

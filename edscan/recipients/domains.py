@@ -26,14 +26,17 @@ LOCALHOST = "localhost"
 _lock = threading.Lock()
 _rules: SuffixRules | None = None  # built on first use
 _psl_path: Path | None = None  # None: tldextract's own snapshot
+_cache_base: Path | None = None  # the data directory, for the compiled cache of the rules
 _cache: dict[str, str] = {}
 _CACHE_MAX = 200_000
 
 
-def use_public_suffix_list(path: Path | None) -> None:
-    """Use the PSL file at ``path`` (a downloaded list) instead of tldextract's snapshot."""
-    global _rules, _psl_path
+def use_public_suffix_list(path: Path | None, cache_base: Path | None = None) -> None:
+    """Use the PSL file at ``path`` (a downloaded list) instead of tldextract's snapshot;
+    ``cache_base`` (the data directory) keeps its parsed rules in the compiled cache."""
+    global _rules, _psl_path, _cache_base
     with _lock:
+        _cache_base = cache_base
         if path == _psl_path and _rules is not None:
             return
         _psl_path = path
@@ -51,7 +54,7 @@ def _get_rules() -> SuffixRules:
     if _rules is None:
         with _lock:
             if _rules is None:
-                _rules = load_rules(_psl_path)
+                _rules = load_rules(_psl_path, _cache_base)
     return _rules
 
 

@@ -374,7 +374,7 @@ def load_trackers(data_dir: Path | None = None, accept_noncommercial: bool = Fal
     layers.extend(bundled_layer(name, base) for name in BUNDLED_FILES)
     installed = upstream.load_installed(base, accept_noncommercial=accept_noncommercial)
     layers.extend(installed.used)
-    domains.use_public_suffix_list(installed.psl_path)
+    domains.use_public_suffix_list(installed.psl_path, base)
     return TrackerDB(
         layers,
         extra_infos=[installed.psl_info],

@@ -1220,3 +1220,22 @@ def test_single_case_values_skipped_are_values_nothing_decodes_out_of() -> None:
         walk.decode_str(ctx, s, "query:x", "x", (), 1)
         assert ctx.out == [] and ctx.hits == 0, s
     assert skipped > 1000
+
+
+def test_the_response_body_is_decoded_only_when_asked_for() -> None:
+    """Only a persona's detector learns from response bodies; a scan without one skips them,
+    and keeps what the headers hand out (cookies, redirects: the ID-sync evidence)."""
+    from edscan.detect.detector import Detector
+    from edscan.detect.persona import Persona
+
+    f = make_flow(
+        response_headers=(("Set-Cookie", "uid=7f3a9c2e1b4d; Max-Age=60"),),
+        response=b'{"student": {"id": "s-4411", "name": "Ann"}}',
+    )
+    full = {r[0] for r in decode_flow(f).inbound_rows}
+    lean = {r[0] for r in decode_flow(f, response_body=False).inbound_rows}
+    assert "response-body:$.student.id" in full and "response-body:$.student.id" not in lean
+    assert any(loc.startswith("set-cookie:uid") for loc in lean)
+    assert decode_flow(f, response_body=False).rows == decode_flow(f).rows
+    assert not Detector(None).learns
+    assert Detector(Persona(values={"student.email": "ann@school.test"})).learns

@@ -117,6 +117,22 @@ def test_unreadable_psl_falls_back_to_the_snapshot(tmp_path: Path) -> None:
     assert "co.uk" in rules.plain and "github.io" in rules.plain
 
 
+def test_the_parsed_rules_are_kept_in_the_compiled_cache(tmp_path: Path) -> None:
+    plain = psl.load_rules(None)
+    cached = psl.load_rules(None, tmp_path)
+    [stored] = (tmp_path / "cache").iterdir()
+    assert cached == plain and "xn--p1ai" in cached.plain  # .рф, as punycode
+    assert psl.load_rules(None, tmp_path) == plain  # now read from the cache
+    # a cache of the wrong shape (an older format, a damaged file) is rebuilt, never trusted
+    from edscan.recipients import listcache
+
+    raw = psl.snapshot_path().read_bytes()  # type: ignore[union-attr]
+    listcache.write_cached(tmp_path, raw, {"plain": 1})
+    assert psl.load_rules(None, tmp_path) == plain
+    stored.write_bytes(b"\x00garbage")
+    assert psl.load_rules(None, tmp_path) == plain
+
+
 def flow(i: int, host: str, t: float | None = None, **kw: object) -> FlowSummary:
     return FlowSummary(
         index=i,
