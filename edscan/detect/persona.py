@@ -33,7 +33,6 @@ import dataclasses
 import datetime as dt
 import ipaddress
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -476,6 +475,8 @@ def load_persona(path: str | Path) -> Persona:
         raise EdscanError(f"{p}: cannot read ({e.strerror})") from e
     except UnicodeDecodeError:
         raise EdscanError(f"{p}: not a text file (a persona is TOML in UTF-8)") from None
+    import tomllib  # only where a persona is read: its import costs every scan ~5 ms
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
