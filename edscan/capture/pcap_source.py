@@ -138,32 +138,18 @@ class PcapSource:
             stream = self._stream(p, protocols, time, streams)
             if stream is None:
                 continue
-            if "http2" in protocols:
-                stream.http2 = True
-                if stream.h2 is None:
-                    stream.h2 = Http2Connection()
-                src = (_one(p, "ip_src") or _one(p, "ipv6_src") or "", _int(_one(p, "tcp_srcport")))
-                for ex in stream.h2.packet(
+            mux = self._multiplexed(p, protocols, stream)
+            if mux is not None:
+                port = _one(p, "udp_srcport" if stream.udp else "tcp_srcport")
+                src = (_one(p, "ip_src") or _one(p, "ipv6_src") or "", _int(port))
+                for ex in mux.packet(
                     p,
                     from_client=src == stream.client,
                     time=time,
                     frame=_int(_one(p, "frame_number")),
                 ):
                     stream.http = True
-                    yield self._h2_flow(index, stream, ex, names)
-                    index += 1
-            if p.get("quic_stream_stream_id"):  # STREAM frames print only when decrypted
-                if stream.h3 is None:
-                    stream.h3 = Http3Connection()
-                src = (_one(p, "ip_src") or _one(p, "ipv6_src") or "", _int(_one(p, "udp_srcport")))
-                for ex in stream.h3.packet(
-                    p,
-                    from_client=src == stream.client,
-                    time=time,
-                    frame=_int(_one(p, "frame_number")),
-                ):
-                    stream.http = True
-                    yield self._h2_flow(index, stream, ex, names, version="HTTP/3")
+                    yield self._multiplexed_flow(index, stream, ex, names, version=_version(mux))
                     index += 1
             if "http" not in protocols:
                 continue
@@ -188,15 +174,14 @@ class PcapSource:
             yield self._flow(index, stream, req, p, time, names)
             index += 1
         for key, stream in streams.items():
-            for ex in stream.h2.rest() if stream.h2 else ():
-                if ex.request_headers:
-                    stream.http = True
-                    yield self._h2_flow(index, stream, ex, names)
-                    index += 1
-            for ex in stream.h3.rest() if stream.h3 else ():
-                stream.http = True
-                yield self._h2_flow(index, stream, ex, names, version="HTTP/3")
-                index += 1
+            for mux in (m for m in (stream.h2, stream.h3) if m is not None):
+                for ex in mux.rest():
+                    if ex.request_headers:
+                        stream.http = True
+                        yield self._multiplexed_flow(
+                            index, stream, ex, names, version=_version(mux)
+                        )
+                        index += 1
             if stream.h3 is not None:
                 self._h3_warnings(stream, stream.h3, names)
             for req in stream.pending:  # requests the capture holds no answer to
@@ -208,6 +193,22 @@ class PcapSource:
                 index += 1
 
     # ---------------------------------------------------------------- streams
+
+    @staticmethod
+    def _multiplexed(
+        p: dict[str, list[str]], protocols: list[str], stream: _Stream
+    ) -> Http2Connection | Http3Connection | None:
+        """The HTTP/2 or HTTP/3 connection a packet's frames belong to, if it has any."""
+        if "http2" in protocols:
+            stream.http2 = True
+            if stream.h2 is None:
+                stream.h2 = Http2Connection()
+            return stream.h2
+        if p.get("quic_stream_stream_id"):  # STREAM frames print only when decrypted
+            if stream.h3 is None:
+                stream.h3 = Http3Connection()
+            return stream.h3
+        return None
 
     def _stream(
         self,
@@ -310,13 +311,13 @@ class PcapSource:
             error=None if resp is not None else "no response in the capture",
         )
 
-    def _h2_flow(
+    def _multiplexed_flow(
         self,
         index: int,
         stream: _Stream,
         ex: Exchange,
         names: dict[str, str],
-        version: str = "HTTP/2.0",
+        version: str,
     ) -> Flow:
         secure = stream.tls or stream.quic
         scheme = ex.pseudo(":scheme") or ("https" if secure else "http")
@@ -410,6 +411,10 @@ class PcapSource:
             tls_intercepted=False,
             error=f"{_REASON_TEXT[reason]} ({stream.bytes} bytes)",
         )
+
+
+def _version(mux: Http2Connection | Http3Connection) -> str:
+    return "HTTP/3" if isinstance(mux, Http3Connection) else "HTTP/2.0"
 
 
 def _pop(pending: list[_Request], frame: int) -> _Request:
