@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import tempfile
 import zlib
+from pathlib import Path
 
 import brotli
 import msgpack
@@ -188,3 +190,23 @@ def mutated(draw: st.DrawFn, base: bytes) -> bytes:
         else:
             del data[at:]
     return bytes(data)
+
+
+def read_all(data: bytes, suffix: str) -> int:
+    """Read ``data`` as a capture file named ``*suffix`` and decode every flow; the flows read.
+    Only edscan's own error may end it (a clear message, exit 2)."""
+    from edscan.capture.source import open_source
+    from edscan.decode.flow import decode_flow
+    from edscan.errors import EdscanError
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"fuzz{suffix}"
+        path.write_bytes(data)
+        n = 0
+        try:
+            for flow in open_source(path):
+                decode_flow(flow)
+                n += 1
+        except EdscanError:
+            pass  # what hostile input is allowed to end with
+        return n

@@ -9,29 +9,12 @@ import json
 import tempfile
 from pathlib import Path
 
-from fuzzstrategies import flows, json_values, mutated
+from fuzzstrategies import flows, json_values, mutated, read_all
 from hypothesis import given
 from hypothesis import strategies as st
 
 from edscan.capture.capture_file import CaptureWriter
-from edscan.capture.source import open_source
-from edscan.decode.flow import decode_flow
-from edscan.errors import EdscanError
 from edscan.models import Flow
-
-
-def _read_all(data: bytes, suffix: str) -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"fuzz{suffix}"
-        path.write_bytes(data)
-        n = 0
-        try:
-            for flow in open_source(path):
-                decode_flow(flow)
-                n += 1
-        except EdscanError:
-            pass  # a clear message, exit 2: what hostile input is allowed to end with
-        return n
 
 
 def _capture_bytes(sample: list[Flow]) -> bytes:
@@ -46,13 +29,13 @@ def _capture_bytes(sample: list[Flow]) -> bytes:
 
 @given(st.lists(flows(), min_size=1, max_size=3).flatmap(lambda s: mutated(_capture_bytes(s))))
 def test_capture_format(data: bytes) -> None:
-    _read_all(data, ".edscan.jsonl")
+    read_all(data, ".edscan.jsonl")
 
 
 @given(st.lists(json_values, max_size=4))
 def test_capture_format_odd_lines(lines: list[object]) -> None:
     header = b'{"format": "edscan-capture", "version": "1.1", "settings": {}}\n'
-    _read_all(header + b"\n".join(json.dumps(v).encode() for v in lines), ".edscan.jsonl")
+    read_all(header + b"\n".join(json.dumps(v).encode() for v in lines), ".edscan.jsonl")
 
 
 def _har(entries: list[object]) -> bytes:
@@ -119,12 +102,12 @@ def har_entries(draw: st.DrawFn) -> object:
 
 @given(st.lists(har_entries(), max_size=3))
 def test_har_wrong_types(entries: list[object]) -> None:
-    _read_all(_har(entries), ".har")
+    read_all(_har(entries), ".har")
 
 
 @given(st.lists(har_entries(), max_size=2).flatmap(lambda e: mutated(_har(e))))
 def test_har_bytes(data: bytes) -> None:
-    _read_all(data, ".har")
+    read_all(data, ".har")
 
 
 def _mitm_bytes() -> bytes:
@@ -143,15 +126,15 @@ MITM = _mitm_bytes()
 
 @given(mutated(MITM))
 def test_mitm(data: bytes) -> None:
-    _read_all(data, ".mitm")
+    read_all(data, ".mitm")
 
 
 @given(st.binary(max_size=300), st.sampled_from([".har", ".mitm", ".edscan.jsonl", ".bin"]))
 def test_any_bytes_any_name(data: bytes, suffix: str) -> None:
-    _read_all(data, suffix)
+    read_all(data, suffix)
 
 
 def test_the_unmutated_samples_read() -> None:
     # the mutations start from files that are read whole: the fuzzing is not all refusals
-    assert _read_all(MITM, ".mitm") == 3
-    assert _read_all(_har([ENTRY, ENTRY]), ".har") == 2
+    assert read_all(MITM, ".mitm") == 3
+    assert read_all(_har([ENTRY, ENTRY]), ".har") == 2

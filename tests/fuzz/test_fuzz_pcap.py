@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from fuzzstrategies import mutated
+from fuzzstrategies import mutated, read_all
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -103,20 +103,6 @@ needs_text2pcap = pytest.mark.skipif(
 )
 
 
-def _read_all(data: bytes) -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "fuzz.pcapng"
-        path.write_bytes(data)
-        n = 0
-        try:
-            for flow in open_source(path):
-                decode_flow(flow)
-                n += 1
-        except EdscanError:
-            pass
-        return n
-
-
 BASE: bytes | None = None
 
 
@@ -143,4 +129,4 @@ def test_the_unmutated_capture_reads() -> None:
 @settings(max_examples=60, deadline=10_000)  # one tshark process per example
 @given(st.data())
 def test_mutated_pcapng_through_tshark(data: st.DataObject) -> None:
-    _read_all(data.draw(mutated(_base())))
+    read_all(data.draw(mutated(_base())), ".pcapng")
