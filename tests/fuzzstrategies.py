@@ -1,4 +1,5 @@
-"""Hypothesis strategies for hostile inputs: bodies that look almost like real formats."""
+"""Hypothesis strategies for hostile inputs (bodies that look almost like real formats), and
+the reader every fuzzed capture is fed to."""
 
 from __future__ import annotations
 

@@ -345,3 +345,26 @@ def make_plain_capture(directory: Path, name: str, body: bytes) -> Made:
                 raw.recv(4096)
     os.chmod(out, 0o644)
     return Made(pcapng=out, keys=directory / "none.txt", port=web)
+
+
+def scan_json(tmp_path: Path, email: str, *args: str) -> dict[str, object]:
+    """``edscan scan ARGS -f json`` with a persona holding ``email``: the result, checked
+    against the published schema."""
+    import json
+
+    import jsonschema
+    from click.testing import CliRunner
+
+    from edscan.cli import cli
+    from edscan.resources import read_text
+
+    persona = tmp_path / "p.toml"
+    persona.write_text(f'[student]\nemail = "{email}"\n')
+    result = CliRunner().invoke(
+        cli,
+        ["scan", *args, "--persona", str(persona), "--data-dir", str(tmp_path / "d"), "-f", "json"],
+    )
+    assert result.exit_code == 0, result.output
+    doc: dict[str, object] = json.loads(result.stdout)
+    jsonschema.validate(doc, json.loads(read_text("reports", "edscan-result-1.schema.json")))
+    return doc

@@ -12,17 +12,15 @@ from pathlib import Path
 
 import pylsqpack
 import pytest
-from click.testing import CliRunner
 from h3capture import make_h3_capture
 from hypothesis import given
 from hypothesis import strategies as st
-from pcapcapture import HOST, Made, needs_tshark
+from pcapcapture import HOST, Made, needs_tshark, scan_json
 
 from edscan.capture import pcap_http3
 from edscan.capture.pcap_http3 import Http3Connection, Qpack, read_message
 from edscan.capture.pcap_source import HTTP3, HTTP3_UNREAD, PcapSource
 from edscan.capture.source import open_source
-from edscan.cli import cli
 from edscan.errors import CaptureError
 
 EMAIL = "ivo.quillfeather@example.org"
@@ -36,18 +34,6 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
     return make_h3_capture(
         tmp_path_factory.mktemp("h3"), [("/api/students", BODY), ("/track?uid=42", b"{}")]
     )
-
-
-def _scan(tmp_path: Path, *args: str) -> dict[str, object]:
-    persona = tmp_path / "p.toml"
-    persona.write_text(f'[student]\nemail = "{EMAIL}"\n')
-    result = CliRunner().invoke(
-        cli,
-        ["scan", *args, "--persona", str(persona), "--data-dir", str(tmp_path / "d"), "-f", "json"],
-    )
-    assert result.exit_code == 0, result.output
-    doc: dict[str, object] = json.loads(result.stdout)
-    return doc
 
 
 # ---------------------------------------------------------------- real captures
@@ -82,7 +68,7 @@ def test_with_the_key_log_every_http3_request_is_a_flow(made: Made) -> None:
 
 @needs_tshark
 def test_scan_with_keys_finds_the_persona_value_sent_over_http3(made: Made, tmp_path: Path) -> None:
-    doc = _scan(tmp_path, str(made.pcapng), "--tls-keylog", str(made.keys))
+    doc = scan_json(tmp_path, EMAIL, str(made.pcapng), "--tls-keylog", str(made.keys))
     obs = doc["observations"]
     assert isinstance(obs, list)
     assert any(o["persona_field"] == "student.email" and o["host"] == HOST for o in obs)
@@ -101,7 +87,7 @@ def test_without_keys_http3_is_listed_not_inspected(made: Made, tmp_path: Path) 
     [gap] = source.gaps
     assert (gap.host, gap.reason, gap.connections) == (HOST, HTTP3, 1)
 
-    doc = _scan(tmp_path, str(made.pcapng))
+    doc = scan_json(tmp_path, EMAIL, str(made.pcapng))
     assert doc["observations"] == []
     cov = doc["coverage"]
     assert isinstance(cov, dict)

@@ -8,7 +8,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import jsonschema
 import pytest
 from click.testing import CliRunner
 from pcapcapture import (
@@ -18,6 +17,7 @@ from pcapcapture import (
     make_plain_capture,
     make_tls_capture,
     needs_tshark,
+    scan_json,
 )
 
 from edscan.capture.coverage import coverage
@@ -26,10 +26,8 @@ from edscan.capture.source import open_source, sniff
 from edscan.cli import cli
 from edscan.errors import CaptureError
 from edscan.models import FlowSummary
-from edscan.resources import read_text
 
 EMAIL = "ivo.quillfeather@example.org"
-SCHEMA = json.loads(read_text("reports", "edscan-result-1.schema.json"))
 
 
 @pytest.fixture(scope="module")
@@ -55,19 +53,6 @@ def injected(made: Made, tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True,
     )
     return out
-
-
-def _scan(tmp_path: Path, *args: str) -> dict[str, object]:
-    persona = tmp_path / "p.toml"
-    persona.write_text(f'[student]\nemail = "{EMAIL}"\n')
-    result = CliRunner().invoke(
-        cli,
-        ["scan", *args, "--persona", str(persona), "--data-dir", str(tmp_path / "d"), "-f", "json"],
-    )
-    assert result.exit_code == 0, result.output
-    doc: dict[str, object] = json.loads(result.stdout)
-    jsonschema.validate(doc, SCHEMA)
-    return doc
 
 
 @needs_tshark
@@ -102,7 +87,7 @@ def test_with_the_key_log_every_exchange_is_a_flow(made: Made) -> None:
 
 @needs_tshark
 def test_scan_with_keys_finds_the_persona_value(made: Made, tmp_path: Path) -> None:
-    doc = _scan(tmp_path, str(made.pcapng), "--tls-keylog", str(made.keys))
+    doc = scan_json(tmp_path, EMAIL, str(made.pcapng), "--tls-keylog", str(made.keys))
     obs = doc["observations"]
     assert isinstance(obs, list)
     assert any(o["persona_field"] == "student.email" and o["host"] == HOST for o in obs)
@@ -113,7 +98,7 @@ def test_scan_with_keys_finds_the_persona_value(made: Made, tmp_path: Path) -> N
 
 @needs_tshark
 def test_keys_injected_into_the_pcapng_are_used(injected: Path, tmp_path: Path) -> None:
-    doc = _scan(tmp_path, str(injected))
+    doc = scan_json(tmp_path, EMAIL, str(injected))
     obs = doc["observations"]
     assert isinstance(obs, list)
     assert any(o["persona_field"] == "student.email" for o in obs)
@@ -126,7 +111,7 @@ def test_without_keys_the_host_is_listed_not_inspected(made: Made, tmp_path: Pat
     assert all(f.tls_intercepted is False and f.sni == HOST for f in flows)
     assert all(f.error and "no keys" in f.error for f in flows)
 
-    doc = _scan(tmp_path, str(made.pcapng))
+    doc = scan_json(tmp_path, EMAIL, str(made.pcapng))
     assert doc["observations"] == []
     cov = doc["coverage"]
     assert isinstance(cov, dict)
@@ -272,7 +257,7 @@ def test_http2_exchanges_are_rebuilt_into_flows(tmp_path: Path) -> None:
     assert ("content-type", "application/json") in first.request_headers
     assert all(not k.startswith(":") for k, _ in first.request_headers)
 
-    doc = _scan(tmp_path, str(made.pcapng), "--tls-keylog", str(made.keys))
+    doc = scan_json(tmp_path, EMAIL, str(made.pcapng), "--tls-keylog", str(made.keys))
     obs = doc["observations"]
     assert isinstance(obs, list)
     assert any(o["persona_field"] == "student.email" for o in obs)
