@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from proxy_overhead import BIN, SCRIPT, drive, free_port, wait_listening
+from proxy_overhead import BIN, SCRIPT, drive, free_port, start_origin, wait_listening
 
 from edscan.capture.source import open_source
 
@@ -69,21 +69,12 @@ def main() -> None:
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="edscan-bench-long-") as d:
         tmp = Path(d)
-        port_file = tmp / "origin.port"
-        origin = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("proxy_overhead.py")),
-             "--origin", str(port_file), "-", "-"]
-        )  # fmt: skip
+        origin, origin_port = start_origin(tmp, [], None, None)
         capture = tmp / "long.edscan.jsonl"
         port = free_port()
         proxy = None
         try:
-            deadline = time.monotonic() + 10
-            while not port_file.exists() or not port_file.read_text():
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the origin did not start")
-                time.sleep(0.05)
-            host = f"127.0.0.1:{int(port_file.read_text())}"
+            host = f"127.0.0.1:{origin_port}"
             proxy = subprocess.Popen(
                 [str(BIN / "mitmdump"), "-q", "--listen-host", "127.0.0.1",
                  "--listen-port", str(port), "--set", f"confdir={tmp / 'conf'}",

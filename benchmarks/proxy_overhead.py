@@ -111,6 +111,24 @@ def run_origin(port_file: Path, cert: Path | None, key: Path | None) -> None:
     asyncio.run(main())
 
 
+def start_origin(
+    tmp: Path, pin: list[str], cert: Path | None, key: Path | None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """The origin, in a process of its own, and the port it listens on (HTTPS with a cert)."""
+    port_file = tmp / "origin.port"
+    origin = subprocess.Popen(
+        [*pin, sys.executable, __file__, "--origin", str(port_file),
+         str(cert or "-"), str(key or "-")]
+    )  # fmt: skip
+    deadline = time.monotonic() + 10
+    while not port_file.exists() or not port_file.read_text():
+        if time.monotonic() > deadline:
+            origin.kill()
+            raise TimeoutError("the origin did not start")
+        time.sleep(0.05)
+    return origin, int(port_file.read_text())
+
+
 # --------------------------------------------------------------------------- load
 
 
@@ -328,21 +346,11 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="edscan-bench-") as d:
         tmp = Path(d)
-        port_file = tmp / "origin.port"
         https = a.scheme == "https"
         pki = make_pki(tmp) if https else None
         ca, cert, key = (pki.ca_pem, pki.cert_pem, pki.key_pem) if pki else (None, None, None)
-        origin = subprocess.Popen(
-            [*load_pin, sys.executable, __file__, "--origin", str(port_file),
-             str(cert or "-"), str(key or "-")]
-        )  # fmt: skip
+        origin, origin_port = start_origin(tmp, load_pin, cert, key)
         try:
-            deadline = time.monotonic() + 10
-            while not port_file.exists() or not port_file.read_text():
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the origin did not start")
-                time.sleep(0.05)
-            origin_port = int(port_file.read_text())
             host = f"localhost:{origin_port}" if https else f"127.0.0.1:{origin_port}"
             reqs = build_requests(host, a.warmup + a.requests, absolute=not https)
             setup = Setup(
