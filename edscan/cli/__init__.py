@@ -6,6 +6,8 @@ jinja2, pandas) are imported inside commands so ``--help`` stays fast.
 
 from __future__ import annotations
 
+import gc
+
 import click
 
 from edscan import __version__
@@ -61,7 +63,15 @@ for command in (
     cli.add_command(command)
 
 
+# A command allocates many objects that live until it ends (the parsed lists, every flow's
+# summary) and makes few reference cycles: collecting the youngest generation every 700
+# allocations, Python's default, cost a scan of a 2 MiB HAR ~20 ms of ~280. Cycles are still
+# collected, every 100,000 allocations.
+GC_THRESHOLD = (100_000, 50, 100)
+
+
 def main() -> None:
+    gc.set_threshold(*GC_THRESHOLD)
     try:
         cli.main(prog_name="edscan", standalone_mode=True)
     except KeyboardInterrupt:  # pragma: no cover - interactive
