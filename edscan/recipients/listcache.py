@@ -1,4 +1,4 @@
-"""A compiled cache of the bundled lists' parsed TOML, keyed by the lists' content hash.
+"""A compiled cache of the bundled lists and the PSL, parsed, keyed by their content hash.
 
 Parsing the three bundled TOML files is most of what loading the attribution database costs a
 one-request scan (~50 ms); the parsed data, written with ``marshal``, loads in about a
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_DIR = "cache"
-_FORMAT = f"edscan-lists-1/marshal-{marshal.version}/py{sys.version_info[0]}.{sys.version_info[1]}"
+_FORMAT = f"edscan-lists-2/marshal-{marshal.version}/py{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 def cache_key(raw: bytes) -> str:

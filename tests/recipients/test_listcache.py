@@ -79,3 +79,18 @@ def test_data_marshal_cannot_hold_is_simply_not_cached(tmp_path: Path) -> None:
 
     listcache.write_cached(tmp_path, b"x", {"when": date(2026, 1, 1)})
     assert listcache.read_cached(tmp_path, b"x") is None
+
+
+def test_a_cached_list_of_another_shape_is_parsed_again(tmp_path: Path) -> None:
+    """What a cache holds is the parsed list (records checked and normalised); an entry of any
+    other shape (the raw TOML an older edscan stored, a hand edit) is parsed again, not trusted."""
+    import tomllib
+
+    name = BUNDLED_FILES[0]
+    raw = _raw(name)
+    listcache.write_cached(tmp_path, raw, tomllib.loads(raw.decode()))
+    assert bundled_layer(name, tmp_path).entries == bundled_layer(name, None).entries
+    stored = listcache.read_cached(tmp_path, raw)
+    assert stored is not None and set(stored) == {"entries", "rules", "meta"}  # rewritten
+    listcache.write_cached(tmp_path, raw, {"entries": [("x",)], "rules": [], "meta": {}})
+    assert bundled_layer(name, tmp_path).entries == bundled_layer(name, None).entries
