@@ -368,3 +368,13 @@ def scan_json(tmp_path: Path, email: str, *args: str) -> dict[str, object]:
     doc: dict[str, object] = json.loads(result.stdout)
     jsonschema.validate(doc, json.loads(read_text("reports", "edscan-result-1.schema.json")))
     return doc
+
+
+def assert_persona_found_and_every_host_read(doc: dict[str, object]) -> None:
+    """The persona's e-mail was found at ``HOST``, the one host, and nothing went unread."""
+    obs = doc["observations"]
+    assert isinstance(obs, list)
+    assert any(o["persona_field"] == "student.email" and o["host"] == HOST for o in obs)
+    cov = doc["coverage"]
+    assert isinstance(cov, dict)
+    assert cov["gaps"] == [] and cov["hosts_inspected"] == 1

@@ -15,7 +15,13 @@ import pytest
 from h3capture import make_h3_capture
 from hypothesis import given
 from hypothesis import strategies as st
-from pcapcapture import HOST, Made, needs_tshark, scan_json
+from pcapcapture import (
+    HOST,
+    Made,
+    assert_persona_found_and_every_host_read,
+    needs_tshark,
+    scan_json,
+)
 
 from edscan.capture import pcap_http3
 from edscan.capture.pcap_http3 import Http3Connection, Qpack, read_message
@@ -69,12 +75,7 @@ def test_with_the_key_log_every_http3_request_is_a_flow(made: Made) -> None:
 @needs_tshark
 def test_scan_with_keys_finds_the_persona_value_sent_over_http3(made: Made, tmp_path: Path) -> None:
     doc = scan_json(tmp_path, EMAIL, str(made.pcapng), "--tls-keylog", str(made.keys))
-    obs = doc["observations"]
-    assert isinstance(obs, list)
-    assert any(o["persona_field"] == "student.email" and o["host"] == HOST for o in obs)
-    cov = doc["coverage"]
-    assert isinstance(cov, dict)
-    assert cov["gaps"] == [] and cov["hosts_inspected"] == 1
+    assert_persona_found_and_every_host_read(doc)
 
 
 @needs_tshark

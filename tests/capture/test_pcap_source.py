@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from pcapcapture import (
     HOST,
     Made,
+    assert_persona_found_and_every_host_read,
     make_h2_capture,
     make_plain_capture,
     make_tls_capture,
@@ -88,12 +89,7 @@ def test_with_the_key_log_every_exchange_is_a_flow(made: Made) -> None:
 @needs_tshark
 def test_scan_with_keys_finds_the_persona_value(made: Made, tmp_path: Path) -> None:
     doc = scan_json(tmp_path, EMAIL, str(made.pcapng), "--tls-keylog", str(made.keys))
-    obs = doc["observations"]
-    assert isinstance(obs, list)
-    assert any(o["persona_field"] == "student.email" and o["host"] == HOST for o in obs)
-    cov = doc["coverage"]
-    assert isinstance(cov, dict)
-    assert cov["gaps"] == [] and cov["hosts_inspected"] == 1
+    assert_persona_found_and_every_host_read(doc)
 
 
 @needs_tshark
