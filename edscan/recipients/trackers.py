@@ -10,11 +10,11 @@ Attribution reads layers in a fixed precedence, highest first:
 Within a layer the longest matching domain suffix wins (``stats.g.doubleclick.net`` before
 ``doubleclick.net``). A platform whose customers each get a registrable domain of their own
 (``cloudfront.net``, ``herokuapp.com``: private suffixes in the Public Suffix List) names a
-customer's host only where no layer knows that host itself. The first layer that knows the host's owner decides the organisation
-and parent; categories come from that layer, or from the next layer that has some. The SDK or
-product (``Meta Pixel``) comes from the endpoint tables (host + path pattern) of the overrides
-and the bundled list. ``Attribution.sources`` names every list that contributed, with its
-version, and the licence of every downloaded list.
+customer's host only where no layer knows that host itself. The first layer that knows the
+host's owner decides the organisation and parent; categories come from that layer, or from the
+next layer that has some. The SDK or product (``Meta Pixel``) comes from the endpoint tables
+(host + path pattern) of the overrides and the bundled list. ``Attribution.sources`` names every
+list that contributed, with its version, and the licence of every downloaded list.
 """
 
 from __future__ import annotations
