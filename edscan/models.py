@@ -459,7 +459,9 @@ class Score:
 
     value: int
     grade: str  # A..F
-    verdict: str  # "approve" | "approve with conditions" | "do not approve until fixed"
+    verdict: (
+        str  # "approve" | "approve with conditions" | "do not approve until fixed" | INCONCLUSIVE
+    )
     formula: str  # printed in the report
     contributions: tuple[tuple[str, float], ...] = ()  # (finding fingerprint, points)
     not_verifiable: tuple[str, ...] = ()  # obligations traffic cannot show; never scored

@@ -69,6 +69,8 @@ def _decision_css(verdict: str) -> str:
     v = verdict.lower()
     if not v:
         return "none"
+    if v.startswith("inconclusive"):
+        return "caution"
     if "not" in v or "fix" in v:
         return "stop"
     if "condition" in v:

@@ -49,6 +49,8 @@ GRADE_B, GRADE_C, GRADE_D, GRADE_F = 10, 30, 50, 70
 APPROVE = "approve"
 CONDITIONS = "approve with conditions"
 DO_NOT_APPROVE = "do not approve until fixed"
+# a capture in which no host could be inspected (pinned, no keys, QUIC) shows nothing either way
+INCONCLUSIVE = "inconclusive: no host could be inspected"
 VERDICTS: dict[str, str] = {
     "A": APPROVE,
     "B": APPROVE,
@@ -71,7 +73,7 @@ FORMULA = (
     "D if R ≥ 50, or two or more high findings at medium or high confidence; "
     "C if R ≥ 30; B if R ≥ 10, or if any student data (T1 or above) reached a third party; "
     "else A. Verdict: A or B approve; C or D approve with conditions; F do not approve "
-    "until fixed. Obligations traffic cannot show are listed, never scored as passed."
+    "until fixed; inconclusive when no host of the capture could be inspected. Obligations traffic cannot show are listed, never scored as passed."
 )
 
 NOT_VERIFIABLE: tuple[str, ...] = (
@@ -174,10 +176,11 @@ def score(result: ScanResult) -> Score:
     value = max(0, min(100, value))
     g = grade(value, result.findings, _third_party_data(result))
     contributions.sort(key=lambda c: (-c[1], c[0]))
+    nothing_seen = result.coverage is not None and result.coverage.hosts_inspected == 0
     return Score(
         value=value,
         grade=g,
-        verdict=VERDICTS[g],
+        verdict=INCONCLUSIVE if nothing_seen else VERDICTS[g],
         formula=FORMULA,
         contributions=tuple(contributions),
         not_verifiable=NOT_VERIFIABLE,

@@ -343,3 +343,12 @@ def test_random_stream_frames_never_raise(frames: list[tuple[int, int, bytes, bo
         record = _record(i, src, [(sid, offset % 300, data, fin)])
         conn.packet(record, from_client=src == 1, time=float(i), frame=i)
     conn.rest()
+
+
+@needs_tshark
+def test_a_capture_without_keys_is_inconclusive(made: Made, tmp_path: Path) -> None:
+    """Nothing of the capture could be read: the verdict says so instead of approving."""
+    doc = scan_json(tmp_path, EMAIL, str(made.pcapng))
+    score = doc["score"]
+    assert isinstance(score, dict)
+    assert score["verdict"] == "inconclusive: no host could be inspected"

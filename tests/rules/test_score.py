@@ -16,6 +16,7 @@ from edscan.rules import run_rules
 from edscan.rules.score import (
     CAP,
     FORMULA,
+    INCONCLUSIVE,
     NOT_VERIFIABLE,
     VERDICTS,
     combine,
@@ -63,6 +64,21 @@ def test_nothing_found_is_zero_and_grade_a() -> None:
     s = score(_result([]))
     assert (s.value, s.grade, s.verdict) == (0, "A", "approve")
     assert s.contributions == ()
+
+
+def test_a_capture_with_no_host_inspected_is_inconclusive_whatever_the_grade() -> None:
+    """Every connection pinned, without keys, or over QUIC: a clean grade would say nothing
+    was sent when nothing could be seen."""
+    from edscan.capture.coverage import Coverage, CoverageGap
+
+    blind = Coverage(
+        hosts_inspected=0, gaps=(CoverageGap(host="app.example", reason="no-keys", connections=1),)
+    )
+    s = score(dataclasses.replace(_result([]), coverage=blind))
+    assert (s.grade, s.verdict) == ("A", INCONCLUSIVE)
+    seen = dataclasses.replace(blind, hosts_inspected=1)
+    assert score(dataclasses.replace(_result([]), coverage=seen)).verdict == "approve"
+    assert "inconclusive when no host" in FORMULA
 
 
 def test_points_follow_the_formula() -> None:
