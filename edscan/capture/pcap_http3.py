@@ -308,6 +308,16 @@ class Reassembly:
         return self.final is not None and (self.truncated or len(self.data) >= self.final)
 
 
+def _after_type(stream: Reassembly, kind: int) -> int | None:
+    """Where a unidirectional stream's content starts, when its type (its first varint) is
+    ``kind``; None for another type, or a type not yet seen."""
+    try:
+        found, at = varint(stream.data, 0)
+    except CaptureError:
+        return None
+    return at if found == kind else None
+
+
 class _Side:
     """What one endpoint sent on its unidirectional streams, and the decoder of its headers."""
 
@@ -321,11 +331,8 @@ class _Side:
         stream = self.uni.setdefault(sid, Reassembly())
         stream.add(offset, data, fin)
         if self.encoder is None:
-            try:
-                kind, at = varint(stream.data, 0)
-            except CaptureError:
-                return
-            if kind != ENCODER_STREAM:
+            at = _after_type(stream, ENCODER_STREAM)
+            if at is None:
                 return
             self.encoder = (sid, at)
         enc_id, fed = self.encoder
@@ -339,11 +346,8 @@ class _Side:
         if self._settings is not None:
             return self._settings
         for stream in self.uni.values():
-            try:
-                kind, at = varint(stream.data, 0)
-            except CaptureError:
-                continue
-            if kind != CONTROL_STREAM:
+            at = _after_type(stream, CONTROL_STREAM)
+            if at is None:
                 continue
             first = frames(stream.data[at:])[:1]
             if first and len(first[0].payload) == first[0].length:

@@ -46,7 +46,6 @@ FIELDS = (
     "tls.handshake.extensions_server_name",
     "tls.handshake.extensions.supported_version",
     "tls.record.version",
-    "tls.app_data",
     "tls.reassembled.data",
     "http.request.method",
     "http.request.uri",

@@ -154,11 +154,16 @@ class LiveAnalyser:
         works through them while the proxy closes its connections, and ``stop`` then waits only
         for what is left of its budget.
         """
-        if self._process is None or self._finishing:
+        if self._process is not None:
+            self._mark_end(0.0)  # a full queue: no end mark, ``stop`` ends the worker
+
+    def _mark_end(self, wait: float) -> None:
+        """Queue the end mark once, waiting up to ``wait`` seconds for room."""
+        if self._finishing:
             return
         self._finishing = True
         with contextlib.suppress(queue.Full, ValueError, OSError):
-            self._in.put_nowait(None)  # a full queue: no end mark, ``stop`` ends the worker
+            self._in.put(None, timeout=wait)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Finish what is queued (up to ``timeout`` seconds), then end the worker.
@@ -170,10 +175,7 @@ class LiveAnalyser:
         if process is None:
             return
         deadline = time.monotonic() + timeout
-        if not self._finishing:
-            self._finishing = True
-            with contextlib.suppress(queue.Full, ValueError, OSError):
-                self._in.put(None, timeout=max(deadline - time.monotonic(), 0.0))
+        self._mark_end(timeout)
         process.join(max(deadline - time.monotonic(), 0.0))
         if process.is_alive():
             process.kill()  # behind by more than the timeout: the capture has every flow

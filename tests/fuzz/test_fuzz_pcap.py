@@ -5,6 +5,7 @@ real tshark. Nothing escapes but edscan's own errors; every flow made is decoded
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import tempfile
@@ -109,15 +110,10 @@ needs_text2pcap = pytest.mark.skipif(
 )
 
 
-BASE: bytes | None = None
-
-
+@functools.cache
 def _base() -> bytes:
-    global BASE
-    if BASE is None:
-        with tempfile.TemporaryDirectory() as tmp:
-            BASE = _capture(Path(tmp))
-    return BASE
+    with tempfile.TemporaryDirectory() as tmp:
+        return _capture(Path(tmp))
 
 
 @needs_text2pcap
