@@ -9,7 +9,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from pcapcapture import HOST, Made, _dumpcap, self_signed
+from pcapcapture import HOST, Made, dumpcap, self_signed
 
 RESPONSE = b'{"ok":true}'
 
@@ -132,7 +132,7 @@ def make_h3_capture(
     out = directory / "h3.pcapng"
     keys = directory / "h3keys.txt"
     port = _free_udp_port()
-    with _dumpcap(out, f"udp port {port}"):
+    with dumpcap(out, f"udp port {port}"):
         statuses = asyncio.run(_exchange(directory, port, keys, requests, cipher))
     assert statuses == [200] * len(requests)
     os.chmod(out, 0o644)

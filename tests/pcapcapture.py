@@ -110,7 +110,7 @@ def _tls_server(directory: Path) -> Iterator[int]:
 
 
 @contextmanager
-def _dumpcap(out: Path, port: int | str) -> Iterator[None]:
+def dumpcap(out: Path, port: int | str) -> Iterator[None]:
     """dumpcap on lo for ``port`` (or a whole capture filter, given as a string)."""
     assert DUMPCAP is not None
     bpf = port if isinstance(port, str) else f"tcp port {port}"
@@ -251,7 +251,7 @@ def make_h2_capture(directory: Path, requests: Sequence[tuple[str, bytes]]) -> M
     directory.mkdir(parents=True, exist_ok=True)
     out = directory / "h2.pcapng"
     keys = directory / "h2keys.txt"
-    with _h2_server(directory) as port, _dumpcap(out, port):
+    with _h2_server(directory) as port, dumpcap(out, port):
         for path, body in requests:
             assert h2_post(port, keys, path, body) == 200
     os.chmod(out, 0o644)
@@ -263,7 +263,7 @@ def make_tls_capture(directory: Path, requests: Sequence[tuple[str, bytes]]) -> 
     directory.mkdir(parents=True, exist_ok=True)
     out = directory / "capture.pcapng"
     keys = directory / "keys.txt"
-    with _tls_server(directory) as port, _dumpcap(out, port):
+    with _tls_server(directory) as port, dumpcap(out, port):
         for path, body in requests:
             assert post(port, keys, path, body) == 200
     os.chmod(out, 0o644)
@@ -326,7 +326,7 @@ def make_plain_capture(directory: Path, name: str, body: bytes) -> Made:
         dns.bind(("127.0.0.1", 0))
         dns_port = dns.getsockname()[1]
         bpf = f"tcp port {web} or tcp port {other} or udp port 53 or udp port {dns_port}"
-        with dns, _dumpcap(out, bpf):
+        with dns, dumpcap(out, bpf):
             # the answer goes from "port 53" so tshark reads it as DNS; nothing listens there
             dns.close()
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as answer:
