@@ -1,8 +1,8 @@
 """A packet capture (pcap, pcapng) as a stream of Flows, dissected by tshark.
 
 Every HTTP/1.x, HTTP/2 and HTTP/3 exchange tshark could see (plain, or inside TLS or QUIC it
-could decrypt with the keys) becomes a Flow like those of every other source. What it could not see is never dropped
-silently:
+could decrypt with the keys) becomes a Flow like those of every other source. What it could not
+see is never dropped silently:
 
 * a TLS connection without keys becomes a failed ``CONNECT`` flow to its SNI host, marked not
   intercepted, so that the report lists the host as not inspected ("no keys");

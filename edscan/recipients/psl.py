@@ -2,9 +2,9 @@
 
 tldextract's own loader pulls in requests and builds a trie of objects, which costs a
 one-request scan about a third of its start-up; the rules here are three sets of strings,
-kept in the compiled cache of the lists. The file is tldextract's bundled snapshot (found without importing
-tldextract) or a list installed by ``edscan lists update``. Both sections (ICANN and private) are
-used, as ``include_psl_private_domains=True`` did.
+kept in the compiled cache of the lists. The file is tldextract's bundled snapshot (found
+without importing tldextract) or a list installed by ``edscan lists update``. Both sections
+(ICANN and private) are used, as ``include_psl_private_domains=True`` did.
 """
 
 from __future__ import annotations
