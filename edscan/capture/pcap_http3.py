@@ -5,9 +5,9 @@ blocks: it prints each frame's type, length and payload only. Decoding them need
 encoder streams' bytes in order as well, which its HTTP/3 fields do not give. So edscan asks for
 the STREAM frames themselves (``quic.frame_type``, ``quic.stream.stream_id``,
 ``quic.stream.offset``, ``quic.stream_data``), puts each stream's bytes back in order by offset,
-reads the HTTP/3 frames of each request stream (RFC 9114 section 7) and decodes their header blocks with pylsqpack as
-they arrive, fed each side's QPACK encoder stream and the decoding side's SETTINGS (RFC 9204),
-so that references to the dynamic table decode.
+reads the HTTP/3 frames of each request stream (RFC 9114 section 7) and decodes their header
+blocks with pylsqpack as they arrive, fed each side's QPACK encoder stream and the decoding
+side's SETTINGS (RFC 9204), so that references to the dynamic table decode.
 
 Every stream is capped at ``MAX_STREAM_BYTES``; what goes past it is dropped and the body marked
 truncated. Damaged bytes never raise out of a connection: a message that cannot be read is
